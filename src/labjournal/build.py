@@ -1,0 +1,201 @@
+"""`labjournal build`: the rendered Quarto project in `_build/` becomes `_site/` and `journal.pdf`.
+
+Two engines produce the same outputs from the same `_quarto.yml`:
+- `quarto`: `quarto render` of the website, and of one combined document to typst for the PDF.
+- `pandoc` (built in, used when Quarto is absent): pandoc renders each page to HTML with the
+  templates in `templates/`, and the combined document to typst, which `typst` compiles to PDF.
+  Citations are resolved by pandoc's citeproc in both outputs.
+
+`auto` picks Quarto when the `quarto` command is on PATH.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from labjournal.errors import BuildError, LabjournalError
+from labjournal.project import PDF_NAME, Page, Project, SiteConfig
+from labjournal.render import MANIFEST
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+COMBINED = "_journal.qmd"  # underscore: Quarto does not render it as a site page
+
+
+def choose_engine(requested: str) -> str:
+    if requested == "auto":
+        return "quarto" if shutil.which("quarto") else "pandoc"
+    if requested == "quarto" and not shutil.which("quarto"):
+        raise BuildError(
+            "--engine quarto: the quarto command is not on PATH. Install Quarto (or `pip install -e .[quarto]` "
+            "where the internet is reachable), or build with --engine pandoc."
+        )
+    return requested
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict, str]:
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{source}: the YAML front matter is invalid: {exc}") from exc
+    return meta, text[match.end():]
+
+
+def build_outputs(project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None) -> None:
+    console = console or Console(stderr=True)
+    build_dir = project.build_dir
+    if not (build_dir / MANIFEST).exists():
+        raise BuildError(f"{build_dir} holds no rendered journal: run `labjournal render` first")
+    site = project.site_config()
+    chosen = choose_engine(engine)
+    console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
+    pages = _read_pages(build_dir, site)
+    write_combined(build_dir, site, pages)
+    out = project.site_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if chosen == "quarto":
+        _quarto_build(project, out, only)
+    else:
+        if only in (None, "site"):
+            _pandoc_site(project, site, pages, out)
+        if only in (None, "pdf"):
+            _typst_pdf(project, site, out)
+    if only in (None, "site"):
+        console.print(f"Site: {out / 'index.html'}")
+    if only in (None, "pdf"):
+        console.print(f"PDF:  {out / PDF_NAME}")
+
+
+def _read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
+    pages = []
+    for page in site.pages:
+        path = build_dir / page.source
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
+        if "title" not in meta:
+            raise BuildError(f"{page.source}: the page has no title in its front matter")
+        pages.append((page, meta, body))
+    return pages
+
+
+def write_combined(build_dir: Path, site: SiteConfig, pages: list[tuple[Page, dict, str]]) -> Path:
+    """One document of every page in order, each page a level-1 section: the PDF's source."""
+    meta = {
+        "title": site.title,
+        "subtitle": site.subtitle or None,
+        "author": site.author or None,
+        "date": site.date or None,
+        "bibliography": site.bibliography,
+        "toc": True,
+        "toc-depth": 2,
+        "link-citations": True,
+    }
+    parts = ["---\n" + yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False) + "---\n"]
+    for page, page_meta, body in pages:
+        anchor = Path(page.source).stem
+        parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body.strip()}\n")
+    path = build_dir / COMBINED
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in engine
+
+
+def _pandoc() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+def _run(command: list[str], cwd: Path, what: str) -> None:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BuildError(f"{what} failed (exit {completed.returncode}):\n{completed.stderr.strip()}")
+
+
+def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dict, str]], out: Path) -> None:
+    build_dir = project.build_dir
+    templates = project.templates_dir
+    shutil.copy2(templates / "site.css", out / "site.css")
+    if (build_dir / "figures").exists():
+        shutil.copytree(build_dir / "figures", out / "figures", dirs_exist_ok=True)
+    nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
+    common = [
+        _pandoc(), "--from=markdown", "--to=html5", "--standalone",
+        f"--template={templates / 'page.html'}", f"--lua-filter={templates / 'callouts.lua'}",
+        "--toc", "--toc-depth=2", "--mathml", "--section-divs",
+    ]
+    if site.bibliography:
+        common += ["--citeproc", f"--bibliography={build_dir / site.bibliography}"]
+
+    def render_page(position: int) -> None:
+        page, _meta, _body = pages[position]
+        variables = {
+            "site-title": site.title,
+            "site-author": site.author,
+            "pdf": PDF_NAME,
+            "nav": [{**item, "current": i == position} for i, item in enumerate(nav)],
+            "prev": nav[position - 1] if position > 0 else None,
+            "next": nav[position + 1] if position + 1 < len(nav) else None,
+        }
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump({k: v for k, v in variables.items() if v is not None}, handle)
+        try:
+            _run(common + [f"--metadata-file={handle.name}", page.source, "-o", str(out / page.html)],
+                 build_dir, f"pandoc ({page.source} -> HTML)")
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(render_page, range(len(pages))))
+
+
+def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
+    import typst
+
+    build_dir = project.build_dir
+    command = [
+        _pandoc(), "--from=markdown", "--to=typst", "--standalone",
+        f"--template={project.templates_dir / 'journal.typ'}", f"--lua-filter={project.templates_dir / 'callouts.lua'}",
+        COMBINED, "-o", "journal.typ",
+    ]
+    if site.bibliography:
+        command[1:1] = ["--citeproc", f"--bibliography={site.bibliography}"]
+    _run(command, build_dir, "pandoc (journal -> typst)")
+    try:
+        pdf = typst.compile(str(build_dir / "journal.typ"), root=str(build_dir))
+    except Exception as exc:  # typst reports source errors as its own exception types
+        raise BuildError(f"typst could not compile {build_dir / 'journal.typ'}:\n{exc}") from exc
+    tmp = out / f".{PDF_NAME}.tmp"
+    tmp.write_bytes(pdf)
+    tmp.replace(out / PDF_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Quarto engine
+
+
+def _quarto_build(project: Project, out: Path, only: str | None) -> None:
+    build_dir = project.build_dir
+    quarto = shutil.which("quarto")
+    if quarto is None:  # choose_engine checked; PATH may have changed since
+        raise LabjournalError("quarto disappeared from PATH")
+    if only in (None, "site"):
+        _run([quarto, "render", "--to", "html"], build_dir, "quarto render (site)")
+        shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
+    if only in (None, "pdf"):
+        _run([quarto, "render", COMBINED, "--to", "typst", "--output", PDF_NAME], build_dir, "quarto render (PDF)")
+        produced = build_dir / "_site" / PDF_NAME
+        shutil.copy2(produced if produced.exists() else build_dir / PDF_NAME, out / PDF_NAME)

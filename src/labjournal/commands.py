@@ -1,0 +1,67 @@
+"""What each CLI command does, in terms of the engine's modules."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from labjournal.build import build_outputs
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import render_journal
+from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
+from labjournal.store import ResultsStore
+
+
+def run(project_dir: str | None, console: Console, **options) -> RunSummary:
+    project = Project.discover(project_dir)
+    plan = load_plan(project.plan_file)
+    return run_plan(plan, ResultsStore(project.results_dir), console=console, **options)
+
+
+def render(project_dir: str | None, console: Console) -> Path:
+    project = Project.discover(project_dir)
+    out = render_journal(project)
+    console.print(f"Rendered the journal into {out.relative_to(project.root)}/")
+    return out
+
+
+def build(project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None) -> None:
+    project = Project.discover(project_dir)
+    build_outputs(project, engine=engine, only=only, console=console)
+
+
+def report(project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None, **run_options) -> None:
+    run(project_dir, console=console, **run_options)
+    render(project_dir, console=console)
+    build(project_dir, console=console, engine=engine, only=only)
+
+
+def show_plan(project_dir: str | None, console: Console, profile: str | None = None, data_dir: str | None = None) -> None:
+    project = Project.discover(project_dir)
+    plan = load_plan(project.plan_file)
+    profile_name, profile_spec = plan.profile(profile)
+    specs = plan.runs(profile_name)
+    sources = resolve_sources(plan, specs, specs, profile_spec.data, data_dir)
+    store = ResultsStore(project.results_dir)
+    table = Table(title=f"profile '{profile_name}': {len(specs)} runs")
+    for column in ("run", "key", "status"):
+        table.add_column(column)
+    for item in plan_keys(plan, specs, sources):
+        _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
+        table.add_row(escape(item.spec.label), item.key[:12], reason)
+    console.print(table)
+
+
+def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
+    project = Project.discover(project_dir)
+    site = project.site_dir
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"Serving {site} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        server.serve_forever()

@@ -1,0 +1,121 @@
+"""Execute one notebook run with papermill, in the calling process (a pool worker).
+
+This module knows about papermill and kernels and nothing about the store: it runs a notebook into a
+staging folder and reports what happened. When the notebook raises, the outcome names the notebook,
+the cell (counted in the source notebook, as a reader sees it) and the exception.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+from labjournal.kernel import IpcKernelManager
+from labjournal.store import EXECUTED_NOTEBOOK
+
+KERNEL_LOG = "kernel.log"
+
+# Cells papermill adds to the executed notebook; they do not exist in the source notebook.
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+@dataclass
+class Job:
+    key: str
+    label: str
+    notebook_path: Path
+    parameters: dict[str, Any]
+    staging: Path
+    kernel_name: str
+    environment: dict[str, str] = field(default_factory=dict)
+    timeout_s: int | None = None
+
+
+@dataclass
+class Outcome:
+    key: str
+    ok: bool
+    started: float
+    duration_s: float
+    error: dict[str, Any] | None = None
+
+
+def execute_job(job: Job) -> Outcome:
+    """Run one notebook. Never raises for a failing notebook: the Outcome says what failed."""
+    os.environ.update(job.environment)  # inherited by the kernel this process starts
+    started = time.time()
+    output = job.staging / EXECUTED_NOTEBOOK
+    error = None
+    # The kernel inherits file descriptor 2: its warnings and shutdown chatter go to the run's log.
+    saved_stderr = os.dup(2)
+    kernel_log = open(job.staging / KERNEL_LOG, "w")  # noqa: SIM115 - closed in finally
+    os.dup2(kernel_log.fileno(), 2)
+    try:
+        papermill.execute_notebook(
+            str(job.notebook_path),
+            str(output),
+            parameters=job.parameters,
+            kernel_name=job.kernel_name,
+            cwd=str(job.staging),
+            progress_bar=False,
+            log_output=False,
+            execution_timeout=job.timeout_s,
+            kernel_manager_class=IpcKernelManager,
+        )
+    except PapermillExecutionError as exc:
+        cell, source = _source_cell(output, exc.cell_index)
+        error = {
+            "notebook": str(job.notebook_path),
+            "cell": cell,
+            "cell_source": source,
+            "exception": exc.ename,
+            "message": exc.evalue,
+        }
+    except Exception as exc:  # the kernel died, would not start, or a timeout hit
+        error = {
+            "notebook": str(job.notebook_path),
+            "cell": None,
+            "cell_source": "",
+            "exception": type(exc).__name__,
+            "message": str(exc).strip().splitlines()[-1] if str(exc).strip() else "",
+            "traceback": traceback.format_exc(limit=3),
+        }
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        kernel_log.close()
+    return Outcome(key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error)
+
+
+def _source_cell(executed: Path, cell_index: int) -> tuple[int | None, str]:
+    """Translate papermill's index in the executed notebook into the source notebook's 1-based cell."""
+    try:
+        notebook = nbformat.read(str(executed), as_version=4)
+    except Exception:
+        return None, ""
+    number = 0
+    for index, cell in enumerate(notebook.cells):
+        if _PAPERMILL_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        number += 1
+        if index == cell_index:
+            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+            return number, first_line
+    return None, ""
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    where = f"{error['notebook']}"
+    if error.get("cell"):
+        where += f", cell {error['cell']}"
+        if error.get("cell_source"):
+            where += f" ({error['cell_source'].strip()[:60]})"
+    return f"{where}: {error['exception']}: {error['message']}"

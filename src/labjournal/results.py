@@ -1,0 +1,240 @@
+"""The results index and the views templates and summary notebooks read from it.
+
+`results/index.json` has one row per planned run (lab, notebook, experiment, parameters, seed,
+status, scalar metrics, figure and table names, run folder). `load_index` turns it into a pandas
+DataFrame with `params.*` and `metrics.*` columns; `Results` answers the questions a journal asks:
+the mean, spread and count over seeds of a metric at one grid point, or a table over a grid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from labjournal.files import canonical_json
+from labjournal.provenance import now_iso
+
+if TYPE_CHECKING:
+    from labjournal.datasets import DataSource
+    from labjournal.plan import Plan
+    from labjournal.scheduler import _Keyed
+    from labjournal.store import ResultsStore
+
+INDEX_FORMAT = 1
+
+
+class ResultLookupError(KeyError):
+    """A template or notebook asked for a metric, grid point or figure that the results lack."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+def build_index(
+    plan: Plan,
+    store: ResultsStore,
+    keyed: list[_Keyed],
+    profile: str,
+    sources: dict[str, DataSource],
+    commit: str,
+) -> dict[str, Any]:
+    rows = []
+    for item in keyed:
+        spec = item.spec
+        row: dict[str, Any] = {
+            "lab": spec.lab,
+            "notebook": spec.notebook,
+            "experiment": spec.experiment,
+            "notebook_path": str(spec.notebook_path.relative_to(plan.root)),
+            "params": spec.params,
+            "seed": spec.seed,
+            "key": item.key,
+            "data": [sources[name].description for name in spec.data if name in sources],
+        }
+        record, reason = store.lookup(spec.lab, spec.notebook, item.key)
+        if record is not None:
+            run_dir = store.run_dir(spec.lab, spec.notebook, item.key)
+            metrics = store.read_metrics(run_dir)
+            row.update(
+                status="ok",
+                run_dir=str(run_dir.relative_to(store.root)),
+                metrics=metrics.get("scalars", {}),
+                series=sorted(metrics.get("series", {})),
+                tables=sorted(metrics.get("tables", {})),
+                figures=metrics.get("figures", {}),
+                device=record.get("device"),
+                duration_s=record.get("duration_s"),
+            )
+        else:
+            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / "run.json"
+            if failed.exists():
+                error = json.loads(failed.read_text()).get("error", {})
+                row.update(status="failed", run_dir=str(failed.parent.relative_to(store.root)), error=error)
+            else:
+                row.update(status="missing", reason=reason)
+        rows.append(row)
+    return {
+        "format": INDEX_FORMAT,
+        "profile": profile,
+        "generated": now_iso(),
+        "project_commit": commit,
+        "data": {name: source.to_json() for name, source in sources.items()},
+        "runs": rows,
+    }
+
+
+def load_index(path: str | Path) -> pd.DataFrame:
+    """The index as a DataFrame: one row per run, `params.<name>` and `metrics.<name>` columns."""
+    payload = json.loads(Path(path).read_text())
+    return pd.json_normalize(payload["runs"], sep=".", max_level=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Aggregates over seeds
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A metric at one grid point over its seeds (or folds)."""
+
+    metric: str
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.values) / self.n if self.n else math.nan
+
+    @property
+    def std(self) -> float:
+        if self.n < 2:
+            return 0.0
+        mean = self.mean
+        return math.sqrt(sum((v - mean) ** 2 for v in self.values) / (self.n - 1))
+
+    @property
+    def min(self) -> float:
+        return min(self.values)
+
+    @property
+    def max(self) -> float:
+        return max(self.values)
+
+    def __format__(self, spec: str) -> str:
+        return f"{format(self.mean, spec or '.3g')} ± {format(self.std, spec or '.2g')}"
+
+    def __str__(self) -> str:
+        return format(self, "")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return a == b
+
+
+class Results:
+    """Read access to one results index, shaped for templates."""
+
+    def __init__(self, index: dict[str, Any] | None, store_root: Path):
+        self.index = index or {"runs": [], "data": {}, "profile": None}
+        self.store_root = Path(store_root)
+        self._metrics_cache: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def load(cls, store_root: str | Path) -> Results:
+        path = Path(store_root) / "index.json"
+        index = json.loads(path.read_text()) if path.exists() else None
+        return cls(index, Path(store_root))
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return self.index["runs"]
+
+    def has_lab(self, lab: str) -> bool:
+        return any(row["lab"] == lab and row["status"] == "ok" for row in self.runs)
+
+    def experiments(self, lab: str) -> list[str]:
+        return sorted({row["experiment"] for row in self.runs if row["lab"] == lab})
+
+    def rows(self, lab: str, experiment: str, ok_only: bool = True) -> list[dict[str, Any]]:
+        rows = [r for r in self.runs if r["lab"] == lab and r["experiment"] == experiment]
+        if not rows:
+            known = ", ".join(self.experiments(lab)) or "none"
+            raise ResultLookupError(f"no experiment '{lab}/{experiment}' in the results (lab {lab} has: {known})")
+        if ok_only:
+            bad = [r for r in rows if r["status"] != "ok"]
+            if bad:
+                states = ", ".join(sorted({r["status"] for r in bad}))
+                raise ResultLookupError(
+                    f"{lab}/{experiment}: {len(bad)} of {len(rows)} runs are not usable ({states}); "
+                    f"run `labjournal run` and check its report"
+                )
+        return rows
+
+    def grid_points(self, lab: str, experiment: str) -> list[dict[str, Any]]:
+        seen: dict[str, dict[str, Any]] = {}
+        for row in self.rows(lab, experiment, ok_only=False):
+            seen.setdefault(canonical_json(row["params"]), row["params"])
+        return list(seen.values())
+
+    def point_rows(self, lab: str, experiment: str, **params: Any) -> list[dict[str, Any]]:
+        rows = self.rows(lab, experiment)
+        chosen = [r for r in rows if all(name in r["params"] and _same(r["params"][name], v) for name, v in params.items())]
+        if not chosen:
+            points = "; ".join(_describe(p) for p in self.grid_points(lab, experiment))
+            raise ResultLookupError(f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})")
+        distinct = {canonical_json(r["params"]) for r in chosen}
+        if len(distinct) > 1:
+            varying = sorted({k for r in chosen for k in r["params"] if k not in params})
+            raise ResultLookupError(
+                f"{lab}/{experiment}: {_describe(params)} matches {len(distinct)} grid points; also give "
+                f"{', '.join(varying)}"
+            )
+        return chosen
+
+    def metric(self, lab: str, experiment: str, metric: str, **params: Any) -> Aggregate:
+        rows = self.point_rows(lab, experiment, **params)
+        missing = [r for r in rows if metric not in r.get("metrics", {})]
+        if missing:
+            known = ", ".join(sorted(rows[0].get("metrics", {}))) or "none"
+            raise ResultLookupError(f"{lab}/{experiment}: no metric '{metric}' (the runs record: {known})")
+        values = tuple(float(r["metrics"][metric]) for r in rows if r["metrics"][metric] is not None)
+        return Aggregate(metric, values)
+
+    def table(self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None) -> pd.DataFrame:
+        """Mean, std and n over seeds of each metric, one row per grid point."""
+        rows = self.rows(lab, experiment)
+        by = list(by) if by is not None else sorted({k for r in rows for k in r["params"]
+                                                     if len({canonical_json(x["params"].get(k)) for x in rows}) > 1})
+        records = []
+        for point in self.grid_points(lab, experiment):
+            key = {name: point.get(name) for name in by}
+            if any(rec["_key"] == key for rec in records):
+                continue
+            record: dict[str, Any] = {"_key": key, **key}
+            for metric in metrics:
+                agg = self.metric(lab, experiment, metric, **key)
+                record[metric] = agg
+            records.append(record)
+        frame = pd.DataFrame(records).drop(columns="_key")
+        return frame
+
+    def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
+        run_dir = row["run_dir"]
+        if run_dir not in self._metrics_cache:
+            self._metrics_cache[run_dir] = json.loads((self.store_root / run_dir / "metrics.json").read_text())
+        return self._metrics_cache[run_dir]
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in params.items()) or "(no parameters)"

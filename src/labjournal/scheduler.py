@@ -1,0 +1,324 @@
+"""`labjournal run`: decide which runs need executing, execute them in a process pool, record them.
+
+Grid runs go first; a summary notebook (one with `inputs`) runs after every run it reads has
+finished, and is skipped when one of them failed. Runs whose key is already in the store are not
+executed. Each worker is a separate `spawn`ed process (forked workers break CUDA) with its share of
+the cores, so N workers never oversubscribe the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from labjournal import __version__
+from labjournal.cache import key_inputs, notebook_code_hash, run_key
+from labjournal.datasets import SOURCES_ENV, DataSource, resolve, sources_to_env
+from labjournal.errors import DataUnavailableError, RunsFailedError
+from labjournal.execute import Job, Outcome, describe_error, execute_job
+from labjournal.files import atomic_write_json
+from labjournal.kernel import ensure_kernelspec
+from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.plan import Plan, RunSpec
+from labjournal.provenance import available_cores, machine, now_iso, project_commit
+from labjournal.results import build_index
+from labjournal.store import METRICS, PARAMS, ResultsStore
+
+
+@dataclass
+class RunSummary:
+    planned: int = 0
+    executed: int = 0
+    cached: int = 0
+    failed: int = 0
+    skipped: int = 0
+    wall_s: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"{self.planned} runs planned: {self.executed} executed, {self.cached} cached, "
+            f"{self.failed} failed, {self.skipped} skipped, in {self.wall_s:.1f} s"
+        )
+
+
+@dataclass
+class _Keyed:
+    spec: RunSpec
+    key: str
+    inputs: dict[str, Any]
+
+
+def matches(spec: RunSpec, key: str, selector: str) -> bool:
+    """`--force` selectors: all, a lab, lab/notebook, lab/experiment, or a key prefix."""
+    if selector in ("all", spec.lab, f"{spec.lab}/{spec.notebook}", f"{spec.lab}/{spec.experiment}"):
+        return True
+    return len(selector) >= 6 and key.startswith(selector)
+
+
+def plan_keys(plan: Plan, specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Keyed]:
+    """The cache key of every run; summaries after the runs they read."""
+    code_hashes: dict[Path, str] = {}
+    keyed: list[_Keyed] = []
+    for spec in specs:
+        if spec.notebook_path not in code_hashes:
+            code_hashes[spec.notebook_path] = notebook_code_hash(spec.notebook_path)
+        input_keys = [k.key for k in keyed if k.spec.lab == spec.lab and k.spec.notebook in spec.inputs]
+        fingerprints = {name: sources[name].fingerprint if name in sources else "unavailable" for name in spec.data}
+        inputs = key_inputs(
+            code_hash=code_hashes[spec.notebook_path],
+            parameters=spec.parameters,
+            data_fingerprints=fingerprints,
+            input_keys=input_keys,
+        )
+        keyed.append(_Keyed(spec, run_key(inputs), inputs))
+    return keyed
+
+
+def resolve_sources(
+    plan: Plan, specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
+) -> dict[str, DataSource]:
+    needed = sorted({name for spec in specs for name in spec.data})
+    must_have = {name for spec in selected for name in spec.data}
+    sources = {}
+    for name in needed:
+        try:
+            sources.update(resolve([name], want, data_dir))
+        except DataUnavailableError:
+            if name in must_have:
+                raise
+    return sources
+
+
+def run_plan(
+    plan: Plan,
+    store: ResultsStore,
+    *,
+    profile: str | None = None,
+    lab: str | None = None,
+    jobs: int | None = None,
+    force: str | None = None,
+    data_dir: str | None = None,
+    timeout_s: int | None = None,
+    wait_s: float = 0,
+    console: Console | None = None,
+) -> RunSummary:
+    console = console or Console(stderr=True)
+    started = time.monotonic()
+    profile_name, profile_spec = plan.profile(profile)
+    all_specs = plan.runs(profile_name)
+    selected_specs = plan.runs(profile_name, lab)
+    sources = resolve_sources(plan, all_specs, selected_specs, profile_spec.data, data_dir)
+    keyed = plan_keys(plan, all_specs, sources)
+    selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
+
+    summary = RunSummary(planned=len(selected_keyed))
+    commit = project_commit(plan.root)
+    with store.locked(wait_s):
+        todo: dict[str, _Keyed] = {}
+        for item in selected_keyed:
+            if item.key in todo:
+                continue
+            forced = force is not None and matches(item.spec, item.key, force)
+            record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
+            if record is None or forced:
+                todo[item.key] = item
+        summary.cached = len({k.key for k in selected_keyed}) - len(todo)
+        if todo:
+            _execute(plan, store, todo, keyed, sources, jobs, timeout_s, commit, summary, console)
+        else:
+            console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
+        index = build_index(plan, store, keyed, profile_name, sources, commit)
+        store.write_index(index)
+    summary.wall_s = time.monotonic() - started
+    console.print(summary.line())
+    if summary.failed:
+        raise RunsFailedError("\n".join(["These runs failed (executed notebooks kept):", *summary.failures]))
+    return summary
+
+
+def _execute(
+    plan: Plan,
+    store: ResultsStore,
+    todo: dict[str, _Keyed],
+    keyed: list[_Keyed],
+    sources: dict[str, DataSource],
+    jobs: int | None,
+    timeout_s: int | None,
+    commit: str,
+    summary: RunSummary,
+    console: Console,
+) -> None:
+    kernel_name = ensure_kernelspec()
+    cores = available_cores()
+    workers = max(1, min(jobs or cores, len(todo)))
+    threads = max(1, cores // workers)
+    grid = [item for item in todo.values() if not item.spec.is_summary]
+    summaries = [item for item in todo.values() if item.spec.is_summary]
+    failed_keys: set[str] = set()
+
+    def make_job(item: _Keyed) -> tuple[Job, Path]:
+        staging = store.new_staging(item.key)
+        atomic_write_json(staging / PARAMS, {"parameters": item.spec.parameters})
+        environment = {
+            RUN_DIR_ENV: str(staging),
+            RUN_KEY_ENV: item.key,
+            THREADS_ENV: str(threads),
+            "OMP_NUM_THREADS": str(threads),
+            "MKL_NUM_THREADS": str(threads),
+            SOURCES_ENV: sources_to_env({n: sources[n] for n in item.spec.data if n in sources}),
+            "PYTHONHASHSEED": "0",
+        }
+        if item.spec.is_summary:
+            inputs_file = staging / "inputs.json"
+            atomic_write_json(inputs_file, _summary_inputs(store, item, keyed))
+            environment[INPUTS_ENV] = str(inputs_file)
+        job = Job(
+            key=item.key,
+            label=item.spec.label,
+            notebook_path=item.spec.notebook_path,
+            parameters=item.spec.parameters,
+            staging=staging,
+            kernel_name=kernel_name,
+            environment=environment,
+            timeout_s=timeout_s,
+        )
+        return job, staging
+
+    console.print(
+        f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with {workers} worker(s), "
+        f"{threads} thread(s) each."
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with (
+        Progress(*columns, console=console, disable=not console.is_terminal) as progress,
+        ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool,
+    ):
+        bar = progress.add_task("runs", total=len(todo))
+        pending: dict[Future, tuple[_Keyed, Path]] = {}
+        done_count = 0
+
+        def submit(item: _Keyed) -> None:
+            job, staging = make_job(item)
+            pending[pool.submit(execute_job, job)] = (item, staging)
+
+        def settle(future: Future) -> None:
+            nonlocal done_count
+            item, staging = pending.pop(future)
+            outcome: Outcome = future.result()
+            done_count += 1
+            _record(store, item, staging, outcome, sources, commit, threads)
+            status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
+            console.print(f"[{done_count}/{len(todo)}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
+            if outcome.ok:
+                summary.executed += 1
+            else:
+                summary.failed += 1
+                failed_keys.add(item.key)
+                message = describe_error(outcome.error or {})
+                summary.failures.append(f"  {item.spec.label}: {message}")
+                console.print(f"    [red]{message}[/]")
+            progress.update(bar, advance=1, description=f"last: {item.spec.label}"[:60])
+
+        for item in grid:
+            submit(item)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                settle(future)
+        for item in summaries:
+            blocked = set(item.inputs["inputs"]) & failed_keys
+            if blocked:
+                summary.skipped += 1
+                done_count += 1
+                console.print(f"[{done_count}/{len(todo)}] {item.spec.label} [yellow]skipped[/]: an input run failed")
+                progress.update(bar, advance=1)
+                continue
+            submit(item)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                settle(future)
+
+
+def _summary_inputs(store: ResultsStore, item: _Keyed, keyed: list[_Keyed]) -> list[dict[str, Any]]:
+    rows = []
+    for other in keyed:
+        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab:
+            rows.append(
+                {
+                    "lab": other.spec.lab,
+                    "notebook": other.spec.notebook,
+                    "experiment": other.spec.experiment,
+                    "params": other.spec.params,
+                    "seed": other.spec.seed,
+                    "key": other.key,
+                    "run_dir": str(store.run_dir(other.spec.lab, other.spec.notebook, other.key).resolve()),
+                }
+            )
+    return rows
+
+
+def _record(
+    store: ResultsStore,
+    item: _Keyed,
+    staging: Path,
+    outcome: Outcome,
+    sources: dict[str, DataSource],
+    commit: str,
+    threads: int,
+) -> None:
+    spec = item.spec
+    device = None
+    if (staging / METRICS).exists():
+        try:
+            device = json.loads((staging / METRICS).read_text()).get("device")
+        except (OSError, json.JSONDecodeError):
+            device = None
+    record = {
+        "key": item.key,
+        "status": "ok" if outcome.ok else "failed",
+        "lab": spec.lab,
+        "notebook": spec.notebook,
+        "notebook_path": os.path.relpath(spec.notebook_path, Path.cwd()),
+        "parameters": spec.parameters,
+        "seed": spec.seed,
+        "key_inputs": item.inputs,
+        "data": {name: sources[name].to_json() for name in spec.data if name in sources},
+        "device": device,
+        "threads": threads,
+        "machine": machine(),
+        "project_commit": commit,
+        "labjournal": __version__,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(outcome.started)),
+        "duration_s": round(outcome.duration_s, 3),
+        "recorded": now_iso(),
+    }
+    if outcome.ok:
+        store.commit(staging, store.run_dir(spec.lab, spec.notebook, item.key), record)
+    else:
+        record["error"] = outcome.error
+        store.keep_failed(staging, store.failed_run_dir(spec.lab, spec.notebook, item.key), record)
