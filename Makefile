@@ -1,0 +1,59 @@
+# Two commands on a fresh machine: `make report` and `make test`. Both create .venv when missing.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PROFILE ?= default
+JOBS    ?=
+PORT    ?= 8000
+
+# Offline data: use $LABJOURNAL_DATA when set, else ../shared/data when it exists beside the project.
+ifeq ($(LABJOURNAL_DATA),)
+  ifneq ($(wildcard ../shared/data),)
+    export LABJOURNAL_DATA := $(abspath ../shared/data)
+  endif
+endif
+
+RUN_FLAGS := --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
+
+.PHONY: report run render site pdf serve test lint format clean distclean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]"
+	@touch $@
+
+report: $(STAMP)         ## run the experiments, render the journal, build site + PDF
+	$(BIN)/labjournal report $(RUN_FLAGS)
+
+run: $(STAMP)            ## only execute the notebooks (cached runs are skipped)
+	$(BIN)/labjournal run $(RUN_FLAGS)
+
+render: $(STAMP)
+	$(BIN)/labjournal render
+
+site: $(STAMP) render    ## build only the website into _site/
+	$(BIN)/labjournal build --only site
+
+pdf: $(STAMP) render     ## build only _site/journal.pdf
+	$(BIN)/labjournal build --only pdf
+
+serve: $(STAMP)          ## preview the built site on http://127.0.0.1:$(PORT)/
+	$(BIN)/labjournal serve --port $(PORT)
+
+test: $(STAMP)           ## unit tests and the end-to-end test of the quick profile
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests experiments
+	$(BIN)/ruff format --check src tests
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests experiments
+
+clean:                   ## remove everything `make report` produced (results included)
+	rm -rf _build _build.tmp _site results .labjournal-scratch
+
+distclean: clean
+	rm -rf $(VENV)
