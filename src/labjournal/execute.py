@@ -23,9 +23,6 @@ from labjournal.store import EXECUTED_NOTEBOOK
 
 KERNEL_LOG = "kernel.log"
 
-# Cells papermill adds to the executed notebook; they do not exist in the source notebook.
-_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
-
 
 @dataclass
 class Job:
@@ -71,7 +68,7 @@ def execute_job(job: Job) -> Outcome:
             kernel_manager_class=IpcKernelManager,
         )
     except PapermillExecutionError as exc:
-        cell, source = _source_cell(output, exc.cell_index)
+        cell, source = _source_cell(job.notebook_path, exc.source)
         error = {
             "notebook": str(job.notebook_path),
             "cell": cell,
@@ -95,18 +92,15 @@ def execute_job(job: Job) -> Outcome:
     return Outcome(key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error)
 
 
-def _source_cell(executed: Path, cell_index: int) -> tuple[int | None, str]:
-    """Translate papermill's index in the executed notebook into the source notebook's 1-based cell."""
+def _source_cell(notebook_path: Path, failing_source: str) -> tuple[int | None, str]:
+    """The failing cell's 1-based number in the source notebook (as a reader counts cells), found
+    by its source; papermill's own index counts the cells it injected."""
     try:
-        notebook = nbformat.read(str(executed), as_version=4)
+        notebook = nbformat.read(str(notebook_path), as_version=4)
     except Exception:
         return None, ""
-    number = 0
-    for index, cell in enumerate(notebook.cells):
-        if _PAPERMILL_TAGS & set(cell.get("metadata", {}).get("tags", [])):
-            continue
-        number += 1
-        if index == cell_index:
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type == "code" and cell.source.strip() == (failing_source or "").strip():
             first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
             return number, first_line
     return None, ""

@@ -220,6 +220,9 @@ def _yaml_error(shown: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
     problem = getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark and (not mark or context_mark.line != mark.line):
+        problem += f" ({context} at line {context_mark.line + 1})"
     return f"{where}: YAML syntax error: {problem}"
 
 

@@ -68,6 +68,7 @@ class ResultsStore:
             self._discard_staging()
             yield
         finally:
+            self._discard_staging()
             (self.root / ".lock.owner").unlink(missing_ok=True)
             lock.release()
 

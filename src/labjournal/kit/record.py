@@ -14,6 +14,7 @@ Non-finite numbers (a diverged loss) are stored as null.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -57,22 +58,26 @@ class Recorder:
             self.state = json.loads(self.path.read_text())
         else:
             self.state = {"format": 1, "scalars": {}, "series": {}, "tables": {}, "figures": {}, "data": {}}
+        self._saved = copy.deepcopy(self.state)
 
     def _save(self, changed: str) -> None:
         errors = sorted(_validator().iter_errors(self.state), key=lambda e: list(e.path))
         if errors:
+            self.state = copy.deepcopy(self._saved)  # a rejected value must not linger in memory
             first = errors[0]
             place = "/".join(str(p) for p in first.path) or "metrics"
             raise RecordError(f"cannot record {changed}: {place}: {first.message}")
         atomic_write_json(self.path, self.state)
+        self._saved = copy.deepcopy(self.state)
 
     def scalar(self, name: str, value: Any) -> None:
-        self.state["scalars"][name] = _number(value, f"scalar '{name}'")
+        number = _number(value, f"scalar '{name}'")
+        self.state["scalars"][name] = number
         self._save(f"scalar '{name}'")
 
     def scalars(self, **values: Any) -> None:
-        for name, value in values.items():
-            self.state["scalars"][name] = _number(value, f"scalar '{name}'")
+        numbers = {name: _number(value, f"scalar '{name}'") for name, value in values.items()}
+        self.state["scalars"].update(numbers)
         self._save("scalars " + ", ".join(values))
 
     def series(self, name: str, values: Any, x: str = "epoch") -> None:
@@ -103,6 +108,7 @@ class Recorder:
             self.state["figures"][name]["experiments"] = list(experiments)
         errors = list(_validator().iter_errors(self.state))
         if errors:
+            self.state = copy.deepcopy(self._saved)
             raise RecordError(f"cannot record figure '{name}': {errors[0].message}")
         buffer = io.BytesIO()
         metadata = {"Title": caption, "Software": "labjournal", "Source": os.environ.get(RUN_KEY_ENV, "interactive")}

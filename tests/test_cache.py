@@ -1,0 +1,80 @@
+"""Cache keys: stable for unchanged inputs, changed exactly where an input changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from labjournal.cache import key_inputs, notebook_code_hash, run_key
+from labjournal.datasets import DataSource
+from labjournal.plan import load_plan
+from labjournal.scheduler import plan_keys
+
+SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
+
+
+def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) -> dict[str, str]:
+    plan = load_plan(project / "journal.yml")
+    sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", fingerprint)}
+    return {item.spec.label: item.key for item in plan_keys(plan, plan.runs(profile), sources)}
+
+
+def test_same_plan_gives_same_keys(demo_project: Path) -> None:
+    assert _keys(demo_project) == _keys(demo_project)
+    assert len(set(_keys(demo_project).values())) == 7  # 3 grid points x 2 seeds + 1 summary
+
+
+def test_changing_one_grid_value_changes_only_its_runs_and_the_summary(demo_project: Path) -> None:
+    before = _keys(demo_project)
+    plan_file = demo_project / "journal.yml"
+    plan_file.write_text(plan_file.read_text().replace("grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0, 2.0, 4.0]}"))
+    after = _keys(demo_project)
+    unchanged = {label for label in before if label in after and before[label] == after[label]}
+    assert unchanged == {f"demo/squares x={x} seed={s}" for x in (1.0, 2.0) for s in (0, 1)}
+    assert before["demo/summary"] != after["demo/summary"]  # it reads the changed runs
+
+
+def test_markdown_edits_do_not_change_keys_but_code_edits_do(demo_project: Path) -> None:
+    path = demo_project / "notebooks" / "square.ipynb"
+    before = notebook_code_hash(path)
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells[0].source += "\n\nMore explanation."
+    notebook.cells[2].outputs = [nbformat.v4.new_output("stream", text="old output")]
+    nbformat.write(notebook, str(path))
+    assert notebook_code_hash(path) == before
+    notebook.cells[2].source += "\nrecord.scalar('extra', 1.0)"
+    nbformat.write(notebook, str(path))
+    assert notebook_code_hash(path) != before
+
+
+def test_every_key_input_matters() -> None:
+    base = dict(code_hash="c", parameters={"lr": 0.1, "seed": 0}, data_fingerprints={"d": "1"}, input_keys=[],
+                kit="k", environment={"torch": "2"})
+    reference = run_key(key_inputs(**base))
+    variants = [
+        {"code_hash": "c2"},
+        {"parameters": {"lr": 0.2, "seed": 0}},
+        {"parameters": {"lr": 0.1, "seed": 1}},
+        {"data_fingerprints": {"d": "2"}},
+        {"input_keys": ["x"]},
+        {"kit": "k2"},
+        {"environment": {"torch": "3"}},
+    ]
+    for change in variants:
+        assert run_key(key_inputs(**{**base, **change})) != reference, change
+    # key order and dict order never matter
+    reordered = {**base, "parameters": {"seed": 0, "lr": 0.1}}
+    assert run_key(key_inputs(**reordered)) == reference
+
+
+def test_data_fingerprint_reaches_only_notebooks_that_declare_data() -> None:
+    plan = load_plan(Path(__file__).resolve().parents[1] / "journal.yml")
+    runs = plan.runs("quick")
+    first = {item.spec.label: item.key for item in plan_keys(plan, runs, {"fashion_mnist": SOURCE})}
+    other = DataSource("fashion_mnist", "full", "full", "/data", "0" * 64)
+    second = {item.spec.label: item.key for item in plan_keys(plan, runs, {"fashion_mnist": other})}
+    changed = {label for label in first if first[label] != second[label]}
+    assert "lab01/gradients seed=0" not in changed  # declares no data
+    assert any(label.startswith("lab01/lr_batch") for label in changed)
+    assert "lab01/summary" in changed  # its inputs changed

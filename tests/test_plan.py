@@ -1,0 +1,95 @@
+"""Plan loading: expansion of grids and profiles, and every kind of invalid plan, with its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labjournal.errors import PlanError
+from labjournal.plan import load_plan
+
+
+def test_profiles_expand_grids_seeds_and_summaries(demo_project: Path) -> None:
+    plan = load_plan(demo_project / "journal.yml")
+    default = plan.runs("default")
+    grid = [r for r in default if not r.is_summary]
+    assert [(r.params["x"], r.seed) for r in grid] == [(1.0, 0), (1.0, 1), (2.0, 0), (2.0, 1), (3.0, 0), (3.0, 1)]
+    assert default[-1].is_summary and default[-1].seed is None and default[-1].inputs == ("square",)
+    quick = plan.runs("quick")
+    assert [(r.params.get("x"), r.seed) for r in quick] == [(1.0, 0), (2.0, 0), (None, None)]
+    assert quick[0].parameters == {"x": 1.0, "seed": 0}
+
+
+def test_the_repository_plan_is_valid_for_every_profile() -> None:
+    plan = load_plan(Path(__file__).resolve().parents[1] / "journal.yml")
+    counts = {name: len(plan.runs(name)) for name in ("quick", "default", "full")}
+    assert counts["quick"] < counts["default"] < counts["full"]
+    assert all(run.seed in (0, 1, 2) for run in plan.runs("default") if run.notebook == "logreg")
+
+
+def _broken(project: Path, old: str, new: str) -> str:
+    path = project / "journal.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    return str(caught.value)
+
+
+def test_unknown_key_is_reported_with_file_line_and_key(demo_project: Path) -> None:
+    message = _broken(demo_project, "        inputs: [square]", "        inputs: [square]\n        colour: red")
+    assert "journal.yml:20: labs.demo.notebooks.summary.colour: unknown key" in message
+
+
+def test_undeclared_parameter_is_rejected_before_anything_runs(demo_project: Path) -> None:
+    message = _broken(demo_project, "grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0], y: [2]}")
+    assert "journal.yml:14: labs.demo.notebooks.square.experiments.squares.grid.y" in message
+    assert "declares no parameter 'y' (it declares: seed, x)" in message
+
+
+def test_wrong_type_against_the_notebook_default(demo_project: Path) -> None:
+    message = _broken(demo_project, "grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0, 'two']}")
+    assert "grid.x: expects float (the notebook's default is 1.0), got 'two'" in message
+
+
+def test_wrong_type_in_the_plan_schema(demo_project: Path) -> None:
+    message = _broken(demo_project, "default: {seeds: [0, 1]}", "default: {seeds: zero}")
+    assert "journal.yml:4: profiles.default.seeds:" in message
+
+
+def test_missing_notebook_is_reported(demo_project: Path) -> None:
+    message = _broken(demo_project, "notebooks/summary.ipynb", "notebooks/nope.ipynb")
+    assert "journal.yml:18: labs.demo.notebooks.summary.path: notebook not found: notebooks/nope.ipynb" in message
+
+
+def test_yaml_syntax_error_names_line_and_column(demo_project: Path) -> None:
+    message = _broken(demo_project, "  quick: {seeds: [0]}", "  quick: {seeds: [0]")
+    assert "journal.yml:4:3: YAML syntax error: expected ',' or '}'" in message
+    assert "(while parsing a flow mapping at line 3)" in message
+
+
+def test_duplicate_keys_are_not_silently_merged(demo_project: Path) -> None:
+    message = _broken(demo_project, "  quick: {seeds: [0]}", "  quick: {seeds: [0]}\n  quick: {seeds: [1]}")
+    assert "journal.yml:4: profiles.quick: duplicate key" in message
+
+
+def test_unknown_profile_in_override_and_on_the_command_line(demo_project: Path) -> None:
+    message = _broken(demo_project, "              quick: {grid:", "              fast: {grid:")
+    assert "profiles.fast: no profile named 'fast'" in message
+    demo_project.joinpath("journal.yml").write_text(demo_project.joinpath("journal.yml").read_text().replace("fast:", "quick:"))
+    with pytest.raises(PlanError, match="unknown profile 'huge'"):
+        load_plan(demo_project / "journal.yml").runs("huge")
+
+
+def test_seed_may_not_be_a_parameter_and_inputs_must_exist(demo_project: Path) -> None:
+    message = _broken(demo_project, "grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0], seed: [3]}")
+    assert "seeds come from 'seeds'" in message
+    message = _broken(demo_project, "inputs: [square]", "inputs: [circle]")
+    assert "'circle' is not another notebook of lab 'demo'" in message
+
+
+def test_unknown_dataset_is_rejected(demo_project: Path) -> None:
+    message = _broken(demo_project, "        path: notebooks/square.ipynb", "        path: notebooks/square.ipynb\n        data: [mnist_digits]")
+    assert "unknown dataset 'mnist_digits'" in message

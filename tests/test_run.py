@@ -1,0 +1,151 @@
+"""`labjournal run` on a tiny project: caching, re-execution of exactly what changed, failures, locking."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SQUARE_CELL, write_notebook
+from rich.console import Console
+
+from labjournal.cli import main
+from labjournal.errors import RunsFailedError, StoreLockedError
+from labjournal.plan import load_plan
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+
+def _run(project: Path, **options):
+    plan = load_plan(project / "journal.yml")
+    console = Console(file=open(project / "run.log", "a"), width=200)  # noqa: SIM115 - closed with the file
+    return run_plan(plan, ResultsStore(project / "results"), console=console, **options)
+
+
+def _index(project: Path) -> dict:
+    return json.loads((project / "results" / "index.json").read_text())
+
+
+def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project: Path) -> None:
+    first = _run(demo_project, profile="quick", jobs=2)
+    assert (first.executed, first.cached, first.failed) == (3, 0, 0)
+    rows = _index(demo_project)["runs"]
+    assert [r["status"] for r in rows] == ["ok", "ok", "ok"]
+    assert rows[1]["metrics"]["square"] == 4.0 and rows[1]["params"] == {"x": 2.0}
+    assert rows[2]["metrics"] == {"total": 5.0, "count": 2.0}  # the summary read both grid runs
+    run_dir = demo_project / "results" / rows[0]["run_dir"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "figures", "kernel.log", "metrics.json", "notebook.ipynb", "params.json", "run.json"]
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "ok" and record["seed"] == 0 and record["parameters"] == {"x": 1.0, "seed": 0}
+    assert set(record["key_inputs"]) == {"format", "notebook_code", "parameters", "data", "kit", "environment", "inputs"}
+    assert "metrics.json" in record["artifacts"] and record["duration_s"] > 0
+    executed = json.loads((run_dir / "notebook.ipynb").read_text())
+    assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
+
+    second = _run(demo_project, profile="quick")
+    assert (second.executed, second.cached) == (0, 3)
+
+
+def test_changing_one_grid_value_re_executes_only_the_affected_runs(demo_project: Path) -> None:
+    _run(demo_project, profile="quick")
+    plan_file = demo_project / "journal.yml"
+    plan_file.write_text(plan_file.read_text().replace("grid: {x: [1.0, 2.0]}", "grid: {x: [1.0, 5.0]}"))
+    summary = _run(demo_project, profile="quick")
+    assert (summary.executed, summary.cached) == (2, 1)  # x=5.0 and the summary that reads it
+    assert _index(demo_project)["runs"][2]["metrics"]["total"] == 26.0
+
+
+def test_force_re_executes_a_selection(demo_project: Path) -> None:
+    _run(demo_project, profile="quick")
+    assert _run(demo_project, profile="quick", force="demo/summary").executed == 1
+    assert _run(demo_project, profile="quick", force="all").executed == 3
+
+
+def test_a_hand_edited_result_is_detected_and_re_executed(demo_project: Path) -> None:
+    _run(demo_project, profile="quick")
+    row = _index(demo_project)["runs"][0]
+    metrics = demo_project / "results" / row["run_dir"] / "metrics.json"
+    metrics.write_text(metrics.read_text().replace('"square": 1.0', '"square": 99.0'))
+    summary = _run(demo_project, profile="quick")
+    assert summary.executed == 1
+    assert _index(demo_project)["runs"][0]["metrics"]["square"] == 1.0
+
+
+FAILING_CELL = """
+import os
+if x == 2.0 and os.environ.get("FAIL_AT_TWO"):
+    raise ValueError("x = 2 is not allowed today")
+"""
+
+
+def test_a_raising_notebook_fails_its_run_only_and_never_replaces_a_good_result(
+    demo_project: Path, monkeypatch
+) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL)
+    _run(demo_project, profile="quick")
+    good = _index(demo_project)["runs"][1]
+    good_metrics = (demo_project / "results" / good["run_dir"] / "metrics.json").read_text()
+
+    monkeypatch.setenv("FAIL_AT_TWO", "1")
+    with pytest.raises(RunsFailedError) as caught:
+        _run(demo_project, profile="quick", force="all")
+    message = str(caught.value)
+    assert "notebooks/square.ipynb, cell 3 (import os): ValueError: x = 2 is not allowed today" in message
+    rows = _index(demo_project)["runs"]
+    # The forced re-run of x=2 failed: the earlier good result is still the one the index points to.
+    assert rows[1]["status"] == "ok"
+    assert (demo_project / "results" / rows[1]["run_dir"] / "metrics.json").read_text() == good_metrics
+    failed = demo_project / "results" / "failed" / "demo" / "square" / good["key"][:16]
+    assert (failed / "notebook.ipynb").exists()
+    assert json.loads((failed / "run.json").read_text())["error"]["exception"] == "ValueError"
+    log = (demo_project / "run.log").read_text()
+    assert "demo/summary skipped: an input run failed" in log
+
+
+def test_first_failure_is_marked_failed_in_the_index(demo_project: Path, monkeypatch) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL)
+    monkeypatch.setenv("FAIL_AT_TWO", "1")
+    with pytest.raises(RunsFailedError):
+        _run(demo_project, profile="quick")
+    assert [r["status"] for r in _index(demo_project)["runs"]] == ["ok", "failed", "missing"]
+    assert _index(demo_project)["runs"][1]["error"]["cell"] == 3
+
+
+def test_exit_codes_of_the_command(demo_project: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(demo_project)
+    assert main(["run", "--profile", "quick"]) == 0
+    assert main(["run", "--profile", "nope"]) == 2
+    assert "unknown profile 'nope'" in capsys.readouterr().err
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", "raise RuntimeError('boom')")
+    assert main(["run", "--profile", "quick"]) == 1
+
+
+def test_a_second_writer_is_refused_while_the_store_is_locked(demo_project: Path) -> None:
+    store = demo_project / "results"
+    store.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); l.acquire(); "
+         "print('held', flush=True); time.sleep(30)", str(store / ".lock")],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(StoreLockedError, match="another labjournal process is writing"):
+            _run(demo_project, profile="quick")
+        assert not (store / "index.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_leftovers_of_an_interrupted_run_are_discarded(demo_project: Path) -> None:
+    leftover = demo_project / "results" / ".staging" / "abc-1-2"
+    leftover.mkdir(parents=True)
+    (leftover / "metrics.json").write_text('{"scalars": {"square": ')  # half-written
+    summary = _run(demo_project, profile="quick")
+    assert summary.executed == 3
+    assert not (demo_project / "results" / ".staging").exists()
