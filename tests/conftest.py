@@ -104,10 +104,8 @@ BIB = """@article{ref2020, title = {A Reference}, author = {Doe, Jane}, journal 
 """
 
 
-@pytest.fixture
-def demo_project(tmp_path: Path) -> Path:
-    root = tmp_path / "journal-project"
-    root.mkdir()
+def make_demo_project(root: Path) -> Path:
+    root.mkdir(parents=True)
     write_notebook(root / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL)
     write_notebook(root / "notebooks" / "summary.ipynb", "label = 'all'", SUMMARY_CELL)
     (root / "journal.yml").write_text(PLAN)
@@ -121,6 +119,11 @@ def demo_project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def demo_project(tmp_path: Path) -> Path:
+    return make_demo_project(tmp_path / "journal-project")
+
+
+@pytest.fixture(scope="session")
 def offline_data() -> Path:
     """The offline data folder (LABJOURNAL_DATA, else ../shared/data beside the repository)."""
     candidates = [os.environ.get("LABJOURNAL_DATA"), str(REPO.parent / "shared" / "data")]

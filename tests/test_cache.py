@@ -28,7 +28,9 @@ def test_same_plan_gives_same_keys(demo_project: Path) -> None:
 def test_changing_one_grid_value_changes_only_its_runs_and_the_summary(demo_project: Path) -> None:
     before = _keys(demo_project)
     plan_file = demo_project / "journal.yml"
-    plan_file.write_text(plan_file.read_text().replace("grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0, 2.0, 4.0]}"))
+    plan_file.write_text(
+        plan_file.read_text().replace("grid: {x: [1.0, 2.0, 3.0]}", "grid: {x: [1.0, 2.0, 4.0]}")
+    )
     after = _keys(demo_project)
     unchanged = {label for label in before if label in after and before[label] == after[label]}
     assert unchanged == {f"demo/squares x={x} seed={s}" for x in (1.0, 2.0) for s in (0, 1)}
@@ -49,8 +51,14 @@ def test_markdown_edits_do_not_change_keys_but_code_edits_do(demo_project: Path)
 
 
 def test_every_key_input_matters() -> None:
-    base = dict(code_hash="c", parameters={"lr": 0.1, "seed": 0}, data_fingerprints={"d": "1"}, input_keys=[],
-                kit="k", environment={"torch": "2"})
+    base = dict(
+        code_hash="c",
+        parameters={"lr": 0.1, "seed": 0},
+        data_fingerprints={"d": "1"},
+        input_keys=[],
+        kit="k",
+        environment={"torch": "2"},
+    )
     reference = run_key(key_inputs(**base))
     variants = [
         {"code_hash": "c2"},

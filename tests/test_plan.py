@@ -14,7 +14,14 @@ def test_profiles_expand_grids_seeds_and_summaries(demo_project: Path) -> None:
     plan = load_plan(demo_project / "journal.yml")
     default = plan.runs("default")
     grid = [r for r in default if not r.is_summary]
-    assert [(r.params["x"], r.seed) for r in grid] == [(1.0, 0), (1.0, 1), (2.0, 0), (2.0, 1), (3.0, 0), (3.0, 1)]
+    assert [(r.params["x"], r.seed) for r in grid] == [
+        (1.0, 0),
+        (1.0, 1),
+        (2.0, 0),
+        (2.0, 1),
+        (3.0, 0),
+        (3.0, 1),
+    ]
     assert default[-1].is_summary and default[-1].seed is None and default[-1].inputs == ("square",)
     quick = plan.runs("quick")
     assert [(r.params.get("x"), r.seed) for r in quick] == [(1.0, 0), (2.0, 0), (None, None)]
@@ -39,7 +46,9 @@ def _broken(project: Path, old: str, new: str) -> str:
 
 
 def test_unknown_key_is_reported_with_file_line_and_key(demo_project: Path) -> None:
-    message = _broken(demo_project, "        inputs: [square]", "        inputs: [square]\n        colour: red")
+    message = _broken(
+        demo_project, "        inputs: [square]", "        inputs: [square]\n        colour: red"
+    )
     assert "journal.yml:20: labs.demo.notebooks.summary.colour: unknown key" in message
 
 
@@ -61,7 +70,10 @@ def test_wrong_type_in_the_plan_schema(demo_project: Path) -> None:
 
 def test_missing_notebook_is_reported(demo_project: Path) -> None:
     message = _broken(demo_project, "notebooks/summary.ipynb", "notebooks/nope.ipynb")
-    assert "journal.yml:18: labs.demo.notebooks.summary.path: notebook not found: notebooks/nope.ipynb" in message
+    assert (
+        "journal.yml:18: labs.demo.notebooks.summary.path: notebook not found: notebooks/nope.ipynb"
+        in message
+    )
 
 
 def test_yaml_syntax_error_names_line_and_column(demo_project: Path) -> None:
@@ -78,7 +90,9 @@ def test_duplicate_keys_are_not_silently_merged(demo_project: Path) -> None:
 def test_unknown_profile_in_override_and_on_the_command_line(demo_project: Path) -> None:
     message = _broken(demo_project, "              quick: {grid:", "              fast: {grid:")
     assert "profiles.fast: no profile named 'fast'" in message
-    demo_project.joinpath("journal.yml").write_text(demo_project.joinpath("journal.yml").read_text().replace("fast:", "quick:"))
+    demo_project.joinpath("journal.yml").write_text(
+        demo_project.joinpath("journal.yml").read_text().replace("fast:", "quick:")
+    )
     with pytest.raises(PlanError, match="unknown profile 'huge'"):
         load_plan(demo_project / "journal.yml").runs("huge")
 
@@ -91,5 +105,9 @@ def test_seed_may_not_be_a_parameter_and_inputs_must_exist(demo_project: Path) -
 
 
 def test_unknown_dataset_is_rejected(demo_project: Path) -> None:
-    message = _broken(demo_project, "        path: notebooks/square.ipynb", "        path: notebooks/square.ipynb\n        data: [mnist_digits]")
+    message = _broken(
+        demo_project,
+        "        path: notebooks/square.ipynb",
+        "        path: notebooks/square.ipynb\n        data: [mnist_digits]",
+    )
     assert "unknown dataset 'mnist_digits'" in message

@@ -29,8 +29,12 @@ def test_records_scalars_series_tables_and_figures(tmp_path: Path) -> None:
     assert metrics["scalars"] == {"accuracy": 0.9, "loss": 0.25, "epochs": 3.0}
     assert metrics["series"]["train_loss"] == {"x": "epoch", "values": [1.0, 0.5, None]}  # NaN: diverged
     assert metrics["tables"]["errors"]["rows"] == [["a", 1e-16], ["b", None]]
-    assert metrics["figures"]["curve"] == {"path": "figures/curve.png", "caption": "A curve", "alt": "A curve",
-                                           "experiments": ["grid"]}
+    assert metrics["figures"]["curve"] == {
+        "path": "figures/curve.png",
+        "caption": "A curve",
+        "alt": "A curve",
+        "experiments": ["grid"],
+    }
     with Image.open(path) as image:
         image.verify()
         assert image.format == "PNG"
@@ -52,7 +56,9 @@ def test_a_second_recorder_continues_the_same_file(tmp_path: Path) -> None:
         (lambda r: r.series("curve", [1.0, "x"]), r"series 'curve'\[1\]"),
     ],
 )
-def test_invalid_values_are_rejected_and_the_file_keeps_its_last_good_state(tmp_path: Path, call, message) -> None:
+def test_invalid_values_are_rejected_and_the_file_keeps_its_last_good_state(
+    tmp_path: Path, call, message
+) -> None:
     recorder = Recorder(tmp_path)
     recorder.scalar("good", 1.0)
     before = (tmp_path / "metrics.json").read_text()

@@ -37,10 +37,24 @@ def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project
     assert rows[2]["metrics"] == {"total": 5.0, "count": 2.0}  # the summary read both grid runs
     run_dir = demo_project / "results" / rows[0]["run_dir"]
     assert sorted(p.name for p in run_dir.iterdir()) == [
-        "figures", "kernel.log", "metrics.json", "notebook.ipynb", "params.json", "run.json"]
+        "figures",
+        "kernel.log",
+        "metrics.json",
+        "notebook.ipynb",
+        "params.json",
+        "run.json",
+    ]
     record = json.loads((run_dir / "run.json").read_text())
     assert record["status"] == "ok" and record["seed"] == 0 and record["parameters"] == {"x": 1.0, "seed": 0}
-    assert set(record["key_inputs"]) == {"format", "notebook_code", "parameters", "data", "kit", "environment", "inputs"}
+    assert set(record["key_inputs"]) == {
+        "format",
+        "notebook_code",
+        "parameters",
+        "data",
+        "kit",
+        "environment",
+        "inputs",
+    }
     assert "metrics.json" in record["artifacts"] and record["duration_s"] > 0
     executed = json.loads((run_dir / "notebook.ipynb").read_text())
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
@@ -84,7 +98,9 @@ if x == 2.0 and os.environ.get("FAIL_AT_TWO"):
 def test_a_raising_notebook_fails_its_run_only_and_never_replaces_a_good_result(
     demo_project: Path, monkeypatch
 ) -> None:
-    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL)
+    write_notebook(
+        demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL
+    )
     _run(demo_project, profile="quick")
     good = _index(demo_project)["runs"][1]
     good_metrics = (demo_project / "results" / good["run_dir"] / "metrics.json").read_text()
@@ -106,7 +122,9 @@ def test_a_raising_notebook_fails_its_run_only_and_never_replaces_a_good_result(
 
 
 def test_first_failure_is_marked_failed_in_the_index(demo_project: Path, monkeypatch) -> None:
-    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL)
+    write_notebook(
+        demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL
+    )
     monkeypatch.setenv("FAIL_AT_TWO", "1")
     with pytest.raises(RunsFailedError):
         _run(demo_project, profile="quick")
@@ -119,7 +137,9 @@ def test_exit_codes_of_the_command(demo_project: Path, monkeypatch, capsys) -> N
     assert main(["run", "--profile", "quick"]) == 0
     assert main(["run", "--profile", "nope"]) == 2
     assert "unknown profile 'nope'" in capsys.readouterr().err
-    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", "raise RuntimeError('boom')")
+    write_notebook(
+        demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", "raise RuntimeError('boom')"
+    )
     assert main(["run", "--profile", "quick"]) == 1
 
 
@@ -127,10 +147,15 @@ def test_a_second_writer_is_refused_while_the_store_is_locked(demo_project: Path
     store = demo_project / "results"
     store.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); l.acquire(); "
-         "print('held', flush=True); time.sleep(30)", str(store / ".lock")],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); l.acquire(); "
+            "print('held', flush=True); time.sleep(30)",
+            str(store / ".lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -49,10 +49,12 @@ def split_front_matter(text: str, source: str) -> tuple[dict, str]:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise BuildError(f"{source}: the YAML front matter is invalid: {exc}") from exc
-    return meta, text[match.end():]
+    return meta, text[match.end() :]
 
 
-def build_outputs(project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None) -> None:
+def build_outputs(
+    project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None
+) -> None:
     console = console or Console(stderr=True)
     build_dir = project.build_dir
     if not (build_dir / MANIFEST).exists():
@@ -64,12 +66,27 @@ def build_outputs(project: Project, engine: str = "auto", only: str | None = Non
     write_combined(build_dir, site, pages)
     out = project.site_dir
     out.mkdir(parents=True, exist_ok=True)
-    if chosen == "quarto":
-        _quarto_build(project, out, only)
-    else:
-        if only in (None, "site"):
-            _pandoc_site(project, site, pages, out)
-        if only in (None, "pdf"):
+    if only in (None, "site"):
+        # The site is built into a fresh folder and swapped in, so pages and figures of an
+        # earlier build never linger; the PDF is carried over unless it is rebuilt below.
+        fresh = out.with_name(out.name + ".tmp")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        if chosen == "quarto":
+            _quarto_site(project, fresh)
+        else:
+            _pandoc_site(project, site, pages, fresh)
+        if (out / PDF_NAME).exists():
+            shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
+        retired = out.with_name(out.name + ".old")
+        shutil.rmtree(retired, ignore_errors=True)
+        out.rename(retired)
+        fresh.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    if only in (None, "pdf"):
+        if chosen == "quarto":
+            _quarto_pdf(project, out)
+        else:
             _typst_pdf(project, site, out)
     if only in (None, "site"):
         console.print(f"Site: {out / 'index.html'}")
@@ -133,9 +150,16 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
         shutil.copytree(build_dir / "figures", out / "figures", dirs_exist_ok=True)
     nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
     common = [
-        _pandoc(), "--from=markdown", "--to=html5", "--standalone",
-        f"--template={templates / 'page.html'}", f"--lua-filter={templates / 'callouts.lua'}",
-        "--toc", "--toc-depth=2", "--mathml", "--section-divs",
+        _pandoc(),
+        "--from=markdown",
+        "--to=html5",
+        "--standalone",
+        f"--template={templates / 'page.html'}",
+        f"--lua-filter={templates / 'callouts.lua'}",
+        "--toc",
+        "--toc-depth=2",
+        "--mathml",
+        "--section-divs",
     ]
     if site.bibliography:
         common += ["--citeproc", f"--bibliography={build_dir / site.bibliography}"]
@@ -153,8 +177,11 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump({k: v for k, v in variables.items() if v is not None}, handle)
         try:
-            _run(common + [f"--metadata-file={handle.name}", page.source, "-o", str(out / page.html)],
-                 build_dir, f"pandoc ({page.source} -> HTML)")
+            _run(
+                common + [f"--metadata-file={handle.name}", page.source, "-o", str(out / page.html)],
+                build_dir,
+                f"pandoc ({page.source} -> HTML)",
+            )
         finally:
             Path(handle.name).unlink(missing_ok=True)
 
@@ -167,9 +194,15 @@ def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
 
     build_dir = project.build_dir
     command = [
-        _pandoc(), "--from=markdown", "--to=typst", "--standalone",
-        f"--template={project.templates_dir / 'journal.typ'}", f"--lua-filter={project.templates_dir / 'callouts.lua'}",
-        COMBINED, "-o", "journal.typ",
+        _pandoc(),
+        "--from=markdown",
+        "--to=typst",
+        "--standalone",
+        f"--template={project.templates_dir / 'journal.typ'}",
+        f"--lua-filter={project.templates_dir / 'callouts.lua'}",
+        COMBINED,
+        "-o",
+        "journal.typ",
     ]
     if site.bibliography:
         command[1:1] = ["--citeproc", f"--bibliography={site.bibliography}"]
@@ -187,15 +220,25 @@ def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
 # Quarto engine
 
 
-def _quarto_build(project: Project, out: Path, only: str | None) -> None:
-    build_dir = project.build_dir
+def _quarto() -> str:
     quarto = shutil.which("quarto")
     if quarto is None:  # choose_engine checked; PATH may have changed since
         raise LabjournalError("quarto disappeared from PATH")
-    if only in (None, "site"):
-        _run([quarto, "render", "--to", "html"], build_dir, "quarto render (site)")
-        shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
-    if only in (None, "pdf"):
-        _run([quarto, "render", COMBINED, "--to", "typst", "--output", PDF_NAME], build_dir, "quarto render (PDF)")
-        produced = build_dir / "_site" / PDF_NAME
-        shutil.copy2(produced if produced.exists() else build_dir / PDF_NAME, out / PDF_NAME)
+    return quarto
+
+
+def _quarto_site(project: Project, out: Path) -> None:
+    build_dir = project.build_dir
+    _run([_quarto(), "render", "--to", "html"], build_dir, "quarto render (site)")
+    shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
+
+
+def _quarto_pdf(project: Project, out: Path) -> None:
+    build_dir = project.build_dir
+    _run(
+        [_quarto(), "render", COMBINED, "--to", "typst", "--output", PDF_NAME],
+        build_dir,
+        "quarto render (PDF)",
+    )
+    produced = build_dir / "_site" / PDF_NAME
+    shutil.copy2(produced if produced.exists() else build_dir / PDF_NAME, out / PDF_NAME)

@@ -18,25 +18,43 @@ console = Console(stderr=True, highlight=False)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labjournal", description=__doc__)
     parser.add_argument("--version", action="version", version=f"labjournal {__version__}")
-    parser.add_argument("--project", default=None, help="project folder (default: search upward for journal.yml)")
+    parser.add_argument(
+        "--project", default=None, help="project folder (default: search upward for journal.yml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def add_run_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--profile", default=None, help="plan profile: quick, default, full (default: the plan's)")
-        sub.add_argument("--lab", default=None, help="execute only this lab's runs")
-        sub.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
         sub.add_argument(
-            "--force", nargs="?", const="all", default=None, metavar="WHAT",
+            "--profile", default=None, help="plan profile: quick, default, full (default: the plan's)"
+        )
+        sub.add_argument("--lab", default=None, help="execute only this lab's runs")
+        sub.add_argument(
+            "--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)"
+        )
+        sub.add_argument(
+            "--force",
+            nargs="?",
+            const="all",
+            default=None,
+            metavar="WHAT",
             help="re-execute even if cached: all (default), a lab, lab/notebook, lab/experiment or a key prefix",
         )
         sub.add_argument("--data-dir", default=None, help="offline data folder (default: $LABJOURNAL_DATA)")
         sub.add_argument("--timeout", type=int, default=None, help="seconds a single cell may run")
-        sub.add_argument("--wait", type=float, default=0, help="seconds to wait for another run holding the store")
+        sub.add_argument(
+            "--wait", type=float, default=0, help="seconds to wait for another run holding the store"
+        )
 
     def add_build_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--engine", choices=("auto", "quarto", "pandoc"), default="auto",
-                         help="quarto where installed (auto), or the built-in pandoc + typst engine")
-        sub.add_argument("--only", choices=("site", "pdf"), default=None, help="build only the site or the PDF")
+        sub.add_argument(
+            "--engine",
+            choices=("auto", "quarto", "pandoc"),
+            default="auto",
+            help="quarto where installed (auto), or the built-in pandoc + typst engine",
+        )
+        sub.add_argument(
+            "--only", choices=("site", "pdf"), default=None, help="build only the site or the PDF"
+        )
 
     add_run_options(commands.add_parser("run", help="execute the notebooks of the plan"))
     commands.add_parser("render", help="turn journal/ prose and the results into Quarto pages in _build/")
@@ -65,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "build":
             commands.build(args.project, engine=args.engine, only=args.only, console=console)
         elif args.command == "report":
-            commands.report(args.project, engine=args.engine, only=args.only, console=console, **_run_kwargs(args))
+            commands.report(
+                args.project, engine=args.engine, only=args.only, console=console, **_run_kwargs(args)
+            )
         elif args.command == "plan":
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
         elif args.command == "serve":

@@ -36,13 +36,17 @@ def build(project_dir: str | None, console: Console, engine: str = "auto", only:
     build_outputs(project, engine=engine, only=only, console=console)
 
 
-def report(project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None, **run_options) -> None:
+def report(
+    project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None, **run_options
+) -> None:
     run(project_dir, console=console, **run_options)
     render(project_dir, console=console)
     build(project_dir, console=console, engine=engine, only=only)
 
 
-def show_plan(project_dir: str | None, console: Console, profile: str | None = None, data_dir: str | None = None) -> None:
+def show_plan(
+    project_dir: str | None, console: Console, profile: str | None = None, data_dir: str | None = None
+) -> None:
     project = Project.discover(project_dir)
     plan = load_plan(project.plan_file)
     profile_name, profile_spec = plan.profile(profile)

@@ -135,7 +135,9 @@ KNOWN_DATASETS: dict[str, Callable[[str, str | Path | None], DataSource]] = {
 }
 
 
-def resolve(names: list[str] | tuple[str, ...], want: str, explicit_dir: str | Path | None = None) -> dict[str, DataSource]:
+def resolve(
+    names: list[str] | tuple[str, ...], want: str, explicit_dir: str | Path | None = None
+) -> dict[str, DataSource]:
     return {name: KNOWN_DATASETS[name](want, explicit_dir) for name in names}
 
 

@@ -89,7 +89,9 @@ def execute_job(job: Job) -> Outcome:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
         kernel_log.close()
-    return Outcome(key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error)
+    return Outcome(
+        key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error
+    )
 
 
 def _source_cell(notebook_path: Path, failing_source: str) -> tuple[int | None, str]:

@@ -123,7 +123,9 @@ class Plan:
         chosen = name or self.spec.default_profile
         if chosen not in self.spec.profiles:
             known = ", ".join(sorted(self.spec.profiles))
-            raise PlanError(str(self.path), [f"profiles: unknown profile '{chosen}' (the plan defines: {known})"])
+            raise PlanError(
+                str(self.path), [f"profiles: unknown profile '{chosen}' (the plan defines: {known})"]
+            )
         return chosen, self.spec.profiles[chosen]
 
     def runs(self, profile: str | None = None, lab: str | None = None) -> list[RunSpec]:
@@ -254,7 +256,9 @@ def _line_of(lines: dict[tuple, int], loc: tuple) -> int:
 
 def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
     # pydantic appends the union member or the type tried ("list[int]", "int") to the location.
-    loc = tuple(part for part in err["loc"] if not (isinstance(part, str) and ("[" in part or part in _TYPE_TAGS)))
+    loc = tuple(
+        part for part in err["loc"] if not (isinstance(part, str) and ("[" in part or part in _TYPE_TAGS))
+    )
     key = ".".join(str(part) for part in loc) or "(top level)"
     message = err["msg"]
     if err["type"] == "extra_forbidden":
@@ -328,20 +332,27 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                 report(nb_loc + ("path",), f"{nb.path} declares no '{SEED_PARAMETER}' parameter")
             for dataset in nb.data:
                 if dataset not in KNOWN_DATASETS:
-                    report(nb_loc + ("data",), f"unknown dataset '{dataset}' (known: {', '.join(KNOWN_DATASETS)})")
+                    report(
+                        nb_loc + ("data",),
+                        f"unknown dataset '{dataset}' (known: {', '.join(KNOWN_DATASETS)})",
+                    )
             for source in nb.inputs:
                 if source not in lab.notebooks or source == nb_name:
                     report(nb_loc + ("inputs",), f"'{source}' is not another notebook of lab '{lab_name}'")
                 elif lab.notebooks[source].inputs:
                     report(nb_loc + ("inputs",), f"'{source}' is itself a summary notebook")
 
-            def check_values(loc: tuple, values: dict[str, Any], is_grid: bool, declared=declared, nb=nb) -> None:
+            def check_values(
+                loc: tuple, values: dict[str, Any], is_grid: bool, declared=declared, nb=nb
+            ) -> None:
                 for name, value in values.items():
                     if name == SEED_PARAMETER:
                         report(loc + (name,), "seeds come from 'seeds', not from parameters")
                     elif name not in declared:
                         known = ", ".join(sorted(declared)) or "none"
-                        report(loc + (name,), f"{nb.path} declares no parameter '{name}' (it declares: {known})")
+                        report(
+                            loc + (name,), f"{nb.path} declares no parameter '{name}' (it declares: {known})"
+                        )
                     else:
                         for item in value if is_grid else [value]:
                             mismatch = _type_mismatch(item, declared[name])
@@ -356,12 +367,17 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                 if override.grid:
                     report(nb_loc + ("profiles", prof, "grid"), "grids belong to experiments")
             if nb.inputs and nb.experiments:
-                report(nb_loc + ("experiments",), "a summary notebook (with inputs) runs once: no experiments")
+                report(
+                    nb_loc + ("experiments",), "a summary notebook (with inputs) runs once: no experiments"
+                )
             for exp_name, exp in (nb.experiments or {nb_name: Experiment()}).items():
                 exp_loc = nb_loc + ("experiments", exp_name)
                 if (lab_name, exp_name) in experiment_owner:
-                    report(exp_loc, f"experiment name already used in lab '{lab_name}' by "
-                                    f"notebook '{experiment_owner[(lab_name, exp_name)]}'")
+                    report(
+                        exp_loc,
+                        f"experiment name already used in lab '{lab_name}' by "
+                        f"notebook '{experiment_owner[(lab_name, exp_name)]}'",
+                    )
                 experiment_owner[(lab_name, exp_name)] = nb_name
                 check_values(exp_loc + ("params",), exp.params, False)
                 check_values(exp_loc + ("grid",), exp.grid, True)

@@ -52,7 +52,9 @@ class Project:
         for folder in (here, *here.parents):
             if (folder / PLAN_FILE).exists():
                 return cls(folder)
-        raise LabjournalError(f"no {PLAN_FILE} in {here} or any folder above it: is this a labjournal project?")
+        raise LabjournalError(
+            f"no {PLAN_FILE} in {here} or any folder above it: is this a labjournal project?"
+        )
 
     @property
     def plan_file(self) -> Path:
@@ -107,9 +109,13 @@ def read_site_config(path: Path) -> SiteConfig:
         elif isinstance(entry, dict) and "href" in entry:
             pages.append(Page(entry["href"], entry.get("text")))
         else:
-            raise LabjournalError(f"{path}: website.sidebar.contents: cannot read entry {entry!r} (want a file or href/text)")
+            raise LabjournalError(
+                f"{path}: website.sidebar.contents: cannot read entry {entry!r} (want a file or href/text)"
+            )
     if pages[0].source != "index.qmd":
-        raise LabjournalError(f"{path}: website.sidebar.contents must start with index.qmd (the site's front page)")
+        raise LabjournalError(
+            f"{path}: website.sidebar.contents must start with index.qmd (the site's front page)"
+        )
     author = raw.get("author", "")
     if isinstance(author, list):
         author = ", ".join(a["name"] if isinstance(a, dict) else str(a) for a in author)

@@ -57,7 +57,9 @@ class BestPoint:
         try:
             return self.params[name]
         except KeyError:
-            raise ResultLookupError(f"the grid point has no parameter '{name}' (it has: {', '.join(self.params)})") from None
+            raise ResultLookupError(
+                f"the grid point has no parameter '{name}' (it has: {', '.join(self.params)})"
+            ) from None
 
 
 def protect_shortcodes(text: str) -> str:
@@ -174,8 +176,15 @@ class JournalContext:
         target = f"figures/{row['key'][:16]}/{name}.png"
         provenance = self._provenance(row, record)
         use = FigureUse(
-            page=self.page, lab=lab, name=name, source=source, target=target, caption=record["caption"],
-            alt=record.get("alt") or record["caption"], run_key=row["key"], notebook=row["notebook_path"],
+            page=self.page,
+            lab=lab,
+            name=name,
+            source=source,
+            target=target,
+            caption=record["caption"],
+            alt=record.get("alt") or record["caption"],
+            run_key=row["key"],
+            notebook=row["notebook_path"],
         )
         self.figures.append(use)
         block = self.env.get_template("figure.md.j2").render(
@@ -190,7 +199,9 @@ class JournalContext:
             parts.append(f"Parameters: {shown}; seed {row['seed']}." if shown else f"Seed {row['seed']}.")
         else:
             for experiment in record.get("experiments") or []:
-                inputs = [r for r in self.results.runs if r["lab"] == row["lab"] and r["experiment"] == experiment]
+                inputs = [
+                    r for r in self.results.runs if r["lab"] == row["lab"] and r["experiment"] == experiment
+                ]
                 grid: dict[str, list[Any]] = {}
                 for r in inputs:
                     for k, v in r["params"].items():
@@ -219,8 +230,15 @@ class JournalContext:
                 seen += [d for d in other.get("data") or [] if d not in seen]
         return "; ".join(seen)
 
-    def table(self, ref: str, metrics: dict[str, str] | list[str], by: list[str] | None = None,
-              caption: str = "", percent: list[str] | None = None, digits: int = 3) -> Markup:
+    def table(
+        self,
+        ref: str,
+        metrics: dict[str, str] | list[str],
+        by: list[str] | None = None,
+        caption: str = "",
+        percent: list[str] | None = None,
+        digits: int = 3,
+    ) -> Markup:
         """A results table: one row per grid point, mean ± std over seeds for each metric.
 
         `metrics` maps metric names to column headings (or is a list of names)."""
@@ -245,12 +263,18 @@ class JournalContext:
         seeds = _describe_seeds([r["seed"] for r in self.results.rows(lab, experiment)])
         data = "; ".join(self.results.rows(lab, experiment)[0].get("data") or [])
         note = f"Mean ± standard deviation over {seeds}." + (f" Data: {data}." if data else "")
-        return Markup(self.env.get_template("table.md.j2").render(
-            headers=[headings.get(c, c.replace("_", " ")) for c in columns], rows=rows,
-            caption=caption, note=note,
-        ))
+        return Markup(
+            self.env.get_template("table.md.j2").render(
+                headers=[headings.get(c, c.replace("_", " ")) for c in columns],
+                rows=rows,
+                caption=caption,
+                note=note,
+            )
+        )
 
-    def run_table(self, ref: str, name: str, caption: str = "", seed: int | None = None, **params: Any) -> Markup:
+    def run_table(
+        self, ref: str, name: str, caption: str = "", seed: int | None = None, **params: Any
+    ) -> Markup:
         """A table a run recorded itself (record.table), e.g. the gradient-check errors."""
         lab, experiment = self._split(ref)
         rows = self.results.point_rows(lab, experiment, **params)
@@ -264,10 +288,14 @@ class JournalContext:
         recorded = tables[name]
         body = [[_format_cell(cell) for cell in r] for r in recorded["rows"]]
         note = f"Recorded by run {row['key'][:8]} of {row['notebook_path']}."
-        return Markup(self.env.get_template("table.md.j2").render(
-            headers=[h.replace("_", " ") for h in recorded["columns"]], rows=body,
-            caption=caption or recorded.get("caption", ""), note=note,
-        ))
+        return Markup(
+            self.env.get_template("table.md.j2").render(
+                headers=[h.replace("_", " ") for h in recorded["columns"]],
+                rows=body,
+                caption=caption or recorded.get("caption", ""),
+                note=note,
+            )
+        )
 
     def pending(self, lab: str) -> Markup:
         """A note for a lab whose experiments have no results yet (or are not in the plan yet)."""
@@ -340,7 +368,9 @@ def render_journal(project: Project) -> Path:
         for page in site.pages:
             source = project.journal_dir / page.source
             if not source.exists():
-                raise RenderError(f"{project.quarto_file}: page '{page.source}' is listed but {source} does not exist")
+                raise RenderError(
+                    f"{project.quarto_file}: page '{page.source}' is listed but {source} does not exist"
+                )
             context.page = page.source
             text = protect_shortcodes(source.read_text(encoding="utf-8"))
             try:
@@ -354,21 +384,33 @@ def render_journal(project: Project) -> Path:
             (staging / page.source).write_text(BLANK_RUNS.sub("\n\n", rendered), encoding="utf-8")
         for use in context.figures:
             if not use.source.exists():
-                raise RenderError(f"{use.page}: figure '{use.name}' of run {use.run_key[:8]} is missing: {use.source}")
+                raise RenderError(
+                    f"{use.page}: figure '{use.name}' of run {use.run_key[:8]} is missing: {use.source}"
+                )
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
         shutil.copy2(project.quarto_file, staging / QUARTO_FILE)
         if site.bibliography:
             shutil.copy2(project.journal_dir / site.bibliography, staging / site.bibliography)
-        atomic_write_json(staging / MANIFEST, {
-            "pages": [page.source for page in site.pages],
-            "figures": [
-                {"page": u.page, "lab": u.lab, "name": u.name, "path": u.target, "run_key": u.run_key,
-                 "notebook": u.notebook, "caption": u.caption}
-                for u in context.figures
-            ],
-            "profile": results.index.get("profile"),
-        })
+        atomic_write_json(
+            staging / MANIFEST,
+            {
+                "pages": [page.source for page in site.pages],
+                "figures": [
+                    {
+                        "page": u.page,
+                        "lab": u.lab,
+                        "name": u.name,
+                        "path": u.target,
+                        "run_key": u.run_key,
+                        "notebook": u.notebook,
+                        "caption": u.caption,
+                    }
+                    for u in context.figures
+                ],
+                "profile": results.index.get("profile"),
+            },
+        )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

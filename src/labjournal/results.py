@@ -170,7 +170,9 @@ class Results:
         rows = [r for r in self.runs if r["lab"] == lab and r["experiment"] == experiment]
         if not rows:
             known = ", ".join(self.experiments(lab)) or "none"
-            raise ResultLookupError(f"no experiment '{lab}/{experiment}' in the results (lab {lab} has: {known})")
+            raise ResultLookupError(
+                f"no experiment '{lab}/{experiment}' in the results (lab {lab} has: {known})"
+            )
         if ok_only:
             bad = [r for r in rows if r["status"] != "ok"]
             if bad:
@@ -189,10 +191,16 @@ class Results:
 
     def point_rows(self, lab: str, experiment: str, **params: Any) -> list[dict[str, Any]]:
         rows = self.rows(lab, experiment)
-        chosen = [r for r in rows if all(name in r["params"] and _same(r["params"][name], v) for name, v in params.items())]
+        chosen = [
+            r
+            for r in rows
+            if all(name in r["params"] and _same(r["params"][name], v) for name, v in params.items())
+        ]
         if not chosen:
             points = "; ".join(_describe(p) for p in self.grid_points(lab, experiment))
-            raise ResultLookupError(f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})")
+            raise ResultLookupError(
+                f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})"
+            )
         distinct = {canonical_json(r["params"]) for r in chosen}
         if len(distinct) > 1:
             varying = sorted({k for r in chosen for k in r["params"] if k not in params})
@@ -211,11 +219,23 @@ class Results:
         values = tuple(float(r["metrics"][metric]) for r in rows if r["metrics"][metric] is not None)
         return Aggregate(metric, values)
 
-    def table(self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None) -> pd.DataFrame:
+    def table(
+        self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None
+    ) -> pd.DataFrame:
         """Mean, std and n over seeds of each metric, one row per grid point."""
         rows = self.rows(lab, experiment)
-        by = list(by) if by is not None else sorted({k for r in rows for k in r["params"]
-                                                     if len({canonical_json(x["params"].get(k)) for x in rows}) > 1})
+        by = (
+            list(by)
+            if by is not None
+            else sorted(
+                {
+                    k
+                    for r in rows
+                    for k in r["params"]
+                    if len({canonical_json(x["params"].get(k)) for x in rows}) > 1
+                }
+            )
+        )
         records = []
         for point in self.grid_points(lab, experiment):
             key = {name: point.get(name) for name in by}
@@ -232,7 +252,9 @@ class Results:
     def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
         run_dir = row["run_dir"]
         if run_dir not in self._metrics_cache:
-            self._metrics_cache[run_dir] = json.loads((self.store_root / run_dir / "metrics.json").read_text())
+            self._metrics_cache[run_dir] = json.loads(
+                (self.store_root / run_dir / "metrics.json").read_text()
+            )
         return self._metrics_cache[run_dir]
 
 

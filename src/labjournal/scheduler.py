@@ -44,6 +44,7 @@ from labjournal.store import METRICS, PARAMS, ResultsStore
 @dataclass
 class RunSummary:
     planned: int = 0
+    distinct: int = 0
     executed: int = 0
     cached: int = 0
     failed: int = 0
@@ -53,7 +54,7 @@ class RunSummary:
 
     def line(self) -> str:
         return (
-            f"{self.planned} runs planned: {self.executed} executed, {self.cached} cached, "
+            f"{self.planned} planned runs ({self.distinct} distinct): {self.executed} executed, {self.cached} cached, "
             f"{self.failed} failed, {self.skipped} skipped, in {self.wall_s:.1f} s"
         )
 
@@ -80,7 +81,9 @@ def plan_keys(plan: Plan, specs: list[RunSpec], sources: dict[str, DataSource]) 
         if spec.notebook_path not in code_hashes:
             code_hashes[spec.notebook_path] = notebook_code_hash(spec.notebook_path)
         input_keys = [k.key for k in keyed if k.spec.lab == spec.lab and k.spec.notebook in spec.inputs]
-        fingerprints = {name: sources[name].fingerprint if name in sources else "unavailable" for name in spec.data}
+        fingerprints = {
+            name: sources[name].fingerprint if name in sources else "unavailable" for name in spec.data
+        }
         inputs = key_inputs(
             code_hash=code_hashes[spec.notebook_path],
             parameters=spec.parameters,
@@ -128,7 +131,7 @@ def run_plan(
     keyed = plan_keys(plan, all_specs, sources)
     selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
 
-    summary = RunSummary(planned=len(selected_keyed))
+    summary = RunSummary(planned=len(selected_keyed), distinct=len({k.key for k in selected_keyed}))
     commit = project_commit(plan.root)
     with store.locked(wait_s):
         todo: dict[str, _Keyed] = {}
@@ -139,7 +142,7 @@ def run_plan(
             record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
             if record is None or forced:
                 todo[item.key] = item
-        summary.cached = len({k.key for k in selected_keyed}) - len(todo)
+        summary.cached = summary.distinct - len(todo)
         if todo:
             _execute(plan, store, todo, keyed, sources, jobs, timeout_s, commit, summary, console)
         else:
@@ -254,7 +257,9 @@ def _execute(
             if blocked:
                 summary.skipped += 1
                 done_count += 1
-                console.print(f"[{done_count}/{len(todo)}] {item.spec.label} [yellow]skipped[/]: an input run failed")
+                console.print(
+                    f"[{done_count}/{len(todo)}] {item.spec.label} [yellow]skipped[/]: an input run failed"
+                )
                 progress.update(bar, advance=1)
                 continue
             submit(item)

@@ -58,7 +58,11 @@ class ResultsStore:
         try:
             lock.acquire(timeout=wait_s)
         except Timeout as exc:
-            owner = (self.root / ".lock.owner").read_text().strip() if (self.root / ".lock.owner").exists() else "?"
+            owner = (
+                (self.root / ".lock.owner").read_text().strip()
+                if (self.root / ".lock.owner").exists()
+                else "?"
+            )
             raise StoreLockedError(
                 f"{self.root}: another labjournal process is writing to this results store ({owner}).\n"
                 f"  Wait for it to finish, or pass --wait SECONDS to queue behind it."

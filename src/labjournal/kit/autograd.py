@@ -45,7 +45,9 @@ def standard_cases(dim: int, generator: torch.Generator) -> list[GradientCase]:
     ]
 
 
-def finite_difference(function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float) -> torch.Tensor:
+def finite_difference(
+    function: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, eps: float
+) -> torch.Tensor:
     """Central differences, one coordinate at a time: error O(eps^2)."""
     grad = torch.zeros_like(x)
     for i in range(len(x)):
@@ -112,12 +114,20 @@ def draw_graph(output: torch.Tensor, title: str) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6.4, 1.1 * (max(levels) + 1) + 0.6))
     for child, parent in edges:
         (x0, y0), (x1, y1) = position[child], position[parent]
-        ax.annotate("", xy=(x1, y1 - 0.18), xytext=(x0, y0 + 0.18),
-                    arrowprops={"arrowstyle": "->", "color": "0.4"})
+        ax.annotate(
+            "", xy=(x1, y1 - 0.18), xytext=(x0, y0 + 0.18), arrowprops={"arrowstyle": "->", "color": "0.4"}
+        )
     for node, (x, y) in position.items():
         leaf = names[node].startswith("leaf")
-        ax.text(x, y, names[node], ha="center", va="center", fontsize=9,
-                bbox={"boxstyle": "round", "fc": "#dbe9f6" if leaf else "#fde8c8", "ec": "0.3"})
+        ax.text(
+            x,
+            y,
+            names[node],
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round", "fc": "#dbe9f6" if leaf else "#fde8c8", "ec": "0.3"},
+        )
     ax.set_ylim(-max(levels) - 0.6, 0.6)
     ax.set_xlim(0, 1)
     ax.axis("off")

@@ -13,7 +13,16 @@ from labjournal.datasets import DataSource, resolve, sources_from_env
 from labjournal.kit import record
 
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
 
 
@@ -24,7 +33,9 @@ def source(name: str, want: str = "sample") -> DataSource:
     return chosen
 
 
-def fashion_mnist(train: bool, classes: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, DataSource]:
+def fashion_mnist(
+    train: bool, classes: list[int] | None = None
+) -> tuple[torch.Tensor, torch.Tensor, DataSource]:
     """Images as float tensors in [0, 1] of shape (N, 1, 28, 28), integer labels, and the source.
 
     With `classes`, only those classes are kept and labels become 0..len(classes)-1 in that order.

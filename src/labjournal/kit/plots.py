@@ -5,8 +5,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-plt.rcParams.update({"figure.dpi": 100, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-                     "axes.spines.right": False, "font.size": 9})
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 9,
+    }
+)
 
 
 def mean_band(ax: plt.Axes, curves: list[list[float | None]], label: str, **style) -> None:
@@ -16,4 +24,5 @@ def mean_band(ax: plt.Axes, curves: list[list[float | None]], label: str, **styl
     mean = np.nanmean(data, axis=0)
     std = np.nanstd(data, axis=0, ddof=1) if len(data) > 1 else np.zeros_like(mean)
     (line,) = ax.plot(epochs, mean, label=f"{label} (n={len(data)})", **style)
-    ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+    lower = mean - std if ax.get_yscale() == "linear" else np.clip(mean - std, np.nanmin(data) * 0.5, None)
+    ax.fill_between(epochs, lower, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)

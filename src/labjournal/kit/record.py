@@ -111,7 +111,11 @@ class Recorder:
             self.state = copy.deepcopy(self._saved)
             raise RecordError(f"cannot record figure '{name}': {errors[0].message}")
         buffer = io.BytesIO()
-        metadata = {"Title": caption, "Software": "labjournal", "Source": os.environ.get(RUN_KEY_ENV, "interactive")}
+        metadata = {
+            "Title": caption,
+            "Software": "labjournal",
+            "Source": os.environ.get(RUN_KEY_ENV, "interactive"),
+        }
         fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata=metadata)
         atomic_write_bytes(self.run_dir / relative, buffer.getvalue())
         self._save(f"figure '{name}'")
@@ -155,7 +159,9 @@ def table(name: str, data: Any, caption: str = "") -> None:
     _default().table(name, data, caption)
 
 
-def figure(name: str, fig: Any, caption: str, alt: str | None = None, experiments: list[str] | None = None) -> Path:
+def figure(
+    name: str, fig: Any, caption: str, alt: str | None = None, experiments: list[str] | None = None
+) -> Path:
     return _default().figure(name, fig, caption, alt, experiments)
 
 

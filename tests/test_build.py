@@ -1,0 +1,91 @@
+"""Building the site and the PDF: engine choice, the built-in engine's outputs, failure modes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_demo_project
+from pypdf import PdfReader
+from rich.console import Console
+
+from labjournal import build as build_module
+from labjournal.build import build_outputs, choose_engine
+from labjournal.errors import BuildError
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import render_journal
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+QUIET = Console(quiet=True)
+
+
+def test_auto_uses_quarto_only_where_it_is_installed(monkeypatch) -> None:
+    monkeypatch.setattr(build_module.shutil, "which", lambda name: None)
+    assert choose_engine("auto") == "pandoc"
+    with pytest.raises(BuildError, match="quarto command is not on PATH.*--engine pandoc"):
+        choose_engine("quarto")
+    monkeypatch.setattr(build_module.shutil, "which", lambda name: f"/opt/bin/{name}")
+    assert choose_engine("auto") == "quarto"
+    assert choose_engine("pandoc") == "pandoc"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    project = make_demo_project(tmp_path_factory.mktemp("build") / "project")
+    run_plan(
+        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=QUIET
+    )
+    render_journal(Project(project))
+    build_outputs(Project(project), engine="pandoc", console=QUIET)
+    return project
+
+
+def test_site_has_every_page_with_navigation_figures_and_citations(built: Path) -> None:
+    site = built / "_site"
+    index = (site / "index.html").read_text()
+    demo = (site / "demo.html").read_text()
+    for page in (index, demo):
+        assert 'href="index.html"' in page and 'href="demo.html"' in page and 'href="journal.pdf"' in page
+        assert '<link rel="stylesheet" href="site.css">' in page and "http" not in page.split("<body>")[0]
+    assert 'aria-current="page">Home' in index
+    assert "Doe" in index and "2020" in index  # citeproc resolved [@ref2020]
+    images = [part.split('"')[0] for part in demo.split('src="')[1:]]
+    assert images and all((site / image).exists() for image in images)
+    assert "The square at x = 2 is 4.00 (n = 1)." in demo
+
+
+def test_pdf_has_title_contents_every_page_and_the_figures(built: Path) -> None:
+    reader = PdfReader(str(built / "_site" / "journal.pdf"))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 3
+    for expected in ("Demo journal", "Contents", "Home", "Demo lab", "Results", "Doe"):
+        assert expected in text, expected
+    images = sum(len(page.images) for page in reader.pages)
+    assert images >= 1
+
+
+def test_a_rebuild_drops_pages_no_longer_listed_and_only_pdf_keeps_the_site(built: Path) -> None:
+    stale = built / "_site" / "old-page.html"
+    stale.write_text("stale")
+    build_outputs(Project(built), engine="pandoc", only="site", console=QUIET)
+    assert not stale.exists() and (built / "_site" / "journal.pdf").exists()
+    before = (built / "_site" / "demo.html").stat().st_mtime_ns
+    build_outputs(Project(built), engine="pandoc", only="pdf", console=QUIET)
+    assert (built / "_site" / "demo.html").stat().st_mtime_ns == before
+
+
+def test_building_before_rendering_is_a_clear_error(tmp_path: Path) -> None:
+    project = make_demo_project(tmp_path / "project")
+    with pytest.raises(BuildError, match="run `labjournal render` first"):
+        build_outputs(Project(project), engine="pandoc", console=QUIET)
+
+
+def test_a_pandoc_failure_names_the_page(built: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(built, copy)
+    (copy / "templates" / "page.html").write_text("$if(broken$")
+    with pytest.raises(BuildError, match=r"pandoc \((index|demo)\.qmd -> HTML\) failed"):
+        build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)

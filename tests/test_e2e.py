@@ -1,0 +1,129 @@
+"""End to end: `labjournal report --profile quick` on a copy of this repository's journal.
+
+Runs the real Lab 01 notebooks on the offline Fashion-MNIST sample, renders, builds the site and
+the PDF with the built-in engine, then checks what a reader would get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from PIL import Image
+from pypdf import PdfReader
+
+pytestmark = pytest.mark.e2e
+
+PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "journal", "templates")
+
+
+def _report(project: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LABJOURNAL_DATA": str(data), "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "labjournal.cli",
+        "report",
+        "--profile",
+        "quick",
+        "--engine",
+        "pandoc",
+        *extra,
+    ]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory, offline_data: Path) -> tuple[Path, subprocess.CompletedProcess, float]:
+    project = tmp_path_factory.mktemp("e2e") / "journal"
+    project.mkdir()
+    for name in PROJECT_FILES:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, project / name)
+    started = time.monotonic()
+    completed = _report(project, offline_data)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return project, completed, time.monotonic() - started
+
+
+def test_every_page_of_the_site_exists(reported) -> None:
+    project, _, _ = reported
+    for page in ("index", "lab01", "lab02", "lab03", "conclusion", "references"):
+        assert (project / "_site" / f"{page}.html").exists(), page
+
+
+def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
+    project, _, _ = reported
+    index = json.loads((project / "results" / "index.json").read_text())
+    assert index["profile"] == "quick" and all(row["status"] == "ok" for row in index["runs"])
+    row = next(
+        r for r in index["runs"] if r["experiment"] == "train_size" and r["params"]["train_fraction"] == 1.0
+    )
+    accuracy = f"{row['metrics']['test_accuracy'] * 100:.1f}%"
+    html = (project / "_site" / "lab01.html").read_text()
+    assert f"it was {accuracy} (n = 1)" in html
+    assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in html  # the data variant is stated
+    assert "Fashion-MNIST offline sample" in (project / "_site" / "index.html").read_text()
+
+
+def test_every_referenced_figure_exists_is_a_png_and_has_alt_text(reported) -> None:
+    project, _, _ = reported
+    site = project / "_site"
+    images = []
+    for page in site.glob("*.html"):
+        html = page.read_text()
+        for tag in re.findall(r"<img [^>]*>", html):
+            source = re.search(r'src="([^"]+)"', tag).group(1)
+            assert 'alt="' in tag and 'alt=""' not in tag, tag
+            images.append(source)
+            with Image.open(site / source) as image:
+                image.verify()
+                assert image.format == "PNG"
+    placed = json.loads((project / "_build" / "manifest.json").read_text())["figures"]
+    assert len(images) == len(placed) >= 7
+
+
+def test_the_pdf_has_pages_headings_and_every_site_figure(reported) -> None:
+    project, _, _ = reported
+    reader = PdfReader(str(project / "_site" / "journal.pdf"))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 8
+    for heading in (
+        "Contents",
+        "Introduction",
+        "Lab 01",
+        "Summary of Key Learnings",
+        "Insights & Understanding",
+        "Challenges Encountered",
+        "Application & Relevance",
+        "Code and Experimentation",
+        "Lab 02",
+        "Lab 03",
+        "Conclusion",
+        "References",
+    ):
+        assert heading in text, heading
+    site_figures = {
+        re.search(r'src="([^"]+)"', tag).group(1)
+        for tag in re.findall(r"<img [^>]*>", (project / "_site" / "lab01.html").read_text())
+    }
+    pdf_images = sum(len(page.images) for page in reader.pages)
+    assert pdf_images >= len(site_figures)
+
+
+def test_a_second_report_executes_nothing(reported, offline_data: Path) -> None:
+    project, _, first_s = reported
+    started = time.monotonic()
+    again = _report(project, offline_data)
+    second_s = time.monotonic() - started
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to execute" in again.stderr and "0 executed" in again.stderr
+    assert second_s < first_s

@@ -1,0 +1,40 @@
+"""The Quarto engine: runs only where the `quarto` command is installed (it cannot be installed offline)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import make_demo_project
+from rich.console import Console
+
+from labjournal.build import build_outputs
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import render_journal
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+pytestmark = [
+    pytest.mark.quarto,
+    pytest.mark.skipif(
+        shutil.which("quarto") is None,
+        reason="quarto is not on PATH: the Quarto engine is tested only where Quarto is installed "
+        "(pip install -e .[quarto] needs the internet)",
+    ),
+]
+
+
+def test_quarto_builds_the_same_site_and_pdf(tmp_path: Path) -> None:
+    project = make_demo_project(tmp_path / "project")
+    quiet = Console(quiet=True)
+    run_plan(
+        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=quiet
+    )
+    render_journal(Project(project))
+    build_outputs(Project(project), engine="quarto", console=quiet)
+    site = project / "_site"
+    assert (site / "index.html").exists() and (site / "demo.html").exists()
+    assert (site / "journal.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "4.00" in (site / "demo.html").read_text()

@@ -1,0 +1,89 @@
+"""Rendering prose with results: values, figures, tables, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_demo_project
+from rich.console import Console
+
+from labjournal.errors import RenderError
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import protect_shortcodes, render_journal
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+
+@pytest.fixture(scope="module")
+def results_store(tmp_path_factory) -> Path:
+    """One executed demo project, shared by the tests of this module (each re-renders one page)."""
+    demo = make_demo_project(tmp_path_factory.mktemp("render") / "project")
+    plan = load_plan(demo / "journal.yml")
+    run_plan(plan, ResultsStore(demo / "results"), profile="default", console=Console(quiet=True))
+    return demo
+
+
+def _render_page(project: Path, text: str) -> str:
+    (project / "journal" / "demo.qmd").write_text(text)
+    out = render_journal(Project(project))
+    return (out / "demo.qmd").read_text()
+
+
+def test_values_figures_and_tables_come_from_the_results(results_store: Path) -> None:
+    page = _render_page(results_store, (results_store / "journal" / "demo.qmd").read_text())
+    assert "The square at x = 2 is 4.00 ± 0.00 (n = 2)." in page  # two seeds, no spread
+    assert "![A line. *Parameters: x = 1.0; seed 0. Run " in page
+    assert "| x | square | noisy |" in page
+    assert "| 3.0 | 9 ± 0 | 3.050 ± 0.071 |" in page  # mean ± sd over seeds 0 and 1
+    assert ": Mean ± standard deviation over seeds 0, 1." in page
+    manifest = json.loads((results_store / "_build" / "manifest.json").read_text())
+    figure = manifest["figures"][0]
+    assert (results_store / "_build" / figure["path"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert figure["notebook"] == "notebooks/square.ipynb"
+
+
+def test_missing_metric_names_the_file_line_and_what_exists(results_store: Path) -> None:
+    text = "---\ntitle: Demo\n---\n\nline four\n{{ metric('demo/squares', 'cube', x=2.0) | num }}\n"
+    with pytest.raises(RenderError) as caught:
+        _render_page(results_store, text)
+    message = str(caught.value)
+    assert "journal/demo.qmd:6:" in message
+    assert "no metric 'cube' (the runs record: noisy, square)" in message
+
+
+def test_missing_grid_point_and_unknown_name_are_errors(results_store: Path) -> None:
+    with pytest.raises(
+        RenderError, match=r"demo.qmd:2: demo/squares has no grid point x=7.0 \(it has: x=1.0; x=2.0; x=3.0\)"
+    ):
+        _render_page(results_store, "\n{{ metric('demo/squares', 'square', x=7.0) }}\n")
+    with pytest.raises(RenderError, match=r"demo.qmd:3: 'accuracy' is undefined"):
+        _render_page(results_store, "\n\n{{ accuracy }}\n")
+    with pytest.raises(RenderError, match=r"demo.qmd:1: template syntax error"):
+        _render_page(results_store, "{{ metric( }}\n")
+
+
+def test_a_failed_render_keeps_the_previous_build(results_store: Path) -> None:
+    _render_page(results_store, "---\ntitle: Demo\n---\n\nfine\n")
+    with pytest.raises(RenderError):
+        _render_page(results_store, "{{ nope }}")
+    assert "fine" in (results_store / "_build" / "demo.qmd").read_text()
+
+
+def test_quarto_shortcodes_and_pandoc_attributes_pass_through(results_store: Path) -> None:
+    text = "A {{< pagebreak >}} B {{< include _part.qmd >}}\n\n## Heading {#sec-one}\n\n{## a Jinja comment ##}\n"
+    page = _render_page(results_store, text)
+    assert "{{< pagebreak >}}" in page and "{{< include _part.qmd >}}" in page
+    assert "## Heading {#sec-one}" in page and "Jinja comment" not in page
+
+
+def test_strings_from_data_are_shown_as_text_never_as_html(results_store: Path) -> None:
+    page = _render_page(results_store, "{{ name }}\n".replace("name", "'<script>alert(1)</script>'"))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_shortcode_protection_is_exact() -> None:
+    assert protect_shortcodes("{{< video x.mp4 >}}") == "{% raw %}{{< video x.mp4 >}}{% endraw %}"
+    assert protect_shortcodes("{{ x }}") == "{{ x }}"
