@@ -12,7 +12,7 @@ from rich.markup import escape
 from labjournal import __version__
 from labjournal.errors import LabjournalError
 
-console = Console(stderr=True, highlight=False)
+console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -222,32 +222,22 @@ class Results:
     def table(
         self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None
     ) -> pd.DataFrame:
-        """Mean, std and n over seeds of each metric, one row per grid point."""
+        """One row per grid point (the `by` parameters, default: those that vary), one
+        Aggregate per metric."""
         rows = self.rows(lab, experiment)
-        by = (
-            list(by)
-            if by is not None
-            else sorted(
-                {
-                    k
-                    for r in rows
-                    for k in r["params"]
-                    if len({canonical_json(x["params"].get(k)) for x in rows}) > 1
-                }
-            )
-        )
-        records = []
-        for point in self.grid_points(lab, experiment):
-            key = {name: point.get(name) for name in by}
-            if any(rec["_key"] == key for rec in records):
-                continue
-            record: dict[str, Any] = {"_key": key, **key}
-            for metric in metrics:
-                agg = self.metric(lab, experiment, metric, **key)
-                record[metric] = agg
-            records.append(record)
-        frame = pd.DataFrame(records).drop(columns="_key")
-        return frame
+        if by is None:
+            names = sorted({name for row in rows for name in row["params"]})
+            by = [n for n in names if len({canonical_json(r["params"].get(n)) for r in rows}) > 1]
+        points: list[dict[str, Any]] = []
+        for row in rows:
+            point = {name: row["params"].get(name) for name in by}
+            if point not in points:
+                points.append(point)
+        records = [
+            {**point, **{metric: self.metric(lab, experiment, metric, **point) for metric in metrics}}
+            for point in points
+        ]
+        return pd.DataFrame(records)
 
     def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
         run_dir = row["run_dir"]

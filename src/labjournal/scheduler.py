@@ -35,6 +35,7 @@ from labjournal.execute import Job, Outcome, describe_error, execute_job
 from labjournal.files import atomic_write_json
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.kit.progress import read as read_progress
 from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import available_cores, machine, now_iso, project_commit
 from labjournal.results import build_index
@@ -244,14 +245,26 @@ def _execute(
                 message = describe_error(outcome.error or {})
                 summary.failures.append(f"  {item.spec.label}: {message}")
                 console.print(f"    [red]{message}[/]")
-            progress.update(bar, advance=1, description=f"last: {item.spec.label}"[:60])
+            progress.update(bar, advance=1)
+
+        def show_running() -> None:
+            running = [
+                f"{item.spec.label} {read_progress(staging)}".strip()
+                for future, (item, staging) in pending.items()
+                if future.running()
+            ]
+            progress.update(bar, description=" | ".join(running)[:100])
+
+        def drain() -> None:
+            while pending:
+                finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    settle(future)
+                show_running()
 
         for item in grid:
             submit(item)
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                settle(future)
+        drain()
         for item in summaries:
             blocked = set(item.inputs["inputs"]) & failed_keys
             if blocked:
@@ -263,10 +276,7 @@ def _execute(
                 progress.update(bar, advance=1)
                 continue
             submit(item)
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                settle(future)
+        drain()
 
 
 def _summary_inputs(store: ResultsStore, item: _Keyed, keyed: list[_Keyed]) -> list[dict[str, Any]]:

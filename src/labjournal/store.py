@@ -31,6 +31,7 @@ from filelock import FileLock, Timeout
 
 from labjournal.errors import StoreLockedError
 from labjournal.files import atomic_write_json, sha256_file
+from labjournal.kit.progress import PROGRESS_FILE
 
 RUN_RECORD = "run.json"
 METRICS = "metrics.json"
@@ -128,6 +129,7 @@ class ResultsStore:
 
     def commit(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
         """Seal a finished run: checksum its files, write run.json last, swap it into place."""
+        (staging / PROGRESS_FILE).unlink(missing_ok=True)
         record["artifacts"] = {
             str(path.relative_to(staging)): sha256_file(path)
             for path in sorted(staging.rglob("*"))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from labjournal.kit import progress
+
 
 @dataclass
 class History:
@@ -82,7 +84,7 @@ def fit(
     inputs, targets = train
     generator = torch.Generator().manual_seed(seed)
     history = History()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         started = time.perf_counter()
         model.train()
         order = torch.randperm(len(inputs), generator=generator)
@@ -104,4 +106,5 @@ def fit(
             val_loss, val_acc = evaluate(model, loss_fn, *val)
             history.val_loss.append(val_loss)
             history.val_accuracy.append(val_acc)
+        progress.report(epoch + 1, epochs)
     return history

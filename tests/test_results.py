@@ -1,0 +1,86 @@
+"""The results index as templates and pandas see it: aggregates over seeds, lookups that fail clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from labjournal.results import Aggregate, ResultLookupError, Results, load_index
+
+
+def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:
+    return {
+        "lab": "lab01",
+        "notebook": "logreg",
+        "experiment": "grid",
+        "params": {"lr": lr, "batch_size": batch},
+        "seed": seed,
+        "key": f"{lr}-{batch}-{seed}",
+        "status": status,
+        "run_dir": "runs/x",
+        "metrics": {"accuracy": accuracy, "epochs": 3.0},
+        "figures": {},
+        "data": ["Fashion-MNIST sample"],
+    }
+
+
+@pytest.fixture
+def index() -> dict:
+    rows = [_row(lr, b, s, 0.8 + lr + 0.01 * s) for lr in (0.1, 0.01) for b in (16, 64) for s in (0, 1, 2)]
+    return {"format": 1, "profile": "default", "data": {}, "runs": rows}
+
+
+def test_metric_aggregates_over_seeds(index: dict, tmp_path: Path) -> None:
+    results = Results(index, tmp_path)
+    agg = results.metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
+    assert agg.n == 3 and agg.values == pytest.approx((0.9, 0.91, 0.92))
+    assert agg.mean == pytest.approx(0.91) and agg.std == pytest.approx(0.01)
+
+
+def test_single_value_and_no_value() -> None:
+    assert Aggregate("m", (2.0,)).std == 0.0
+    assert Aggregate("m", ()).n == 0
+
+
+def test_null_values_are_left_out_of_the_aggregate(index: dict, tmp_path: Path) -> None:
+    index["runs"][0]["metrics"]["accuracy"] = None  # e.g. a threshold never reached
+    agg = Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
+    assert agg.n == 2
+
+
+def test_partial_grid_point_is_ambiguous(index: dict, tmp_path: Path) -> None:
+    with pytest.raises(ResultLookupError, match="lr=0.1 matches 2 grid points; also give batch_size"):
+        Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1)
+
+
+def test_unusable_runs_are_not_silently_averaged(index: dict, tmp_path: Path) -> None:
+    index["runs"][4]["status"] = "failed"
+    with pytest.raises(ResultLookupError, match="1 of 12 runs are not usable \\(failed\\)"):
+        Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
+
+
+def test_unknown_experiment_lists_the_known_ones(index: dict, tmp_path: Path) -> None:
+    with pytest.raises(
+        ResultLookupError, match="no experiment 'lab01/grd' in the results \\(lab lab01 has: grid\\)"
+    ):
+        Results(index, tmp_path).metric("lab01", "grd", "accuracy")
+
+
+def test_table_has_one_row_per_grid_point(index: dict, tmp_path: Path) -> None:
+    frame = Results(index, tmp_path).table("lab01", "grid", ["accuracy"])
+    assert list(frame.columns) == ["batch_size", "lr", "accuracy"]
+    assert len(frame) == 4
+    assert frame.iloc[0]["accuracy"].mean == pytest.approx(0.91)
+
+
+def test_load_index_gives_params_and_metrics_columns(index: dict, tmp_path: Path) -> None:
+    path = tmp_path / "index.json"
+    path.write_text(json.dumps(index))
+    frame = load_index(path)
+    assert len(frame) == 12
+    assert {"params.lr", "params.batch_size", "metrics.accuracy", "seed", "status"} <= set(frame.columns)
+    assert frame.groupby("params.lr")["metrics.accuracy"].mean().to_dict() == pytest.approx(
+        {0.01: 0.82, 0.1: 0.91}
+    )
