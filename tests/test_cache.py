@@ -17,7 +17,7 @@ SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) -> dict[str, str]:
     plan = load_plan(project / "journal.yml")
     sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", fingerprint)}
-    return {item.spec.label: item.key for item in plan_keys(plan, plan.runs(profile), sources)}
+    return {item.spec.label: item.key for item in plan_keys(plan.runs(profile), sources)}
 
 
 def test_same_plan_gives_same_keys(demo_project: Path) -> None:
@@ -46,6 +46,15 @@ def test_markdown_edits_do_not_change_keys_but_code_edits_do(demo_project: Path)
     nbformat.write(notebook, str(path))
     assert notebook_code_hash(path) == before
     notebook.cells[2].source += "\nrecord.scalar('extra', 1.0)"
+    nbformat.write(notebook, str(path))
+    assert notebook_code_hash(path) != before
+
+
+def test_moving_the_parameters_tag_changes_the_key(demo_project: Path) -> None:
+    path = demo_project / "notebooks" / "square.ipynb"
+    before = notebook_code_hash(path)
+    notebook = nbformat.read(str(path), as_version=4)
+    notebook.cells[1].metadata["tags"] = []  # papermill would now inject at the top instead
     nbformat.write(notebook, str(path))
     assert notebook_code_hash(path) != before
 
@@ -79,9 +88,9 @@ def test_every_key_input_matters() -> None:
 def test_data_fingerprint_reaches_only_notebooks_that_declare_data() -> None:
     plan = load_plan(Path(__file__).resolve().parents[1] / "journal.yml")
     runs = plan.runs("quick")
-    first = {item.spec.label: item.key for item in plan_keys(plan, runs, {"fashion_mnist": SOURCE})}
+    first = {item.spec.label: item.key for item in plan_keys(runs, {"fashion_mnist": SOURCE})}
     other = DataSource("fashion_mnist", "full", "full", "/data", "0" * 64)
-    second = {item.spec.label: item.key for item in plan_keys(plan, runs, {"fashion_mnist": other})}
+    second = {item.spec.label: item.key for item in plan_keys(runs, {"fashion_mnist": other})}
     changed = {label for label in first if first[label] != second[label]}
     assert "lab01/gradients seed=0" not in changed  # declares no data
     assert any(label.startswith("lab01/lr_batch") for label in changed)

@@ -174,3 +174,15 @@ def test_leftovers_of_an_interrupted_run_are_discarded(demo_project: Path) -> No
     summary = _run(demo_project, profile="quick")
     assert summary.executed == 3
     assert not (demo_project / "results" / ".staging").exists()
+
+
+def test_a_killed_worker_fails_its_runs_without_partial_results(demo_project: Path) -> None:
+    killer = "import os, signal\nif x == 2.0:\n    os.kill(os.getppid(), signal.SIGKILL)"
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", killer, SQUARE_CELL)
+    with pytest.raises(RunsFailedError, match="WorkerDied: the worker process running this notebook died"):
+        _run(demo_project, profile="quick", jobs=1)
+    statuses = {r["params"].get("x"): r["status"] for r in _index(demo_project)["runs"]}
+    assert statuses[2.0] != "ok"
+    assert not (demo_project / "results" / ".staging").exists()
+    for run_json in (demo_project / "results" / "runs").rglob("run.json"):
+        assert json.loads(run_json.read_text())["status"] == "ok"  # only complete runs were sealed

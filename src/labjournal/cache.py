@@ -1,8 +1,8 @@
 """Cache keys: a run is executed again exactly when something that can change its result changed.
 
 A run's key is the SHA-256 of:
-- the source of the notebook's code cells (markdown edits do not re-run anything; outputs and
-  cell metadata never count),
+- the source and tags of the notebook's code cells (markdown edits do not re-run anything;
+  outputs and other cell metadata never count),
 - the injected parameters and the seed,
 - the content fingerprint of every dataset the notebook declares (not its path),
 - the source of `labjournal.kit`, the helpers notebooks import,
@@ -32,7 +32,12 @@ KIT_DIR = Path(__file__).parent / "kit"
 
 def notebook_code_hash(path: Path) -> str:
     notebook = nbformat.read(str(path), as_version=4)
-    code = [cell.source.rstrip() for cell in notebook.cells if cell.cell_type == "code"]
+    # Tags count: moving the `parameters` tag changes where papermill injects the values.
+    code = [
+        [cell.source.rstrip(), sorted(cell.get("metadata", {}).get("tags", []))]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
     return sha256_bytes(canonical_json(code).encode())
 
 

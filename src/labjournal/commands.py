@@ -51,12 +51,12 @@ def show_plan(
     plan = load_plan(project.plan_file)
     profile_name, profile_spec = plan.profile(profile)
     specs = plan.runs(profile_name)
-    sources = resolve_sources(plan, specs, specs, profile_spec.data, data_dir)
+    sources = resolve_sources(specs, specs, profile_spec.data, data_dir)
     store = ResultsStore(project.results_dir)
     table = Table(title=f"profile '{profile_name}': {len(specs)} runs")
     for column in ("run", "key", "status"):
         table.add_column(column)
-    for item in plan_keys(plan, specs, sources):
+    for item in plan_keys(specs, sources):
         _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         table.add_row(escape(item.spec.label), item.key[:12], reason)
     console.print(table)

@@ -12,6 +12,7 @@ import json
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -74,7 +75,7 @@ def matches(spec: RunSpec, key: str, selector: str) -> bool:
     return len(selector) >= 6 and key.startswith(selector)
 
 
-def plan_keys(plan: Plan, specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Keyed]:
+def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Keyed]:
     """The cache key of every run; summaries after the runs they read."""
     code_hashes: dict[Path, str] = {}
     keyed: list[_Keyed] = []
@@ -96,8 +97,9 @@ def plan_keys(plan: Plan, specs: list[RunSpec], sources: dict[str, DataSource]) 
 
 
 def resolve_sources(
-    plan: Plan, specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
+    specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
 ) -> dict[str, DataSource]:
+    """Resolve every dataset of the plan; only those the selected runs need must be available."""
     needed = sorted({name for spec in specs for name in spec.data})
     must_have = {name for spec in selected for name in spec.data}
     sources = {}
@@ -128,8 +130,8 @@ def run_plan(
     profile_name, profile_spec = plan.profile(profile)
     all_specs = plan.runs(profile_name)
     selected_specs = plan.runs(profile_name, lab)
-    sources = resolve_sources(plan, all_specs, selected_specs, profile_spec.data, data_dir)
-    keyed = plan_keys(plan, all_specs, sources)
+    sources = resolve_sources(all_specs, selected_specs, profile_spec.data, data_dir)
+    keyed = plan_keys(all_specs, sources)
     selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
 
     summary = RunSummary(planned=len(selected_keyed), distinct=len({k.key for k in selected_keyed}))
@@ -145,7 +147,7 @@ def run_plan(
                 todo[item.key] = item
         summary.cached = summary.distinct - len(todo)
         if todo:
-            _execute(plan, store, todo, keyed, sources, jobs, timeout_s, commit, summary, console)
+            _execute(store, todo, keyed, sources, jobs, timeout_s, commit, summary, console)
         else:
             console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
         index = build_index(plan, store, keyed, profile_name, sources, commit)
@@ -158,7 +160,6 @@ def run_plan(
 
 
 def _execute(
-    plan: Plan,
     store: ResultsStore,
     todo: dict[str, _Keyed],
     keyed: list[_Keyed],
@@ -232,7 +233,22 @@ def _execute(
         def settle(future: Future) -> None:
             nonlocal done_count
             item, staging = pending.pop(future)
-            outcome: Outcome = future.result()
+            try:
+                outcome: Outcome = future.result()
+            except BrokenProcessPool:
+                outcome = Outcome(
+                    item.key,
+                    ok=False,
+                    started=time.time(),
+                    duration_s=0.0,
+                    error={
+                        "notebook": str(item.spec.notebook_path),
+                        "cell": None,
+                        "cell_source": "",
+                        "exception": "WorkerDied",
+                        "message": "the worker process running this notebook died (killed, or out of memory)",
+                    },
+                )
             done_count += 1
             _record(store, item, staging, outcome, sources, commit, threads)
             status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
@@ -275,7 +291,11 @@ def _execute(
                 )
                 progress.update(bar, advance=1)
                 continue
-            submit(item)
+            try:
+                submit(item)
+            except BrokenProcessPool:
+                summary.skipped += 1
+                console.print(f"{item.spec.label} [yellow]skipped[/]: the worker pool broke down")
         drain()
 
 
