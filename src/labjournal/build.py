@@ -85,7 +85,7 @@ def build_outputs(
         shutil.rmtree(retired, ignore_errors=True)
     if only in (None, "pdf"):
         if chosen == "quarto":
-            _quarto_pdf(project, out)
+            _quarto_pdf(project, site, out)
         else:
             _typst_pdf(project, site, out)
     if only in (None, "site"):
@@ -233,12 +233,16 @@ def _quarto_site(project: Project, out: Path) -> None:
     shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
 
 
-def _quarto_pdf(project: Project, out: Path) -> None:
+def _quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
+    """Render the combined document on its own, outside any Quarto project, so that the website's
+    settings (output folder, render list) cannot interfere with the PDF."""
     build_dir = project.build_dir
-    _run(
-        [_quarto(), "render", COMBINED, "--to", "typst", "--output", PDF_NAME],
-        build_dir,
-        "quarto render (PDF)",
-    )
-    produced = build_dir / "_site" / PDF_NAME
-    shutil.copy2(produced if produced.exists() else build_dir / PDF_NAME, out / PDF_NAME)
+    with tempfile.TemporaryDirectory(prefix="labjournal-pdf-") as folder:
+        work = Path(folder)
+        shutil.copy2(build_dir / COMBINED, work / "journal.qmd")
+        if (build_dir / "figures").exists():
+            shutil.copytree(build_dir / "figures", work / "figures")
+        if site.bibliography:
+            shutil.copy2(build_dir / site.bibliography, work / site.bibliography)
+        _run([_quarto(), "render", "journal.qmd", "--to", "typst"], work, "quarto render (PDF)")
+        shutil.copy2(work / PDF_NAME, out / PDF_NAME)
