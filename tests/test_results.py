@@ -84,3 +84,14 @@ def test_load_index_gives_params_and_metrics_columns(index: dict, tmp_path: Path
     assert frame.groupby("params.lr")["metrics.accuracy"].mean().to_dict() == pytest.approx(
         {0.01: 0.82, 0.1: 0.91}
     )
+
+
+def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Path) -> None:
+    from labjournal.render import format_aggregate
+
+    index["runs"][0]["metrics"]["accuracy"] = None
+    agg = Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
+    assert (agg.n, agg.runs, agg.missing) == (2, 3, 1)
+    assert format_aggregate(agg, 3) == "0.915 ± 0.007 (n = 2 of 3)"
+    assert format_aggregate(agg, 3, show_n=False) == "0.915 ± 0.007 (2 of 3)"
+    assert format_aggregate(Aggregate("v", (0.00025, 0.00027)), 3) == "0.00026 ± 1.4e-05 (n = 2)"

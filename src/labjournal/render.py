@@ -83,7 +83,12 @@ def _escape_data(value: Any) -> Any:
 
 
 def _fmt(value: float, digits: int, percent: bool) -> str:
-    return f"{value * 100:.{digits}f}" if percent else f"{value:.{digits}f}"
+    if percent:
+        return f"{value * 100:.{digits}f}"
+    fixed = f"{value:.{digits}f}"
+    if value != 0 and float(fixed) == 0:
+        return f"{value:.2g}"  # 0.00025, not 0.000
+    return fixed
 
 
 def format_aggregate(
@@ -97,7 +102,9 @@ def format_aggregate(
     if spread and agg.n > 1:
         text += f" ± {_fmt(agg.std, digits, percent)}{unit}"
     if spread and show_n:
-        text += f" (n = {agg.n})"
+        text += f" (n = {agg.n} of {agg.runs})" if agg.missing else f" (n = {agg.n})"
+    elif agg.missing:
+        text += f" ({agg.n} of {agg.runs})"
     return text
 
 

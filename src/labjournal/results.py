@@ -101,10 +101,18 @@ def load_index(path: str | Path) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """A metric at one grid point over its seeds (or folds)."""
+    """A metric at one grid point over its seeds (or folds).
+
+    `values` holds the seeds that have a value; `runs` counts all of them, so a metric that some
+    seeds never reach (a threshold, say) shows as "2 of 3" rather than as a silent mean of two."""
 
     metric: str
     values: tuple[float, ...]
+    runs: int | None = None
+
+    @property
+    def missing(self) -> int:
+        return (self.runs or self.n) - self.n
 
     @property
     def n(self) -> int:
@@ -217,7 +225,7 @@ class Results:
             known = ", ".join(sorted(rows[0].get("metrics", {}))) or "none"
             raise ResultLookupError(f"{lab}/{experiment}: no metric '{metric}' (the runs record: {known})")
         values = tuple(float(r["metrics"][metric]) for r in rows if r["metrics"][metric] is not None)
-        return Aggregate(metric, values)
+        return Aggregate(metric, values, runs=len(rows))
 
     def table(
         self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None
