@@ -34,10 +34,10 @@ def _render_page(project: Path, text: str) -> str:
 
 def test_values_figures_and_tables_come_from_the_results(results_store: Path) -> None:
     page = _render_page(results_store, (results_store / "journal" / "demo.qmd").read_text())
-    assert "The square at x = 2 is 4.00 ± 0.00 (n = 2)." in page  # two seeds, no spread
+    assert "The square at x = 2 is 4.00 (n = 2)." in page  # two seeds, identical values
     assert "![A line. *Parameters: x = 1.0; seed 0. Run " in page
     assert "| x | square | noisy |" in page
-    assert "| 3.0 | 9 ± 0 | 3.050 ± 0.071 |" in page  # mean ± sd over seeds 0 and 1
+    assert "| 3.0 | 9 | 3.050 ± 0.071 |" in page  # mean ± sd over seeds 0 and 1
     assert ": Mean ± standard deviation over seeds 0, 1." in page
     manifest = json.loads((results_store / "_build" / "manifest.json").read_text())
     figure = manifest["figures"][0]

@@ -99,7 +99,7 @@ def format_aggregate(
         return "not reached (n = 0)" if show_n else "not reached"
     unit = "%" if percent else ""
     text = _fmt(agg.mean, digits, percent) + unit
-    if spread and agg.n > 1:
+    if spread and agg.n > 1 and agg.std > 0:  # identical over seeds: nothing to spread
         text += f" ± {_fmt(agg.std, digits, percent)}{unit}"
     if spread and show_n:
         text += f" (n = {agg.n} of {agg.runs})" if agg.missing else f" (n = {agg.n})"
