@@ -87,3 +87,8 @@ def test_strings_from_data_are_shown_as_text_never_as_html(results_store: Path) 
 def test_shortcode_protection_is_exact() -> None:
     assert protect_shortcodes("{{< video x.mp4 >}}") == "{% raw %}{{< video x.mp4 >}}{% endraw %}"
     assert protect_shortcodes("{{ x }}") == "{{ x }}"
+
+
+def test_rendering_before_any_run_says_to_run_first(demo_project: Path) -> None:
+    with pytest.raises(RenderError, match=r"demo.qmd:7: asked for demo/squares but there are no results yet"):
+        render_journal(Project(demo_project))

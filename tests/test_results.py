@@ -95,3 +95,15 @@ def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Pat
     assert format_aggregate(agg, 3) == "0.915 ± 0.007 (n = 2 of 3)"
     assert format_aggregate(agg, 3, show_n=False) == "0.915 ± 0.007 (2 of 3)"
     assert format_aggregate(Aggregate("v", (0.00025, 0.00027)), 3) == "0.00026 ± 1.4e-05 (n = 2)"
+
+
+def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
+    from labjournal.results import CorruptResultsError
+
+    (tmp_path / "index.json").write_text('{"runs": [{"lab": "lab01", ')
+    with pytest.raises(
+        CorruptResultsError, match=r"index.json is corrupt \(line 1, column 28.*labjournal run"
+    ):
+        Results.load(tmp_path)
+    with pytest.raises(CorruptResultsError):
+        load_index(tmp_path / "index.json")

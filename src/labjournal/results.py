@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from labjournal.errors import LabjournalError
 from labjournal.files import canonical_json
 from labjournal.provenance import now_iso
 
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
     from labjournal.store import ResultsStore
 
 INDEX_FORMAT = 1
+
+
+class CorruptResultsError(LabjournalError):
+    """A file of the results store is not valid JSON any more (edited or truncated by hand)."""
 
 
 class ResultLookupError(KeyError):
@@ -89,9 +94,20 @@ def build_index(
     }
 
 
+def read_json(path: Path) -> Any:
+    """Read a results file; a corrupt one is an error that names it and says how to recover."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise CorruptResultsError(
+            f"{path} is corrupt (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
+            f"Run `labjournal run` to rebuild it; runs whose files changed are executed again."
+        ) from exc
+
+
 def load_index(path: str | Path) -> pd.DataFrame:
     """The index as a DataFrame: one row per run, `params.<name>` and `metrics.<name>` columns."""
-    payload = json.loads(Path(path).read_text())
+    payload = read_json(Path(path))
     return pd.json_normalize(payload["runs"], sep=".", max_level=1)
 
 
@@ -161,7 +177,7 @@ class Results:
     @classmethod
     def load(cls, store_root: str | Path) -> Results:
         path = Path(store_root) / "index.json"
-        index = json.loads(path.read_text()) if path.exists() else None
+        index = read_json(path) if path.exists() else None
         return cls(index, Path(store_root))
 
     @property
@@ -176,6 +192,11 @@ class Results:
 
     def rows(self, lab: str, experiment: str, ok_only: bool = True) -> list[dict[str, Any]]:
         rows = [r for r in self.runs if r["lab"] == lab and r["experiment"] == experiment]
+        if not self.runs:
+            raise ResultLookupError(
+                f"asked for {lab}/{experiment} but there are no results yet "
+                f"({self.store_root / 'index.json'} is missing): run `labjournal run` first"
+            )
         if not rows:
             known = ", ".join(self.experiments(lab)) or "none"
             raise ResultLookupError(
@@ -250,9 +271,7 @@ class Results:
     def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
         run_dir = row["run_dir"]
         if run_dir not in self._metrics_cache:
-            self._metrics_cache[run_dir] = json.loads(
-                (self.store_root / run_dir / "metrics.json").read_text()
-            )
+            self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / "metrics.json")
         return self._metrics_cache[run_dir]
 
 
