@@ -27,7 +27,6 @@ KERNEL_LOG = "kernel.log"
 @dataclass
 class Job:
     key: str
-    label: str
     notebook_path: Path
     parameters: dict[str, Any]
     staging: Path

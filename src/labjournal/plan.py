@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -113,7 +113,6 @@ class Plan:
     path: Path
     spec: PlanFile
     root: Path
-    notebook_parameters: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def labs(self) -> dict[str, Lab]:
@@ -327,7 +326,6 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
             except Exception as exc:  # papermill raises several types for unreadable notebooks
                 report(nb_loc + ("path",), f"cannot read the notebook's parameters cell: {exc}")
                 continue
-            plan.notebook_parameters[(lab_name, nb_name)] = declared
             if not nb.inputs and SEED_PARAMETER not in declared:
                 report(nb_loc + ("path",), f"{nb.path} declares no '{SEED_PARAMETER}' parameter")
             for dataset in nb.data:

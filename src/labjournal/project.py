@@ -7,9 +7,8 @@ built-in engine reads the same keys.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -39,7 +38,6 @@ class SiteConfig:
     date: str = ""
     bibliography: str | None = None
     output_dir: str = "_site"
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,5 +125,4 @@ def read_site_config(path: Path) -> SiteConfig:
         pages=pages,
         bibliography=raw.get("bibliography"),
         output_dir=(raw.get("project") or {}).get("output-dir", "_site"),
-        raw=raw,
     )

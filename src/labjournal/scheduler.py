@@ -196,7 +196,6 @@ def _execute(
             environment[INPUTS_ENV] = str(inputs_file)
         job = Job(
             key=item.key,
-            label=item.spec.label,
             notebook_path=item.spec.notebook_path,
             parameters=item.spec.parameters,
             staging=staging,
