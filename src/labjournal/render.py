@@ -67,18 +67,20 @@ def protect_shortcodes(text: str) -> str:
     return SHORTCODE.sub(lambda m: "{% raw %}{{<" + m.group(1) + ">}}{% endraw %}", text)
 
 
+def _html_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def markdown_text(value: Any) -> Markup:
     """Plain text made safe inside Markdown: no HTML, and brackets that cannot end a link or image."""
-    text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Markup(text.replace("[", "\\[").replace("]", "\\]").replace("|", "\\|"))
+    return Markup(_html_text(str(value)).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|"))
 
 
 def _escape_data(value: Any) -> Any:
-    """Every `{{ }}` output passes here: strings from data are shown as text, never as HTML."""
-    if isinstance(value, Markup):
-        return value
-    if isinstance(value, str):
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Every `{{ }}` output passes here: strings from data are shown as text, never as HTML.
+    (No backslash escapes: the same output may sit inside an attribute such as fig-alt.)"""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _html_text(value)
     return value
 
 
