@@ -120,6 +120,80 @@ def resolve_fashion_mnist(want: str, explicit_dir: str | Path | None = None) -> 
     return _fmnist_source(cache)
 
 
+# --------------------------------------------------------------------------------------------
+# Austin Animal Center outcomes (City of Austin open data)
+
+AUSTIN_DOWNLOAD_URL = "https://data.austintexas.gov/api/views/9t4d-g238/rows.csv?accessType=DOWNLOAD"
+AUSTIN_FOLDER = "austin-animal-center"
+# The city's export name, then the names of the older public copies (Kaggle and others).
+AUSTIN_FILE_NAMES = (
+    "Austin_Animal_Center_Outcomes.csv",
+    "aac_shelter_outcomes.csv",
+    "aac_intakes_outcomes.csv",
+)
+_AUSTIN_DATE_COLUMNS = ("Outcome Date", "DateTime", "datetime", "outcome_datetime")
+
+
+def _austin_csv(folder: Path) -> Path | None:
+    for name in AUSTIN_FILE_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _austin_source(path: Path, variant: str) -> DataSource:
+    import pandas as pd
+
+    header = pd.read_csv(path, nrows=0).columns
+    date_column = next((c for c in _AUSTIN_DATE_COLUMNS if c in header), None)
+    frame = pd.read_csv(path, usecols=[date_column] if date_column else [header[0]])
+    span = ""
+    if date_column:
+        dates = pd.to_datetime(frame[date_column], errors="coerce", format="mixed").dropna()
+        if len(dates):
+            span = f", outcomes {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
+    label = "Austin Animal Center outcomes" + (", offline copy" if variant == "sample" else "")
+    return DataSource(
+        name="austin_outcomes",
+        variant=variant,
+        description=f"{label} ({len(frame):,} rows{span})",
+        root=str(path),
+        fingerprint=sha256_file(path),
+    )
+
+
+def resolve_austin_outcomes(want: str, explicit_dir: str | Path | None = None) -> DataSource:
+    """A local CSV in either public schema, else the city's current export (downloaded once).
+
+    The offline copy in the data directory is the "sample" variant (a one-year window); "full"
+    prefers the city's current export, cached under the cache directory."""
+    base = data_dir(explicit_dir)
+    local = _austin_csv(base / AUSTIN_FOLDER) if base is not None else None
+    cached = cache_dir() / AUSTIN_FOLDER / AUSTIN_FILE_NAMES[0]
+    if want == "sample" and local is not None:
+        return _austin_source(local, "sample")
+    if cached.is_file():
+        return _austin_source(cached, "full")
+    try:
+        import urllib.request
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".part")
+        with urllib.request.urlopen(AUSTIN_DOWNLOAD_URL, timeout=60) as response:
+            partial.write_bytes(response.read())
+        partial.replace(cached)  # never leave a half-downloaded CSV where the next run finds it
+        return _austin_source(cached, "full")
+    except Exception as exc:  # any network or disk failure ends the same way for the user
+        looked = ", ".join(str(p) for p in ([base / AUSTIN_FOLDER] if base else []) + [cached.parent])
+        raise DataUnavailableError(
+            f"The Austin Animal Center outcomes ({want} variant) are not on disk and could not be "
+            f"downloaded from {AUSTIN_DOWNLOAD_URL} ({exc}).\n"
+            f"  Looked in: {looked} (for {', '.join(AUSTIN_FILE_NAMES)})\n"
+            f"  Point {DATA_DIR_ENV} (or --data-dir) at a folder holding '{AUSTIN_FOLDER}/' with one of "
+            f"those CSV files, or run where the download can reach the internet."
+        ) from exc
+
+
 def sha256_file_list(paths: list[Path]) -> str:
     return sha256_text("\n".join(f"{path.name}:{sha256_file(path)}" for path in paths))
 
@@ -132,6 +206,7 @@ def sha256_text(text: str) -> str:
 # ("sample" or "full") and an optional explicit data directory.
 KNOWN_DATASETS: dict[str, Callable[[str, str | Path | None], DataSource]] = {
     "fashion_mnist": resolve_fashion_mnist,
+    "austin_outcomes": resolve_austin_outcomes,
 }
 
 

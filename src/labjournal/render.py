@@ -52,6 +52,7 @@ class FigureUse:
 class BestPoint:
     params: dict[str, Any]
     value: Aggregate
+    ref: str
 
     def __getattr__(self, name: str) -> Any:  # best(...).lr reads a parameter of the point
         try:
@@ -87,8 +88,8 @@ def _escape_data(value: Any) -> Any:
 def _fmt(value: float, digits: int, percent: bool) -> str:
     if percent:
         return f"{value * 100:.{digits}f}"
-    fixed = f"{value:.{digits}f}"
-    if value != 0 and float(fixed) == 0:
+    fixed = f"{value:,.{digits}f}" if abs(value) >= 1000 else f"{value:.{digits}f}"
+    if value != 0 and float(fixed.replace(",", "")) == 0:
         return f"{value:.2g}"  # 0.00025, not 0.000
     return fixed
 
@@ -140,22 +141,25 @@ class JournalContext:
         lab, experiment = ref.split("/")
         return lab, experiment
 
-    def metric(self, ref: str, name: str, **params: Any) -> Aggregate:
+    def metric(self, ref: str, name: str, over: list[str] | None = None, **params: Any) -> Aggregate:
+        """A metric at one grid point over its seeds; `over` adds replicate parameters (folds)."""
         lab, experiment = self._split(ref)
-        return self.results.metric(lab, experiment, name, **params)
+        return self.results.metric(lab, experiment, name, over=over or (), **params)
 
-    def best(self, ref: str, name: str, highest: bool = True) -> BestPoint:
-        """The grid point of `ref` with the highest (or lowest) mean of a metric."""
-        lab, experiment = self._split(ref)
+    def best(self, ref: str | list[str], name: str, highest: bool = True) -> BestPoint:
+        """The grid point with the highest (or lowest) mean of a metric, in one experiment or
+        across several (`ref` a list); `.ref` says which experiment it came from."""
         scored = []
-        for point in self.results.grid_points(lab, experiment):
-            agg = self.results.metric(lab, experiment, name, **point)
-            if agg.n:
-                scored.append((agg.mean, point, agg))
+        for one in [ref] if isinstance(ref, str) else ref:
+            lab, experiment = self._split(one)
+            for point in self.results.grid_points(lab, experiment):
+                agg = self.results.metric(lab, experiment, name, **point)
+                if agg.n:
+                    scored.append((agg.mean, one, point, agg))
         if not scored:
             raise ResultLookupError(f"{ref}: no run has a value for '{name}'")
-        _, point, agg = (max if highest else min)(scored, key=lambda item: item[0])
-        return BestPoint(point, agg)
+        _, where, point, agg = (max if highest else min)(scored, key=lambda item: item[0])
+        return BestPoint(point, agg, where)
 
     def has_results(self, lab: str) -> bool:
         return self.results.has_lab(lab)
@@ -247,31 +251,64 @@ class JournalContext:
         caption: str = "",
         percent: list[str] | None = None,
         digits: int = 3,
+        over: list[str] | None = None,
+        baselines: dict[str, str] | None = None,
+        baseline_by: list[str] | None = None,
+        model: str = "network",
     ) -> Markup:
         """A results table: one row per grid point, mean ± std over seeds for each metric.
 
-        `metrics` maps metric names to column headings (or is a list of names)."""
+        `metrics` maps metric names to column headings (or is a list of names). `over` names
+        parameters that are replicates, like folds, aggregated together with the seeds.
+        `baselines` maps a metric prefix to a label: a run that records `logreg_accuracy` next to
+        `accuracy` gets a "logistic regression" row (split by `baseline_by` parameters, if any)."""
         lab, experiment = self._split(ref)
         headings = metrics if isinstance(metrics, dict) else {m: m.replace("_", " ") for m in metrics}
-        frame = self.results.table(lab, experiment, list(headings), by=by)
+        over = over or []
+        frame = self.results.table(lab, experiment, list(headings), by=by, over=over)
         percent = percent or []
-        columns = [c for c in frame.columns if c not in headings] + list(headings)
+        grid_columns = [c for c in frame.columns if c not in headings]
+        body = [[record[c] for c in grid_columns + list(headings)] for _, record in frame.iterrows()]
+        if baselines:
+            body = [[model, *cells] for cells in body]
+            recorded = set(self.results.rows(lab, experiment)[0].get("metrics", {}))
+            for prefix, label in baselines.items():
+                # A baseline has no training time or parameter count: those cells stay empty.
+                names = [f"{prefix}_{m}" for m in headings if f"{prefix}_{m}" in recorded]
+                if not names:
+                    raise ResultLookupError(
+                        f"{ref}: baseline '{prefix}' has none of {', '.join(f'{prefix}_{m}' for m in headings)}"
+                    )
+                part = self.results.table(
+                    lab, experiment, names, by=baseline_by or [], over=over, collapse=True
+                )
+                for _, record in part.iterrows():
+                    grid_cells = [record[c] if c in part.columns else "—" for c in grid_columns]
+                    metric_cells = [record.get(f"{prefix}_{m}", "—") for m in headings]
+                    body.append([label, *grid_cells, *metric_cells])
+            grid_columns = ["model", *grid_columns]
+        columns = grid_columns + list(headings)
         rows = []
-        for _, record in frame.iterrows():
-            cells = []
-            for column in columns:
-                value = record[column]
+        for cells in body:
+            shown = []
+            for column, value in zip(columns, cells, strict=True):
                 if isinstance(value, Aggregate):
                     pct = column in percent
                     whole = value.n > 0 and all(float(v).is_integer() for v in value.values)
                     places = 1 if pct else (0 if whole else digits)
-                    cells.append(format_aggregate(value, places, pct, show_n=False))
+                    shown.append(format_aggregate(value, places, pct, show_n=False))
                 else:
-                    cells.append(markdown_text(value))
-            rows.append(cells)
-        seeds = _describe_seeds([r["seed"] for r in self.results.rows(lab, experiment)])
-        data = "; ".join(self.results.rows(lab, experiment)[0].get("data") or [])
-        note = f"Mean ± standard deviation over {seeds}." + (f" Data: {data}." if data else "")
+                    shown.append(markdown_text(value))
+            rows.append(shown)
+        runs = self.results.rows(lab, experiment)
+        replicates = _describe_seeds([r["seed"] for r in runs])
+        for name in over:
+            values = sorted({r["params"].get(name) for r in runs}, key=str)
+            replicates += f" and {name} " + ", ".join(map(str, values))
+        data = "; ".join(runs[0].get("data") or [])
+        note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
+        if baselines:
+            note += " Baselines are fitted on the same splits as the network."
         return Markup(
             self.env.get_template("table.md.j2").render(
                 headers=[headings.get(c, c.replace("_", " ")) for c in columns],

@@ -218,7 +218,10 @@ class Results:
             seen.setdefault(canonical_json(row["params"]), row["params"])
         return list(seen.values())
 
-    def point_rows(self, lab: str, experiment: str, **params: Any) -> list[dict[str, Any]]:
+    def point_rows(
+        self, lab: str, experiment: str, over: Iterable[str] = (), **params: Any
+    ) -> list[dict[str, Any]]:
+        """The runs of one grid point (all its seeds, and all values of the `over` parameters)."""
         rows = self.rows(lab, experiment)
         chosen = [
             r
@@ -230,17 +233,23 @@ class Results:
             raise ResultLookupError(
                 f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})"
             )
-        distinct = {canonical_json(r["params"]) for r in chosen}
+        over = set(over)
+        distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in chosen}
         if len(distinct) > 1:
-            varying = sorted({k for r in chosen for k in r["params"] if k not in params})
+            varying = sorted({k for r in chosen for k in r["params"] if k not in params and k not in over})
             raise ResultLookupError(
                 f"{lab}/{experiment}: {_describe(params)} matches {len(distinct)} grid points; also give "
                 f"{', '.join(varying)}"
             )
         return chosen
 
-    def metric(self, lab: str, experiment: str, metric: str, **params: Any) -> Aggregate:
-        rows = self.point_rows(lab, experiment, **params)
+    def metric(
+        self, lab: str, experiment: str, metric: str, over: Iterable[str] = (), **params: Any
+    ) -> Aggregate:
+        rows = self.point_rows(lab, experiment, over=over, **params)
+        return self._aggregate(lab, experiment, rows, metric)
+
+    def _aggregate(self, lab: str, experiment: str, rows: list[dict[str, Any]], metric: str) -> Aggregate:
         missing = [r for r in rows if metric not in r.get("metrics", {})]
         if missing:
             known = ", ".join(sorted(rows[0].get("metrics", {}))) or "none"
@@ -249,30 +258,72 @@ class Results:
         return Aggregate(metric, values, runs=len(rows))
 
     def table(
-        self, lab: str, experiment: str, metrics: Iterable[str], by: Iterable[str] | None = None
+        self,
+        lab: str,
+        experiment: str,
+        metrics: Iterable[str],
+        by: Iterable[str] | None = None,
+        over: Iterable[str] = (),
+        collapse: bool = False,
     ) -> pd.DataFrame:
-        """One row per grid point (the `by` parameters, default: those that vary), one
-        Aggregate per metric."""
+        """One row per grid point (the `by` parameters, default: those that vary besides `over`),
+        one Aggregate per metric over seeds and the `over` parameters (folds, say).
+
+        With `collapse`, the runs of a row may differ in other parameters too: their values are
+        first averaged per replicate (seed and `over` values). That is how a baseline fitted
+        once per data split, and recorded by every run on that split, is counted once per split."""
         rows = self.rows(lab, experiment)
+        over = list(over)
         if by is None:
-            names = sorted({name for row in rows for name in row["params"]})
+            names = sorted({name for row in rows for name in row["params"]} - set(over))
             by = [n for n in names if len({canonical_json(r["params"].get(n)) for r in rows}) > 1]
-        points: list[dict[str, Any]] = []
+        by = list(by)
+        groups: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             point = {name: row["params"].get(name) for name in by}
-            if point not in points:
-                points.append(point)
-        records = [
-            {**point, **{metric: self.metric(lab, experiment, metric, **point) for metric in metrics}}
-            for point in points
-        ]
+            groups.setdefault(canonical_json(point), []).append(row)
+        records = []
+        for members in groups.values():
+            point = {name: members[0]["params"].get(name) for name in by}
+            if not collapse:
+                self._check_one_point(lab, experiment, members, point, over)
+            record: dict[str, Any] = dict(point)
+            for metric in metrics:
+                agg = self._aggregate(lab, experiment, members, metric)
+                if collapse:
+                    agg = _per_replicate(members, metric, over, agg)
+                record[metric] = agg
+            records.append(record)
         return pd.DataFrame(records)
+
+    def _check_one_point(
+        self, lab: str, experiment: str, members: list[dict[str, Any]], point: dict[str, Any], over: list[str]
+    ) -> None:
+        distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in members}
+        if len(distinct) > 1:
+            varying = sorted({k for r in members for k in r["params"] if k not in point and k not in over})
+            raise ResultLookupError(
+                f"{lab}/{experiment}: the row {_describe(point)} mixes {len(distinct)} grid points; "
+                f"add {', '.join(varying)} to by= (or to over= if they are replicates such as folds)"
+            )
 
     def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
         run_dir = row["run_dir"]
         if run_dir not in self._metrics_cache:
             self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / "metrics.json")
         return self._metrics_cache[run_dir]
+
+
+def _per_replicate(members: list[dict[str, Any]], metric: str, over: list[str], agg: Aggregate) -> Aggregate:
+    by_replicate: dict[str, list[float]] = {}
+    for row in members:
+        value = row["metrics"][metric]
+        key = canonical_json([row["seed"], *(row["params"].get(name) for name in over)])
+        values = by_replicate.setdefault(key, [])
+        if value is not None:
+            values.append(float(value))
+    means = tuple(sum(v) / len(v) for v in by_replicate.values() if v)
+    return Aggregate(agg.metric, means, runs=len(by_replicate))
 
 
 def _describe(params: dict[str, Any]) -> str:

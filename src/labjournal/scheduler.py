@@ -37,7 +37,7 @@ from labjournal.files import atomic_write_json
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 from labjournal.kit.progress import read as read_progress
-from labjournal.plan import Plan, RunSpec
+from labjournal.plan import Plan, RunSpec, declared_parameters
 from labjournal.provenance import available_cores, machine, now_iso, project_commit
 from labjournal.results import build_index
 from labjournal.store import METRICS, PARAMS, ResultsStore
@@ -76,19 +76,24 @@ def matches(spec: RunSpec, key: str, selector: str) -> bool:
 
 
 def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Keyed]:
-    """The cache key of every run; summaries after the runs they read."""
+    """The cache key of every run; summaries after the runs they read.
+
+    The key holds the effective parameters (the notebook's defaults overlaid with the plan's), so
+    two experiments that spell the same configuration differently share one run."""
     code_hashes: dict[Path, str] = {}
+    defaults: dict[Path, dict[str, Any]] = {}
     keyed: list[_Keyed] = []
     for spec in specs:
         if spec.notebook_path not in code_hashes:
             code_hashes[spec.notebook_path] = notebook_code_hash(spec.notebook_path)
+            defaults[spec.notebook_path] = declared_parameters(spec.notebook_path)
         input_keys = [k.key for k in keyed if k.spec.lab == spec.lab and k.spec.notebook in spec.inputs]
         fingerprints = {
             name: sources[name].fingerprint if name in sources else "unavailable" for name in spec.data
         }
         inputs = key_inputs(
             code_hash=code_hashes[spec.notebook_path],
-            parameters=spec.parameters,
+            parameters={**defaults[spec.notebook_path], **spec.parameters},
             data_fingerprints=fingerprints,
             input_keys=input_keys,
         )

@@ -7,10 +7,13 @@ resolution runs here. Each loader records which data variant it used in the run'
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
+from sklearn.model_selection import train_test_split
 
 from labjournal.datasets import DataSource, resolve, sources_from_env
 from labjournal.kit import record
+from labjournal.kit.shelter import load_outcomes
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -53,3 +56,21 @@ def fashion_mnist(
         remap[torch.tensor(classes)] = torch.arange(len(classes))
         labels = remap[labels]
     return images, labels, src
+
+
+def validation_split(
+    labels: torch.Tensor, val_fraction: float, seed: int = 1234
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices of a stratified train/validation split, drawn with a fixed seed (not the run's), so
+    every run of a grid validates on the same images."""
+    everything = torch.arange(len(labels)).numpy()
+    train, val = train_test_split(
+        everything, test_size=val_fraction, stratify=labels.numpy(), random_state=seed
+    )
+    return torch.as_tensor(sorted(train)), torch.as_tensor(sorted(val))
+
+
+def austin_outcomes() -> tuple[pd.DataFrame, DataSource]:
+    """The Austin Animal Center outcomes as the canonical frame of `labjournal.kit.shelter`."""
+    src = source("austin_outcomes")
+    return load_outcomes(src.root), src

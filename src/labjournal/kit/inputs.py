@@ -40,6 +40,12 @@ def series(run_dir: str, name: str) -> list[float | None]:
     return metrics["series"][name]["values"]
 
 
+def table(run_dir: str, name: str) -> pd.DataFrame:
+    """A table a run recorded with `record.table`."""
+    recorded = json.loads((Path(run_dir) / "metrics.json").read_text())["tables"][name]
+    return pd.DataFrame(recorded["rows"], columns=recorded["columns"])
+
+
 def data_descriptions(frame: pd.DataFrame) -> str:
     """The data variants behind a set of runs, for captions."""
     seen = []

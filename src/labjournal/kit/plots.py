@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 plt.rcParams.update(
     {
@@ -26,3 +27,35 @@ def mean_band(ax: plt.Axes, curves: list[list[float | None]], label: str, **styl
     (line,) = ax.plot(epochs, mean, label=f"{label} (n={len(data)})", **style)
     lower = mean - std if ax.get_yscale() == "linear" else np.clip(mean - std, np.nanmin(data) * 0.5, None)
     ax.fill_between(epochs, lower, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+
+
+def learning_curves(runs: pd.DataFrame, by: list[str]) -> plt.Figure:
+    """Loss (top) and accuracy (bottom) per epoch for each grid point in `by`: training solid,
+    validation dashed, each the mean over seeds with a one-sd band."""
+    from labjournal.kit.inputs import series
+
+    points = runs.groupby(by, sort=True)
+    fig, axes = plt.subplots(
+        2, points.ngroups, figsize=(2.6 * points.ngroups + 0.6, 4.6), sharey="row", squeeze=False
+    )
+    for column, (values, group) in enumerate(points):
+        values = values if isinstance(values, tuple) else (values,)
+        for row, metric in enumerate(("loss", "accuracy")):
+            ax = axes[row][column]
+            for split, style in (("train", "-"), ("val", "--")):
+                curves = [series(d, f"{split}_{metric}") for d in group["run_dir"]]
+                mean_band(
+                    ax,
+                    curves,
+                    "training" if split == "train" else "validation",
+                    linestyle=style,
+                    color="C0" if split == "train" else "C1",
+                )
+            ax.set_xlabel("epoch" if row else "")
+        axes[0][column].set_title(
+            ", ".join(f"{name} {value}" for name, value in zip(by, values, strict=True)), fontsize=8
+        )
+    axes[0][0].set_ylabel("loss")
+    axes[1][0].set_ylabel("accuracy")
+    axes[1][-1].legend(fontsize=6)
+    return fig
