@@ -31,6 +31,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 record.scalar("square", x * x)
 record.scalar("noisy", x + seed / 10)
+record.scalar("guess_square", 2 * x)  # a "baseline" for tables: guesses the square as 2x
 record.series("curve", [x, x / 2, x / 4])
 fig, ax = plt.subplots()
 ax.plot([1, 2, 3])

@@ -95,3 +95,15 @@ def test_data_fingerprint_reaches_only_notebooks_that_declare_data() -> None:
     assert "lab01/gradients seed=0" not in changed  # declares no data
     assert any(label.startswith("lab01/lr_batch") for label in changed)
     assert "lab01/summary" in changed  # its inputs changed
+
+
+def test_one_configuration_spelt_two_ways_is_one_run(demo_project: Path) -> None:
+    # `at_default` leaves x to the notebook's default (1.0); `squares` sets x = 1.0 explicitly.
+    plan_file = demo_project / "journal.yml"
+    plan_file.write_text(
+        plan_file.read_text().replace("      summary:", "          at_default: {}\n      summary:", 1)
+    )
+    keys = _keys(demo_project)
+    assert keys["demo/at_default seed=0"] == keys["demo/squares x=1.0 seed=0"]
+    assert keys["demo/at_default seed=1"] == keys["demo/squares x=1.0 seed=1"]
+    assert keys["demo/at_default seed=0"] != keys["demo/squares x=2.0 seed=0"]

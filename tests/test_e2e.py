@@ -1,7 +1,8 @@
 """End to end: `labjournal report --profile quick` on a copy of this repository's journal.
 
-Runs the real Lab 01 notebooks on the offline Fashion-MNIST sample, renders, builds the site and
-the PDF with the built-in engine, then checks what a reader would get.
+Runs the real notebooks of all three labs on the offline data (the Fashion-MNIST sample and the
+Austin Animal Center outcomes), renders, builds the site and the PDF with the built-in engine, then
+checks what a reader would get.
 """
 
 from __future__ import annotations
@@ -72,6 +73,72 @@ def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
     assert "Fashion-MNIST offline sample" in (project / "_site" / "index.html").read_text()
 
 
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return mean, sd
+
+
+def test_lab02_and_lab03_pages_state_their_data_and_results(reported) -> None:
+    project, _ = reported
+    runs = json.loads((project / "results" / "index.json").read_text())["runs"]
+    lab02 = (project / "_site" / "lab02.html").read_text()
+    lab03 = (project / "_site" / "lab03.html").read_text()
+    assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in lab02
+    assert "Austin Animal Center outcomes, offline copy (22,810 rows" in lab03
+    assert "Experiments not run yet" not in lab02 + lab03
+    for heading in (
+        "Summary of Key Learnings",
+        "Insights &amp; Understanding",
+        "Challenges Encountered",
+        "Application &amp; Relevance",
+        "Code and Experimentation",
+    ):
+        assert heading in lab02 and heading in lab03, heading
+
+    dropout = next(
+        r
+        for r in runs
+        if r["lab"] == "lab02" and r["experiment"] == "dropout" and r["params"]["dropout"] == 0.5
+    )
+    assert f"with dropout 0.5 it was {dropout['metrics']['generalisation_gap'] * 100:.1f}% (n = 1)" in lab02
+
+    folds = [r for r in runs if r["lab"] == "lab03" and r["experiment"] == "cross_validation"]
+    for prefix in ("", "logreg_"):
+        mean, sd = _mean_sd([r["metrics"][f"{prefix}balanced_accuracy"] for r in folds])
+        assert f"{mean * 100:.1f}% ± {sd * 100:.1f}% (n = {len(folds)})" in lab03, prefix
+    assert "logistic regression" in lab03 and "majority class" in lab03  # the baseline rows
+
+
+@pytest.mark.parametrize(
+    "page, figures",
+    [
+        ("lab02", ["curves_dropout", "dropout_effect", "optimizers", "confusion_best", "sample_predictions"]),
+        (
+            "lab03",
+            [
+                "class_balance",
+                "cv_folds",
+                "confusion_cv",
+                "class_weights",
+                "metric_vs_batch_size",
+                "convergence_batch_size",
+                "curves_batch_size",
+            ],
+        ),
+    ],
+)
+def test_lab_pages_place_their_figures(reported, page: str, figures: list[str]) -> None:
+    project, _ = reported
+    placed = json.loads((project / "_build" / "manifest.json").read_text())["figures"]
+    on_page = {figure["name"] for figure in placed if figure["page"] == f"{page}.qmd"}
+    assert set(figures) <= on_page
+    html = (project / "_site" / f"{page}.html").read_text()
+    for figure in placed:
+        if figure["page"] == f"{page}.qmd":
+            assert figure["path"] in html
+
+
 def test_every_referenced_figure_exists_is_a_png_and_has_alt_text(reported) -> None:
     project, _ = reported
     site = project / "_site"
@@ -111,7 +178,8 @@ def test_the_pdf_has_pages_headings_and_every_site_figure(reported) -> None:
         assert heading in text, heading
     site_figures = {
         re.search(r'src="([^"]+)"', tag).group(1)
-        for tag in re.findall(r"<img [^>]*>", (project / "_site" / "lab01.html").read_text())
+        for page in ("lab01", "lab02", "lab03")
+        for tag in re.findall(r"<img [^>]*>", (project / "_site" / f"{page}.html").read_text())
     }
     pdf_images = sum(len(page.images) for page in reader.pages)
     assert pdf_images >= len(site_figures)

@@ -51,7 +51,7 @@ def test_missing_metric_names_the_file_line_and_what_exists(results_store: Path)
         _render_page(results_store, text)
     message = str(caught.value)
     assert "journal/demo.qmd:6:" in message
-    assert "no metric 'cube' (the runs record: noisy, square)" in message
+    assert "no metric 'cube' (the runs record: guess_square, noisy, square)" in message
 
 
 def test_missing_grid_point_and_unknown_name_are_errors(results_store: Path) -> None:
@@ -92,3 +92,23 @@ def test_shortcode_protection_is_exact() -> None:
 def test_rendering_before_any_run_says_to_run_first(demo_project: Path) -> None:
     with pytest.raises(RenderError, match=r"demo.qmd:7: asked for demo/squares but there are no results yet"):
         render_journal(Project(demo_project))
+
+
+def test_tables_can_carry_baseline_rows(results_store: Path) -> None:
+    page = _render_page(
+        results_store,
+        '{{ table("demo/squares", {"square": "value", "noisy": "noisy"}, by=["x"], '
+        'baselines={"guess": "guess 2x"}, baseline_by=["x"]) }}',
+    )
+    assert "| model | x | value | noisy |" in page
+    assert "| network | 3.0 | 9 | 3.050 ± 0.071 |" in page
+    assert "| guess 2x | 3.0 | 6 | — |" in page  # no guess_noisy recorded: an empty cell
+    assert "Baselines are fitted on the same splits as the network." in page
+
+
+def test_a_baseline_without_values_is_an_error(results_store: Path) -> None:
+    with pytest.raises(RenderError, match="baseline 'logreg' has none of logreg_square"):
+        _render_page(
+            results_store,
+            '{{ table("demo/squares", ["square"], by=["x"], baselines={"logreg": "logistic regression"}) }}',
+        )

@@ -107,3 +107,49 @@ def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
         Results.load(tmp_path)
     with pytest.raises(CorruptResultsError):
         load_index(tmp_path / "index.json")
+
+
+def _fold_row(fold: int, dropout: float, accuracy: float, logreg: float) -> dict:
+    return {
+        "lab": "lab03",
+        "notebook": "network",
+        "experiment": "cv",
+        "params": {"fold": fold, "dropout": dropout},
+        "seed": 0,
+        "key": f"{fold}-{dropout}",
+        "status": "ok",
+        "run_dir": "runs/x",
+        "metrics": {"accuracy": accuracy, "logreg_accuracy": logreg},
+        "figures": {},
+        "data": ["shelter"],
+    }
+
+
+@pytest.fixture
+def folds() -> Results:
+    # Two dropout rates, three folds; the baseline depends on the fold (the split) only.
+    rows = [
+        _fold_row(fold, dropout, 0.80 + 0.01 * fold + dropout / 10, 0.70 + 0.02 * fold)
+        for fold in range(3)
+        for dropout in (0.0, 0.3)
+    ]
+    return Results({"format": 1, "profile": "default", "data": {}, "runs": rows}, Path("."))
+
+
+def test_folds_are_aggregated_like_seeds(folds: Results) -> None:
+    agg = folds.metric("lab03", "cv", "accuracy", over=["fold"], dropout=0.3)
+    assert agg.n == 3 and agg.mean == pytest.approx(0.84)
+    with pytest.raises(ResultLookupError, match="matches 3 grid points; also give fold"):
+        folds.metric("lab03", "cv", "accuracy", dropout=0.3)
+    frame = folds.table("lab03", "cv", ["accuracy"], by=["dropout"], over=["fold"])
+    assert frame["dropout"].tolist() == [0.0, 0.3]
+    assert [a.n for a in frame["accuracy"]] == [3, 3]
+    with pytest.raises(ResultLookupError, match="mixes 3 grid points; add fold to by="):
+        folds.table("lab03", "cv", ["accuracy"], by=["dropout"])
+
+
+def test_a_baseline_recorded_by_every_run_of_a_split_counts_once(folds: Results) -> None:
+    frame = folds.table("lab03", "cv", ["logreg_accuracy"], by=[], over=["fold"], collapse=True)
+    baseline = frame.iloc[0]["logreg_accuracy"]
+    assert baseline.n == 3  # three folds, not six runs
+    assert baseline.values == pytest.approx((0.70, 0.72, 0.74))

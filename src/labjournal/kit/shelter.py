@@ -169,7 +169,8 @@ def canonicalize(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=raw.index)
     out["animal_id"] = _tidy(column("animal_id", "animal_id_outcome"))
     name = _tidy(column("name")).str.lstrip("*").str.strip()
-    out["name"] = name.mask(name.str.lower().isin(["", "unknown", "nan"]).fillna(False).astype(bool), None)
+    name = name.mask(name.str.lower().isin(["", "unknown", "nan"]).fillna(False).astype(bool))
+    out["name"] = name.astype("object").where(name.notna(), None)
     out["animal_type"] = _young_to_species(column("type", "animal_type"))
     if schema == "current":
         out["sex"] = _sex_only(column("sex"))

@@ -1,0 +1,88 @@
+"""The lab models: shapes, dropout only in training, and the same seed giving the same metrics."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from labjournal.kit.models import TabularNet, image_mlp, mlp, parameter_count
+from labjournal.kit.scores import classification_scores, minority_class
+from labjournal.kit.train import evaluate, fit
+
+
+def test_image_mlp_shapes_and_parameter_count() -> None:
+    model = image_mlp(hidden_layers=2, hidden_units=32, dropout=0.5)
+    assert model(torch.zeros(5, 1, 28, 28)).shape == (5, 10)
+    assert parameter_count(model) == (784 * 32 + 32) + (32 * 32 + 32) + (32 * 10 + 10)
+    kinds = [type(layer).__name__ for layer in model]
+    assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]
+
+
+def test_dropout_acts_in_training_mode_only() -> None:
+    torch.manual_seed(0)
+    model = mlp(8, 2, hidden_layers=1, hidden_units=64, dropout=0.5)
+    x = torch.randn(4, 8)
+    model.train()
+    assert not torch.equal(model(x), model(x))
+    model.eval()
+    assert torch.equal(model(x), model(x))
+
+
+def test_unknown_activation_is_an_error() -> None:
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        mlp(4, 2, 1, 8, activation="gelu")
+
+
+def test_tabular_net_with_embeddings() -> None:
+    model = TabularNet(
+        n_dense=5,
+        n_classes=3,
+        hidden_layers=3,
+        hidden_units=16,
+        activation="tanh",
+        embeddings={"breed": 40, "color": 7},
+    )
+    dense = torch.randn(6, 5)
+    codes = torch.tensor([[0, 0], [39, 6], [-1, -1], [3, 2], [1, 1], [-1, 5]], dtype=torch.float32)
+    out = model(torch.cat([dense, codes], dim=1))
+    assert out.shape == (6, 3) and torch.isfinite(out).all()
+    assert [e.num_embeddings for e in model.embeddings] == [41, 8]  # +1 row for codes never seen
+    assert sum(isinstance(layer, nn.Tanh) for layer in model.body) == 3
+
+
+def _train_once(seed: int) -> tuple[list[float], float]:
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(123)  # the data is the same for every seed
+    x = torch.randn(256, 6, generator=generator)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
+    model = mlp(6, 2, hidden_layers=1, hidden_units=16, dropout=0.2)
+    loss_fn = nn.CrossEntropyLoss()
+    history = fit(
+        model,
+        loss_fn,
+        torch.optim.Adam(model.parameters(), lr=0.01),
+        (x[:200], y[:200]),
+        (x[200:], y[200:]),
+        epochs=5,
+        batch_size=32,
+        seed=seed,
+    )
+    return history.val_loss, evaluate(model, loss_fn, x[200:], y[200:])[1]
+
+
+def test_same_seed_same_metrics_other_seed_other_metrics() -> None:
+    first, again, other = _train_once(0), _train_once(0), _train_once(1)
+    assert first == again
+    assert first[0] != other[0]
+
+
+def test_scores_on_an_imbalanced_example() -> None:
+    truth = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]
+    always_zero = [0] * 10
+    assert minority_class(truth) == 1
+    scores = classification_scores(truth, always_zero, minority=1)
+    assert scores["accuracy"] == pytest.approx(0.8)
+    assert scores["balanced_accuracy"] == pytest.approx(0.5)
+    assert scores["minority_recall"] == 0.0
+    assert scores["macro_f1"] == pytest.approx((2 * 0.8 / 1.8) / 2)
