@@ -45,12 +45,12 @@ test: $(STAMP)           ## unit tests and the end-to-end test of the quick prof
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests experiments
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests experiments benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests experiments
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests experiments benchmarks
 
 clean:                   ## remove everything `make report` produced (results included)
 	rm -rf _build _build.tmp _site results .labjournal-scratch
