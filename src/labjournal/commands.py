@@ -53,10 +53,12 @@ def show_plan(
     specs = plan.runs(profile_name)
     sources = resolve_sources(specs, specs, profile_spec.data, data_dir)
     store = ResultsStore(project.results_dir)
-    table = Table(title=f"profile '{profile_name}': {len(specs)} runs")
+    keyed = plan_keys(specs, sources)
+    distinct = len({item.key for item in keyed})
+    table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
     for column in ("run", "key", "status"):
         table.add_column(column)
-    for item in plan_keys(specs, sources):
+    for item in keyed:
         _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         table.add_row(escape(item.spec.label), item.key[:12], reason)
     console.print(table)
