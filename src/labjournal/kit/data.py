@@ -7,13 +7,15 @@ resolution runs here. Each loader records which data variant it used in the run'
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import torch
-from sklearn.model_selection import train_test_split
 
 from labjournal.datasets import DataSource, resolve, sources_from_env
 from labjournal.kit import record
-from labjournal.kit.shelter import load_outcomes
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -63,6 +65,8 @@ def validation_split(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Indices of a stratified train/validation split, drawn with a fixed seed (not the run's), so
     every run of a grid validates on the same images."""
+    from sklearn.model_selection import train_test_split  # imported here: ~0.7 s Lab 01 does not need
+
     everything = torch.arange(len(labels)).numpy()
     train, val = train_test_split(
         everything, test_size=val_fraction, stratify=labels.numpy(), random_state=seed
@@ -72,5 +76,7 @@ def validation_split(
 
 def austin_outcomes() -> tuple[pd.DataFrame, DataSource]:
     """The Austin Animal Center outcomes as the canonical frame of `labjournal.kit.shelter`."""
+    from labjournal.kit.shelter import load_outcomes
+
     src = source("austin_outcomes")
     return load_outcomes(src.root), src
