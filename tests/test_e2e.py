@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import REPO
 from PIL import Image
 from pypdf import PdfReader
@@ -55,7 +56,7 @@ def reported(tmp_path_factory, offline_data: Path) -> tuple[Path, subprocess.Com
 
 def test_every_page_of_the_site_exists(reported) -> None:
     project, _ = reported
-    for page in ("index", "lab01", "lab02", "lab03", "conclusion", "references"):
+    for page in ("index", "lab01", "lab02", "lab03", "conclusion", "claims", "references"):
         assert (project / "_site" / f"{page}.html").exists(), page
 
 
@@ -191,3 +192,63 @@ def test_a_second_report_executes_nothing(reported, offline_data: Path) -> None:
     again = _report(project, offline_data)
     assert again.returncode == 0, again.stderr
     assert "Nothing to execute" in again.stderr and " 0 executed" in again.stderr
+
+
+def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported) -> None:
+    project, _ = reported
+    claims = yaml.safe_load((project / "journal" / "claims.yml").read_text())["claims"]
+    table = " ".join((project / "_site" / "claims.html").read_text().split())
+    for claim_id, claim in claims.items():
+        page = " ".join((project / "_site" / f"{claim['lab']}.html").read_text().split())
+        badge = re.search(rf'<span id="claim-{claim_id}" class="claim-badge claim-(\w+)">(\w+)</span>', page)
+        assert badge, claim_id
+        assert badge.group(1) == badge.group(2) in ("supported", "contradicted", "inconclusive")
+        assert claim["sentence"].split(" (")[0][:40] in table, claim_id
+        assert f'href="{claim["lab"]}.html#claim-{claim_id}"' in table, claim_id
+    # The quick profile has one seed: every comparison has n = 1 and no interval.
+    assert "n = 1" in table and "no interval" in table
+    text = "\n".join(page.extract_text() for page in PdfReader(str(project / "_site" / "journal.pdf")).pages)
+    assert "Claims" in text and "INCONCLUSIVE" in text  # the badge is drawn in the PDF too
+
+
+def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) -> None:
+    project, _ = reported
+    before = sorted(p.name for p in (project / "results" / "runs").rglob("run.json"))
+    env = {**os.environ, "LABJOURNAL_DATA": str(offline_data)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "labjournal.cli", "check"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    claims = yaml.safe_load((project / "journal" / "claims.yml").read_text())["claims"]
+    assert completed.returncode == 0, completed.stderr  # one seed: inconclusive, never contradicted
+    assert f"0 supported, 0 contradicted, {len(claims)} inconclusive" in completed.stdout
+    strict = subprocess.run(
+        [sys.executable, "-m", "labjournal.cli", "check", "--strict"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert strict.returncode == 1 and "not supported" in strict.stderr
+    assert sorted(p.name for p in (project / "results" / "runs").rglob("run.json")) == before
+
+
+def test_every_figure_and_table_links_to_its_executed_notebook(reported) -> None:
+    project, _ = reported
+    site = project / "_site"
+    commit = json.loads((project / "results" / "index.json").read_text())["project_commit"] or "uncommitted"
+    for page in ("lab01", "lab02", "lab03"):
+        html = (site / f"{page}.html").read_text()
+        links = set(re.findall(r'href="(runs/[0-9a-f]{16}\.html)"', html))
+        assert links, page
+        for link in links:
+            notebook = (site / link).read_text()
+            assert "jp-Notebook" in notebook or "jp-Cell" in notebook, link  # nbconvert's HTML
+        for figure in re.findall(r"<figure.*?</figure>", html, flags=re.DOTALL):
+            assert re.search(r'href="runs/[0-9a-f]{16}\.html"', figure), figure[:200]
+            assert f"Project commit {commit[:12]}" in " ".join(figure.split())
+        for caption in re.findall(r"<caption>.*?</caption>", html, flags=re.DOTALL):
+            assert re.search(r'href="runs/[0-9a-f]{16}\.html"', caption), caption[:200]

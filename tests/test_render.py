@@ -35,7 +35,8 @@ def _render_page(project: Path, text: str) -> str:
 def test_values_figures_and_tables_come_from_the_results(results_store: Path) -> None:
     page = _render_page(results_store, (results_store / "journal" / "demo.qmd").read_text())
     assert "The square at x = 2 is 4.00 (n = 2)." in page  # two seeds, identical values
-    assert "![A line. *Parameters: x = 1.0; seed 0. Run " in page
+    assert "![A line. *Parameters: x = 1.0; seed 0. Project commit " in page
+    assert "Executed notebook notebooks/square.ipynb, run [" in page  # a link to the notebook's HTML
     assert "| x | square | noisy |" in page
     assert "| 3.0 | 9 | 3.050 ± 0.071 |" in page  # mean ± sd over seeds 0 and 1
     assert ": Mean ± standard deviation over seeds 0, 1." in page

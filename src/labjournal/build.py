@@ -146,8 +146,9 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
     build_dir = project.build_dir
     templates = project.templates_dir
     shutil.copy2(templates / "site.css", out / "site.css")
-    if (build_dir / "figures").exists():
-        shutil.copytree(build_dir / "figures", out / "figures", dirs_exist_ok=True)
+    for folder in ("figures", "runs"):  # figures, and the executed notebooks they link to
+        if (build_dir / folder).exists():
+            shutil.copytree(build_dir / folder, out / folder, dirs_exist_ok=True)
     nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
     common = [
         _pandoc(),

@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="list the runs of a profile and whether each is cached")
     plan.add_argument("--profile", default=None)
     plan.add_argument("--data-dir", default=None)
+    check = commands.add_parser("check", help="check the journal's claims against the results (runs nothing)")
+    check.add_argument("--strict", action="store_true", help="also fail when a claim is inconclusive")
     serve = commands.add_parser("serve", help="preview the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
     return parser
@@ -88,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.command == "plan":
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
+        elif args.command == "check":
+            commands.check(args.project, strict=args.strict, console=console)
         elif args.command == "serve":
             commands.serve(args.project, port=args.port, console=console)
     except LabjournalError as exc:

@@ -11,9 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from labjournal.build import build_outputs
+from labjournal.claims import CLAIMS_FILE, CONTRADICTED, SUPPORTED, evaluate_all, load_claims
+from labjournal.errors import ClaimsNotSupportedError
 from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.render import render_journal
+from labjournal.results import Results
 from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
 from labjournal.store import ResultsStore
 
@@ -71,3 +74,32 @@ def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         console.print(f"Serving {site} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
         server.serve_forever()
+
+
+VERDICT_STYLES = {"supported": "green", "contradicted": "red", "inconclusive": "yellow"}
+
+
+def check(project_dir: str | None, console: Console, strict: bool = False) -> None:
+    """Evaluate every claim against the results store (never runs a notebook). The table goes to
+    stdout, so it can be piped; errors and the exit status say whether the claims hold."""
+    project = Project.discover(project_dir)
+    claims = load_claims(project.journal_dir / CLAIMS_FILE)
+    results = Results.load(project.results_dir)
+    verdicts = evaluate_all(results, claims)
+    table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")
+    for column in ("claim", "lab", "verdict", "evidence"):
+        table.add_column(column)
+    for v in verdicts:
+        style = VERDICT_STYLES[v.verdict]
+        evidence = "\n".join(escape(e.summary()) for e in v.evidence)
+        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", evidence)
+    out = Console(soft_wrap=False)
+    out.print(table)
+    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
+    out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
+    failing = [v for v in verdicts if v.verdict == CONTRADICTED or (strict and v.verdict != SUPPORTED)]
+    if failing:
+        what = "not supported" if strict else "contradicted"
+        raise ClaimsNotSupportedError(
+            f"{len(failing)} claim(s) {what}: " + ", ".join(v.claim_id for v in failing)
+        )

@@ -41,3 +41,9 @@ class RunsFailedError(LabjournalError):
     """One or more notebooks raised; their runs are marked failed, the others completed."""
 
     exit_code = 1
+
+
+class ClaimsNotSupportedError(LabjournalError):
+    """`labjournal check`: a claim is contradicted (or, with --strict, not supported)."""
+
+    exit_code = 1

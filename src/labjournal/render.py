@@ -23,8 +23,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from labjournal.claims import CLAIMS_FILE, Verdict, evaluate_claim, load_claims
 from labjournal.errors import RenderError
-from labjournal.files import atomic_write_json
+from labjournal.files import atomic_write_json, atomic_write_text
 from labjournal.plan import load_plan
 from labjournal.project import QUARTO_FILE, Project
 from labjournal.provenance import build_environment
@@ -46,6 +47,7 @@ class FigureUse:
     alt: str
     run_key: str
     notebook: str
+    anchor: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ def _html_text(value: str) -> str:
 
 
 def markdown_text(value: Any) -> Markup:
-    """Plain text made safe inside Markdown: no HTML, and brackets that cannot end a link or image."""
+    """Plain text made safe inside Markdown: no HTML, and brackets that cannot end a link or image.
+    Markup (already safe Markdown built by this module, e.g. with links) passes unchanged."""
+    if isinstance(value, Markup):
+        return value
     return Markup(_html_text(str(value)).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|"))
 
 
@@ -132,6 +137,10 @@ class JournalContext:
         self.labs = labs
         self.figures: list[FigureUse] = []
         self.page = ""
+        self.claims = load_claims(project.journal_dir / CLAIMS_FILE)
+        self.verdicts: dict[str, Verdict] = {}
+        self.claim_pages: dict[str, str] = {}
+        self.notebooks: dict[str, Path] = {}  # run key -> executed notebook, published as HTML
 
     # -- values -----------------------------------------------------------------------------
 
@@ -199,11 +208,18 @@ class JournalContext:
             run_key=row["key"],
             notebook=row["notebook_path"],
         )
+        use.anchor = f"fig-{lab}-{name}-{row['key'][:8]}".replace("_", "-")
         self.figures.append(use)
         block = self.env.get_template("figure.md.j2").render(
-            figure=use, provenance=provenance, anchor=f"fig-{lab}-{name}-{row['key'][:8]}".replace("_", "-")
+            figure=use, provenance=provenance, link=Markup(self.notebook_link(row)), anchor=use.anchor
         )
         return Markup(block)
+
+    def notebook_link(self, row: dict[str, Any]) -> str:
+        """A Markdown link to the run's executed notebook, published under runs/ with the site."""
+        key = row["key"]
+        self.notebooks[key] = self.results.store_root / row["run_dir"] / "notebook.ipynb"
+        return f"[{key[:8]}](runs/{key[:16]}.html)"
 
     def _provenance(self, row: dict[str, Any], record: dict[str, Any]) -> str:
         parts = []
@@ -233,7 +249,8 @@ class JournalContext:
         data = "; ".join(row.get("data") or []) if row["seed"] is not None else self._data_of_inputs(row)
         if data:
             parts.append(f"Data: {data}.")
-        parts.append(f"Run {row['key'][:8]} of {row['notebook_path']}.")
+        commit = self.results.index.get("project_commit") or "uncommitted"
+        parts.append(f"Project commit {commit[:12]}. Executed notebook {row['notebook_path']}, run")
         return " ".join(parts)
 
     def _data_of_inputs(self, row: dict[str, Any]) -> str:
@@ -309,6 +326,8 @@ class JournalContext:
         note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
         if baselines:
             note += " Baselines are fitted on the same splits as the network."
+        links = ", ".join(self.notebook_link(r) for r in runs)
+        note = markdown_text(note) + Markup(f" Executed notebooks: {links}.")
         return Markup(
             self.env.get_template("table.md.j2").render(
                 headers=[headings.get(c, c.replace("_", " ")) for c in columns],
@@ -333,7 +352,9 @@ class JournalContext:
             raise ResultLookupError(f"{ref}: no table '{name}' (the run records: {known})")
         recorded = tables[name]
         body = [[_format_cell(cell) for cell in r] for r in recorded["rows"]]
-        note = f"Recorded by run {row['key'][:8]} of {row['notebook_path']}."
+        note = Markup(_html_text(f"Recorded by {row['notebook_path']}, run ")) + Markup(
+            self.notebook_link(row) + "."
+        )
         return Markup(
             self.env.get_template("table.md.j2").render(
                 headers=[h.replace("_", " ") for h in recorded["columns"]],
@@ -341,6 +362,44 @@ class JournalContext:
                 caption=caption or recorded.get("caption", ""),
                 note=note,
             )
+        )
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def verdict(self, claim_id: str) -> Verdict:
+        if claim_id not in self.claims:
+            known = ", ".join(self.claims) or f"none: journal/{CLAIMS_FILE} declares no claims"
+            raise ResultLookupError(f"no claim '{claim_id}' (declared: {known})")
+        if claim_id not in self.verdicts:
+            self.verdicts[claim_id] = evaluate_claim(self.results, claim_id, self.claims[claim_id])
+        return self.verdicts[claim_id]
+
+    def claim(self, claim_id: str) -> Markup:
+        """The verdict badge and the numbers behind a claim, placed after the sentence stating it."""
+        verdict = self.verdict(claim_id)
+        self.claim_pages.setdefault(claim_id, self.page)
+        return Markup(self.env.get_template("claim.md.j2").render(v=verdict, anchor=f"claim-{claim_id}"))
+
+    def claims_table(self) -> Markup:
+        """Every declared claim: lab, sentence, verdict, evidence, and links to where it is stated,
+        its figure and the experiments behind it."""
+        rows = []
+        for claim_id in self.claims:
+            verdict = self.verdict(claim_id)
+            page = self.claim_pages.get(claim_id)
+            stated = f"{Path(page).stem}.html#claim-{claim_id}" if page else None
+            rows.append({"v": verdict, "stated": stated, "figure": self._figure_link(verdict.claim.figure)})
+        return Markup(self.env.get_template("claims.md.j2").render(rows=rows))
+
+    def _figure_link(self, figure: str | None) -> str | None:
+        if not figure:
+            return None
+        lab, experiment, name = figure.split("/")
+        for use in self.figures:
+            if use.lab == lab and use.name == name:
+                return f"{Path(use.page).stem}.html#{use.anchor}"
+        raise ResultLookupError(
+            f"claim figure '{figure}' is not placed on any page rendered before the claims page"
         )
 
     def pending(self, lab: str) -> Markup:
@@ -376,6 +435,26 @@ def make_environment(project: Project) -> jinja2.Environment:
     return env
 
 
+def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
+    """Executed notebooks as HTML (nbconvert), one page per run key. The HTML of a run never
+    changes, so it is converted once and kept beside the results store."""
+    if not notebooks:
+        return
+    from nbconvert import HTMLExporter
+
+    exporter = None
+    out.mkdir(parents=True, exist_ok=True)
+    for key, source in notebooks.items():
+        cached = cache / f"{key}.html"
+        if not cached.exists():
+            if not source.exists():
+                raise RenderError(f"executed notebook of run {key[:8]} is missing: {source}")
+            exporter = exporter or HTMLExporter(template_name="lab")
+            body, _ = exporter.from_filename(str(source))
+            atomic_write_text(cached, body)
+        shutil.copy2(cached, out / f"{key[:16]}.html")
+
+
 def _template_line(exc: BaseException, page: Path) -> int | None:
     """The line of the page being rendered where the error happened (Jinja maps frames to it)."""
     line = None
@@ -400,6 +479,9 @@ def render_journal(project: Project) -> Path:
         "run_table": context.run_table,
         "has_results": context.has_results,
         "pending": context.pending,
+        "claim": context.claim,
+        "verdict": context.verdict,
+        "claims_table": context.claims_table,
         "lab": context.lab,
         "results_profile": results.index.get("profile"),
         "data_sources": results.index.get("data", {}),
@@ -435,6 +517,7 @@ def render_journal(project: Project) -> Path:
                 )
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
+        publish_notebooks(context.notebooks, project.results_dir / "html", staging / "runs")
         shutil.copy2(project.quarto_file, staging / QUARTO_FILE)
         if site.bibliography:
             shutil.copy2(project.journal_dir / site.bibliography, staging / site.bibliography)

@@ -1,0 +1,161 @@
+"""Claims: paired differences over seeds, a 95% t-interval, and a verdict; clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import make_demo_project
+
+from labjournal.claims import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    SUPPORTED,
+    Claim,
+    ClaimError,
+    evaluate_claim,
+    load_claims,
+)
+from labjournal.cli import main
+from labjournal.results import Results
+
+
+def _row(dropout: float, seed: int, gap: float, accuracy: float = 0.8) -> dict:
+    return {
+        "lab": "lab02",
+        "notebook": "mlp",
+        "experiment": "dropout",
+        "params": {"dropout": dropout},
+        "seed": seed,
+        "key": f"{dropout}-{seed}",
+        "status": "ok",
+        "run_dir": "runs/x",
+        "metrics": {"gap": gap, "accuracy": accuracy},
+        "figures": {},
+        "data": [],
+    }
+
+
+def _results(gaps: dict[float, list[float]]) -> Results:
+    rows = [_row(d, seed, gap) for d, values in gaps.items() for seed, gap in enumerate(values)]
+    return Results({"format": 1, "profile": "test", "data": {}, "runs": rows}, Path("."))
+
+
+def _claim(expect: dict) -> Claim:
+    return Claim.model_validate({"lab": "lab02", "sentence": "s", "expect": expect})
+
+
+LESS = {"less": {"ref": "lab02/dropout", "metric": "gap", "at": {"dropout": 0.5}, "than": {"dropout": 0.2}}}
+
+
+def test_supported_when_the_interval_is_on_the_expected_side() -> None:
+    results = _results({0.2: [0.10, 0.12, 0.11], 0.5: [0.05, 0.06, 0.06]})
+    verdict = evaluate_claim(results, "c", _claim(LESS))
+    assert verdict.verdict == SUPPORTED
+    evidence = verdict.evidence[0]
+    assert evidence.differences == pytest.approx([-0.05, -0.06, -0.05])
+    low, high = evidence.interval
+    assert low < evidence.mean < high < 0
+    # the t-interval of scipy: mean ± t(0.975, 2) * sd / sqrt(3)
+    assert high - evidence.mean == pytest.approx(4.302653 * 0.0057735 / 3**0.5, rel=1e-3)
+    assert "gap at dropout 0.5 − at dropout 0.2: Δ = -0.0533" in evidence.summary()
+    assert "n = 3; expected < 0" in evidence.summary()
+
+
+def test_contradicted_when_the_interval_is_on_the_other_side() -> None:
+    results = _results({0.2: [0.05, 0.06, 0.05], 0.5: [0.10, 0.12, 0.11]})
+    assert evaluate_claim(results, "c", _claim(LESS)).verdict == CONTRADICTED
+
+
+def test_inconclusive_when_the_interval_straddles_zero() -> None:
+    results = _results({0.2: [0.10, 0.05, 0.12], 0.5: [0.08, 0.09, 0.07]})
+    assert evaluate_claim(results, "c", _claim(LESS)).verdict == INCONCLUSIVE
+
+
+def test_a_tie_is_inconclusive() -> None:
+    results = _results({0.2: [0.1, 0.2, 0.3], 0.5: [0.1, 0.2, 0.3]})
+    verdict = evaluate_claim(results, "c", _claim(LESS))
+    assert verdict.verdict == INCONCLUSIVE and verdict.evidence[0].interval == (0.0, 0.0)
+
+
+def test_a_single_seed_is_inconclusive() -> None:
+    results = _results({0.2: [0.10], 0.5: [0.01]})
+    verdict = evaluate_claim(results, "c", _claim(LESS))
+    assert verdict.verdict == INCONCLUSIVE and verdict.evidence[0].n == 1
+    assert "no interval" in verdict.evidence[0].summary()
+
+
+def test_pairs_only_seeds_present_at_both_points() -> None:
+    results = _results({0.2: [0.10, 0.12, 0.11], 0.5: [0.05, 0.06]})
+    assert evaluate_claim(results, "c", _claim(LESS)).evidence[0].n == 2
+
+
+def test_trend_and_conjunction() -> None:
+    results = _results({0.0: [0.20, 0.21, 0.22], 0.2: [0.10, 0.12, 0.11], 0.5: [0.05, 0.06, 0.06]})
+    down = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "down"}}
+    up = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "up"}}
+    verdict = evaluate_claim(results, "c", _claim(down))
+    assert verdict.verdict == SUPPORTED and len(verdict.evidence) == 2  # 0 -> 0.2 -> 0.5
+    assert evaluate_claim(results, "c", _claim(up)).verdict == CONTRADICTED
+    mixed = {"all": [down, {"greater": {**LESS["less"]}}]}
+    assert evaluate_claim(results, "c", _claim(mixed)).verdict == CONTRADICTED
+    same = {"all": [down, LESS]}
+    assert evaluate_claim(results, "c", _claim(same)).verdict == SUPPORTED
+
+
+def test_a_missing_grid_point_or_metric_names_the_claim_and_what_exists() -> None:
+    results = _results({0.2: [0.1, 0.1], 0.5: [0.0, 0.0]})
+    wrong_point = {"less": {**LESS["less"], "at": {"dropout": 0.7}}}
+    with pytest.raises(
+        ClaimError,
+        match=r"claim 'dropout-gap'.*no grid point dropout=0.7 \(it has: dropout=0.2; dropout=0.5\)",
+    ):
+        evaluate_claim(results, "dropout-gap", _claim(wrong_point))
+    wrong_metric = {"less": {**LESS["less"], "metric": "gapp"}}
+    with pytest.raises(ClaimError, match=r"claim 'x'.*no metric 'gapp' \(the runs record: accuracy, gap\)"):
+        evaluate_claim(results, "x", _claim(wrong_metric))
+
+
+def test_the_claims_file_is_validated(tmp_path: Path) -> None:
+    path = tmp_path / "claims.yml"
+    path.write_text(
+        "claims:\n  a:\n    lab: lab02\n    sentence: s\n    expect: {less: {ref: lab02/d, metric: m, at: {}, than: {}}, greater: {ref: lab02/d, metric: m, at: {}, than: {}}}\n"
+    )
+    with pytest.raises(ClaimError, match="claims.a.expect: give exactly one of less, greater, trend, all"):
+        load_claims(path)
+    path.write_text("claims:\n  a:\n    lab: lab02\n    sentense: s\n")
+    with pytest.raises(ClaimError, match=r"claims.yml: claims.a.sentence: Field required"):
+        load_claims(path)
+    path.write_text("claims: [\n")
+    with pytest.raises(ClaimError, match=r"claims.yml:2: not valid YAML"):
+        load_claims(path)
+    assert load_claims(tmp_path / "absent.yml") == {}
+
+
+def test_check_exit_codes(tmp_path: Path, capsys) -> None:
+    project = make_demo_project(tmp_path / "p")
+    rows = [_row(0.2, s, g) for s, g in enumerate([0.10, 0.12, 0.11])]
+    rows += [_row(0.5, s, g) for s, g in enumerate([0.05, 0.06, 0.06])]
+    rows += [_row(0.0, s, g) for s, g in enumerate([0.08, 0.13, 0.09])]
+    (project / "results").mkdir()
+    index = {"format": 1, "profile": "test", "data": {}, "runs": rows}
+    (project / "results" / "index.json").write_text(json.dumps(index))
+    claims = project / "journal" / "claims.yml"
+
+    def write(expect: str) -> None:
+        claims.write_text(f"claims:\n  c:\n    lab: lab02\n    sentence: s\n    expect: {expect}\n")
+
+    write("{less: {ref: lab02/dropout, metric: gap, at: {dropout: 0.5}, than: {dropout: 0.2}}}")
+    assert main(["--project", str(project), "check"]) == 0
+    assert main(["--project", str(project), "check", "--strict"]) == 0
+    write(
+        "{less: {ref: lab02/dropout, metric: gap, at: {dropout: 0.0}, than: {dropout: 0.2}}}"
+    )  # straddles 0
+    assert main(["--project", str(project), "check"]) == 0
+    assert main(["--project", str(project), "check", "--strict"]) == 1
+    write("{greater: {ref: lab02/dropout, metric: gap, at: {dropout: 0.5}, than: {dropout: 0.2}}}")
+    assert main(["--project", str(project), "check"]) == 1
+    assert "contradicted" in capsys.readouterr().out
+    write("{greater: {ref: lab02/dropout, metric: gap, at: {dropout: 0.9}, than: {dropout: 0.2}}}")
+    assert main(["--project", str(project), "check"]) == 2
