@@ -485,6 +485,7 @@ def render_journal(project: Project) -> Path:
         "lab": context.lab,
         "results_profile": results.index.get("profile"),
         "data_sources": results.index.get("data", {}),
+        "devices": sorted({row["device"] for row in results.runs if row.get("device")}),
         "build": {**build_environment(), "commit": results.index.get("project_commit")},
     }
     env.globals.update(globals_)
