@@ -38,3 +38,4 @@ def test_quarto_builds_the_same_site_and_pdf(tmp_path: Path) -> None:
     assert (site / "index.html").exists() and (site / "demo.html").exists()
     assert (site / "journal.pdf").read_bytes()[:5] == b"%PDF-"
     assert "4.00" in (site / "demo.html").read_text()
+    assert list((site / "runs").glob("*.html")), "the executed notebooks the captions link to"

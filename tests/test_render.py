@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_demo_project
+import yaml
+from conftest import DEMO_PAGE, make_demo_project
 from rich.console import Console
 
 from labjournal.errors import RenderError
@@ -113,3 +114,19 @@ def test_a_baseline_without_values_is_an_error(results_store: Path) -> None:
             results_store,
             '{{ table("demo/squares", ["square"], by=["x"], baselines={"logreg": "logistic regression"}) }}',
         )
+
+
+def test_the_build_config_publishes_the_linked_notebooks(results_store: Path) -> None:
+    _render_page(results_store, DEMO_PAGE)
+    build = results_store / "_build"
+    config = yaml.safe_load((build / "_quarto.yml").read_text())
+    assert "runs/*.html" in config["project"]["resources"]
+    assert config["website"] == yaml.safe_load((results_store / "_quarto.yml").read_text())["website"]
+    pages = list((build / "runs").glob("*.html"))
+    assert pages and all("jp-Notebook" in page.read_text() for page in pages)
+    # converted once: the cache beside the store is reused on the next render
+    cached = {p.name: p.stat().st_mtime_ns for p in (results_store / "results" / "html").glob("*.html")}
+    _render_page(results_store, DEMO_PAGE)
+    assert {
+        p.name: p.stat().st_mtime_ns for p in (results_store / "results" / "html").glob("*.html")
+    } == cached

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import yaml
 from markupsafe import Markup
 
 from labjournal.claims import CLAIMS_FILE, Verdict, evaluate_claim, load_claims
@@ -435,6 +436,20 @@ def make_environment(project: Project) -> jinja2.Environment:
     return env
 
 
+def _write_quarto_config(source: Path, target: Path, publish_runs: bool) -> None:
+    """The project's `_quarto.yml`, plus `runs/` as a site resource so that `quarto render`
+    publishes the executed notebooks the captions link to."""
+    if not publish_runs:
+        shutil.copy2(source, target)
+        return
+    config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    resources = config.setdefault("project", {}).setdefault("resources", [])
+    if isinstance(resources, str):
+        resources = config["project"]["resources"] = [resources]
+    resources.append("runs/*.html")
+    target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
 def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
     """Executed notebooks as HTML (nbconvert), one page per run key. The HTML of a run never
     changes, so it is converted once and kept beside the results store."""
@@ -519,7 +534,7 @@ def render_journal(project: Project) -> Path:
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
         publish_notebooks(context.notebooks, project.results_dir / "html", staging / "runs")
-        shutil.copy2(project.quarto_file, staging / QUARTO_FILE)
+        _write_quarto_config(project.quarto_file, staging / QUARTO_FILE, publish_runs=bool(context.notebooks))
         if site.bibliography:
             shutil.copy2(project.journal_dir / site.bibliography, staging / site.bibliography)
         atomic_write_json(
