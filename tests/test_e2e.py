@@ -252,3 +252,7 @@ def test_every_figure_and_table_links_to_its_executed_notebook(reported) -> None
             assert f"Project commit {commit[:12]}" in " ".join(figure.split())
         for caption in re.findall(r"<caption>.*?</caption>", html, flags=re.DOTALL):
             assert re.search(r'href="runs/[0-9a-f]{16}\.html"', caption), caption[:200]
+            assert f"Project commit {commit[:12]}" in " ".join(caption.split())
+    claims = (site / "claims.html").read_text()
+    for link in set(re.findall(r'href="(runs/[0-9a-f]{16}\.html)"', claims)):
+        assert (site / link).exists(), link  # the runs behind each claim

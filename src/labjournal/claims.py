@@ -144,6 +144,7 @@ class Evidence:
     expected: Literal["negative", "positive"]
     differences: list[float]
     ref: str
+    runs: list[dict[str, Any]] = field(default_factory=list)  # the index rows compared
 
     @property
     def n(self) -> int:
@@ -208,7 +209,7 @@ def combine(verdicts: list[str]) -> str:
 
 def _replicates(
     results: Results, ref: str, metric: str, point: dict[str, Any], over: list[str]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     lab, experiment = ref.split("/") if ref.count("/") == 1 else (None, None)
     if lab is None:
         raise ResultLookupError(f"'{ref}' is not of the form lab/experiment")
@@ -221,14 +222,14 @@ def _replicates(
         value = row["metrics"][metric]
         if value is not None:
             values[canonical_json([row["seed"], *(row["params"].get(name) for name in over)])] = float(value)
-    return values
+    return values, rows
 
 
 def _compare(
     results: Results, ref: str, metric: str, at: dict, than: dict, over: list[str], expected: str
 ) -> Evidence:
-    first = _replicates(results, ref, metric, at, over)
-    second = _replicates(results, ref, metric, than, over)
+    first, first_rows = _replicates(results, ref, metric, at, over)
+    second, second_rows = _replicates(results, ref, metric, than, over)
     paired = sorted(set(first) & set(second))
     describe = lambda point: ", ".join(f"{k} {v}" for k, v in point.items())  # noqa: E731
     return Evidence(
@@ -236,6 +237,7 @@ def _compare(
         expected=expected,  # type: ignore[arg-type]
         differences=[first[key] - second[key] for key in paired],
         ref=ref,
+        runs=first_rows + second_rows,
     )
 
 

@@ -216,6 +216,9 @@ class JournalContext:
         )
         return Markup(block)
 
+    def _commit(self) -> str:
+        return (self.results.index.get("project_commit") or "uncommitted")[:12]
+
     def notebook_link(self, row: dict[str, Any]) -> str:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
         key = row["key"]
@@ -250,8 +253,7 @@ class JournalContext:
         data = "; ".join(row.get("data") or []) if row["seed"] is not None else self._data_of_inputs(row)
         if data:
             parts.append(f"Data: {data}.")
-        commit = self.results.index.get("project_commit") or "uncommitted"
-        parts.append(f"Project commit {commit[:12]}. Executed notebook {row['notebook_path']}, run")
+        parts.append(f"Project commit {self._commit()}. Executed notebook {row['notebook_path']}, run")
         return " ".join(parts)
 
     def _data_of_inputs(self, row: dict[str, Any]) -> str:
@@ -325,6 +327,7 @@ class JournalContext:
             replicates += f" and {name} " + ", ".join(map(str, values))
         data = "; ".join(runs[0].get("data") or [])
         note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
+        note += f" Project commit {self._commit()}."
         if baselines:
             note += " Baselines are fitted on the same splits as the network."
         links = ", ".join(self.notebook_link(r) for r in runs)
@@ -353,9 +356,12 @@ class JournalContext:
             raise ResultLookupError(f"{ref}: no table '{name}' (the run records: {known})")
         recorded = tables[name]
         body = [[_format_cell(cell) for cell in r] for r in recorded["rows"]]
-        note = Markup(_html_text(f"Recorded by {row['notebook_path']}, run ")) + Markup(
-            self.notebook_link(row) + "."
+        shown = _describe_params(row["params"])
+        about = f"Parameters: {shown}; seed {row['seed']}. " if shown and row["seed"] is not None else ""
+        note = markdown_text(
+            f"{about}Project commit {self._commit()}. Recorded by {row['notebook_path']}, run "
         )
+        note += Markup(self.notebook_link(row) + ".")
         return Markup(
             self.env.get_template("table.md.j2").render(
                 headers=[h.replace("_", " ") for h in recorded["columns"]],
@@ -389,7 +395,18 @@ class JournalContext:
             verdict = self.verdict(claim_id)
             page = self.claim_pages.get(claim_id)
             stated = f"{Path(page).stem}.html#claim-{claim_id}" if page else None
-            rows.append({"v": verdict, "stated": stated, "figure": self._figure_link(verdict.claim.figure)})
+            keys: dict[str, dict[str, Any]] = {}
+            for evidence in verdict.evidence:
+                keys.update({row["key"]: row for row in evidence.runs})
+            runs = Markup(", ".join(self.notebook_link(row) for row in keys.values()))
+            rows.append(
+                {
+                    "v": verdict,
+                    "stated": stated,
+                    "figure": self._figure_link(verdict.claim.figure),
+                    "runs": runs,
+                }
+            )
         return Markup(self.env.get_template("claims.md.j2").render(rows=rows))
 
     def _figure_link(self, figure: str | None) -> str | None:
