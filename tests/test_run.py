@@ -186,3 +186,36 @@ def test_a_killed_worker_fails_its_runs_without_partial_results(demo_project: Pa
     assert not (demo_project / "results" / ".staging").exists()
     for run_json in (demo_project / "results" / "runs").rglob("run.json"):
         assert json.loads(run_json.read_text())["status"] == "ok"  # only complete runs were sealed
+
+
+LEAK_CHECK = """
+import os
+assert "leaked" not in globals(), "a variable of the previous run is still defined"
+leaked = x
+record.scalar("cwd_is_run_folder", float(os.getcwd() == os.environ["LABJOURNAL_RUN_DIR"]))
+"""
+
+
+def test_warm_kernels_give_the_same_results_as_fresh_ones_and_leak_nothing(demo_project: Path) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL, LEAK_CHECK)
+    _run(demo_project, profile="default", jobs=1)  # one worker: every run of the notebook shares a kernel
+    warm = {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]}
+    assert all(m.get("cwd_is_run_folder", 1.0) == 1.0 for m in warm.values())
+    notebook = next((demo_project / "results" / "runs" / "demo" / "square").glob("*/notebook.ipynb"))
+    counts = [
+        c["execution_count"] for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"
+    ]
+    assert counts == list(range(1, len(counts) + 1))  # as in a fresh kernel
+
+    _run(demo_project, profile="default", jobs=1, force="all", fresh_kernels=True)
+    assert {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]} == warm
+
+
+def test_a_failed_run_does_not_poison_the_next_run_in_the_same_kernel(demo_project: Path) -> None:
+    failing = 'if x == 2.0:\n    raise RuntimeError("boom")\nbroken_state = True'
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", failing, SQUARE_CELL)
+    with pytest.raises(RunsFailedError, match="boom"):
+        _run(demo_project, profile="default", jobs=1)
+    statuses = {(r["params"].get("x"), r["seed"]): r["status"] for r in _index(demo_project)["runs"]}
+    assert statuses[(3.0, 0)] == "ok" and statuses[(3.0, 1)] == "ok"  # ran after the failure
+    assert statuses[(2.0, 0)] == "failed"

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--wait", type=float, default=0, help="seconds to wait for another run holding the store"
         )
+        sub.add_argument(
+            "--fresh-kernels",
+            action="store_true",
+            help="start a new kernel for every run instead of reusing a worker's warm kernel",
+        )
 
     def add_build_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -114,6 +119,7 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
         "data_dir": args.data_dir,
         "timeout_s": args.timeout,
         "wait_s": args.wait,
+        "fresh_kernels": args.fresh_kernels,
     }
 
 

@@ -33,6 +33,7 @@ class Job:
     kernel_name: str
     environment: dict[str, str] = field(default_factory=dict)
     timeout_s: int | None = None
+    warm: bool = True  # reuse this worker's kernel of the notebook (see labjournal.warm)
 
 
 @dataclass
@@ -54,6 +55,18 @@ def execute_job(job: Job) -> Outcome:
     saved_stderr = os.dup(2)
     kernel_log = open(job.staging / KERNEL_LOG, "w")  # noqa: SIM115 - closed in finally
     os.dup2(kernel_log.fileno(), 2)
+    engine: dict[str, Any] = {}
+    kernel = None
+    if job.warm:
+        from labjournal import warm
+
+        kernel = warm.WORKER_KERNELS.get(job.notebook_path, job.kernel_name)
+        log_offset = kernel.log_size()
+        engine = {
+            "engine_name": warm.ENGINE_NAME,
+            "warm_notebook": str(job.notebook_path),
+            "warm_environment": job.environment,
+        }
     try:
         papermill.execute_notebook(
             str(job.notebook_path),
@@ -65,6 +78,7 @@ def execute_job(job: Job) -> Outcome:
             log_output=False,
             execution_timeout=job.timeout_s,
             kernel_manager_class=IpcKernelManager,
+            **engine,
         )
     except PapermillExecutionError as exc:
         cell, source = _source_cell(job.notebook_path, exc.source)
@@ -87,6 +101,11 @@ def execute_job(job: Job) -> Outcome:
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
+        if kernel is not None:  # this run's slice of the warm kernel's stderr
+            with open(kernel.log_path, "rb") as log:
+                log.seek(log_offset)
+                kernel_log.write(log.read().decode(errors="replace"))
+            warm.WORKER_KERNELS.after_run(job.notebook_path, job.kernel_name, ok=error is None)
         kernel_log.close()
     return Outcome(
         key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error

@@ -128,6 +128,7 @@ def run_plan(
     data_dir: str | None = None,
     timeout_s: int | None = None,
     wait_s: float = 0,
+    fresh_kernels: bool = False,
     console: Console | None = None,
 ) -> RunSummary:
     console = console or Console(stderr=True)
@@ -152,7 +153,9 @@ def run_plan(
                 todo[item.key] = item
         summary.cached = summary.distinct - len(todo)
         if todo:
-            _execute(store, todo, keyed, sources, jobs, timeout_s, commit, summary, console)
+            _execute(
+                store, todo, keyed, sources, jobs, timeout_s, commit, summary, console, not fresh_kernels
+            )
         else:
             console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
         index = build_index(plan, store, keyed, profile_name, sources, commit)
@@ -174,6 +177,7 @@ def _execute(
     commit: str,
     summary: RunSummary,
     console: Console,
+    warm: bool = True,
 ) -> None:
     kernel_name = ensure_kernelspec()
     cores = available_cores()
@@ -207,6 +211,7 @@ def _execute(
             kernel_name=kernel_name,
             environment=environment,
             timeout_s=timeout_s,
+            warm=warm,
         )
         return job, staging
 
