@@ -16,7 +16,7 @@ endif
 
 RUN_FLAGS := --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: report run render site pdf serve test lint format clean distclean
+.PHONY: report run render site pdf serve test lint format clean distclean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,15 +45,18 @@ test: $(STAMP)           ## unit tests and the end-to-end test of the quick prof
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests experiments benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests experiments bench
+	$(BIN)/ruff format --check src tests bench
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests experiments benchmarks
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests experiments bench
 
 clean:                   ## remove everything `make report` produced (results included)
 	rm -rf _build _build.tmp _site results .labjournal-scratch
 
 distclean: clean
 	rm -rf $(VENV)
+
+bench: $(STAMP)  ## the four benchmark figures of docs/BENCHMARKS.md (about 20 minutes on 2 cores)
+	$(BIN)/python bench/bench.py --profile $(PROFILE)

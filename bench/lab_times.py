@@ -3,7 +3,7 @@ execution time (kernel start-up, imports, data loading, training, recording), th
 time the notebooks record (`train_time_s`), and the median per-run overhead (execution minus
 training). Reads `results/index.json` of the last `labjournal run`.
 
-    python benchmarks/lab_times.py [results/index.json]
+    python bench/lab_times.py [results/index.json]
 """
 
 from __future__ import annotations

@@ -1,0 +1,200 @@
+"""labjournal's benchmarks, measured in one run on a copy of this project (`make bench`).
+
+1. Pipeline overhead: `labjournal run --force` on a profile, divided by the time the same notebook
+   code takes executed directly, run after run, in this one Python process (no kernels, no
+   papermill, no store): the work itself. Also with `--fresh-kernels`, to show what warm kernels
+   save.
+2. No-op rebuild: `labjournal report` with nothing changed (median of 3).
+3. Prose-only rebuild: one sentence of journal/ changed, site and PDF rebuilt with the built-in
+   engine, nothing executed (median of 3).
+4. Parallel scaling: `labjournal run --force --jobs 1` against `--jobs 2`.
+
+    python bench/bench.py [--profile default] [--skip-fresh]
+
+Prints a table of the figures with their targets. Timings are wall-clock seconds on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from labjournal.datasets import SOURCES_ENV, sources_to_env
+from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.plan import load_plan
+from labjournal.provenance import available_cores
+from labjournal.scheduler import plan_keys, resolve_sources
+
+PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "journal", "templates")
+REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = REPO / name
+        (shutil.copytree if source.is_dir() else shutil.copy2)(source, target / name)
+    return target
+
+
+def labjournal(project: Path, *args: str) -> float:
+    """Wall time of one `labjournal` command; its output goes to bench.log in the project."""
+    started = time.perf_counter()
+    with open(project / "bench.log", "a") as log:
+        completed = subprocess.run(
+            [sys.executable, "-m", "labjournal.cli", *args], cwd=project, stdout=log, stderr=log
+        )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        sys.exit(
+            f"`labjournal {' '.join(args)}` failed (exit {completed.returncode}); see {project / 'bench.log'}"
+        )
+    return elapsed
+
+
+def direct_execution(project: Path, profile: str, workdir: Path) -> float:
+    """Every run's code cells executed in this process, in plan order, parameters injected after
+    the `parameters` cell as papermill would, each run in a fresh namespace."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from labjournal.kit import record
+
+    plan = load_plan(project / "journal.yml")
+    _, profile_spec = plan.profile(profile)
+    specs = plan.runs(profile)
+    sources = resolve_sources(specs, specs, profile_spec.data, None)
+    keyed = plan_keys(specs, sources)
+    done: dict[str, Path] = {}
+    cells: dict[Path, list[tuple[bool, str]]] = {}
+    os.environ[THREADS_ENV] = str(available_cores())
+    started = time.perf_counter()
+    for item in keyed:
+        if item.key in done:
+            continue
+        spec = item.spec
+        run_dir = workdir / item.key[:16]
+        run_dir.mkdir(parents=True)
+        os.environ.update(
+            {
+                RUN_DIR_ENV: str(run_dir),
+                RUN_KEY_ENV: item.key,
+                SOURCES_ENV: sources_to_env({n: sources[n] for n in spec.data if n in sources}),
+            }
+        )
+        if spec.is_summary:
+            inputs = [
+                {
+                    "lab": other.spec.lab,
+                    "notebook": other.spec.notebook,
+                    "experiment": other.spec.experiment,
+                    "params": other.spec.params,
+                    "seed": other.spec.seed,
+                    "key": other.key,
+                    "run_dir": str(done[other.key]),
+                }
+                for other in keyed
+                if other.spec.lab == spec.lab and other.spec.notebook in spec.inputs
+            ]
+            (run_dir / "inputs.json").write_text(json.dumps(inputs))
+            os.environ[INPUTS_ENV] = str(run_dir / "inputs.json")
+        if spec.notebook_path not in cells:
+            notebook = nbformat.read(str(spec.notebook_path), as_version=4)
+            cells[spec.notebook_path] = [
+                ("parameters" in cell.metadata.get("tags", []), cell.source)
+                for cell in notebook.cells
+                if cell.cell_type == "code"
+            ]
+        namespace: dict = {"__name__": "__main__"}
+        cwd = os.getcwd()
+        os.chdir(run_dir)
+        output = run_dir / "output.txt"  # what the notebook prints, kept out of the table
+        try:
+            with open(output, "w") as printed, contextlib.redirect_stdout(printed):
+                for is_parameters, source in cells[spec.notebook_path]:
+                    exec(compile(source, str(spec.notebook_path), "exec"), namespace)
+                    if is_parameters:
+                        namespace.update(spec.parameters)
+        finally:
+            os.chdir(cwd)
+            record._default.cache_clear()
+            plt.close("all")
+        done[item.key] = run_dir
+    return time.perf_counter() - started
+
+
+def median_of(times: list[float]) -> str:
+    return f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="default")
+    parser.add_argument("--skip-fresh", action="store_true", help="do not measure --fresh-kernels")
+    args = parser.parse_args()
+    if "LABJOURNAL_DATA" not in os.environ and (REPO.parent / "shared" / "data").is_dir():
+        os.environ["LABJOURNAL_DATA"] = str(REPO.parent / "shared" / "data")
+
+    work = Path(tempfile.mkdtemp(prefix="labjournal-bench-"))
+    project = copy_project(work / "journal")
+    print(
+        f"Benchmarking the '{args.profile}' profile in {project} on {available_cores()} cores "
+        f"({platform.processor() or platform.machine()}, Python {platform.python_version()})",
+        flush=True,
+    )
+
+    rows: list[tuple[str, str, str]] = []
+    # Warm the caches of the operating system and the kernelspec once, untimed.
+    labjournal(project, "run", "--profile", "quick")
+
+    direct = direct_execution(project, args.profile, work / "direct")
+    pipeline = labjournal(project, "run", "--profile", args.profile, "--force")
+    rows.append(("direct execution of the same code, one process", f"{direct:.1f} s", "baseline"))
+    rows.append(("`labjournal run --force` (warm kernels, default jobs)", f"{pipeline:.1f} s", ""))
+    rows.append(("1. pipeline overhead: run --force / direct", f"{pipeline / direct:.2f}", "≤ 1.25"))
+    if not args.skip_fresh:
+        fresh = labjournal(project, "run", "--profile", args.profile, "--force", "--fresh-kernels")
+        rows.append(("   the same with --fresh-kernels", f"{fresh / direct:.2f} ({fresh:.1f} s)", ""))
+
+    labjournal(project, "report", "--profile", args.profile, "--engine", "pandoc")  # build once
+    noop = [labjournal(project, "report", "--profile", args.profile, "--engine", "pandoc") for _ in range(3)]
+    rows.append(("2. no-op `labjournal report`", median_of(noop), "< 5 s"))
+
+    page = project / "journal" / "conclusion.qmd"
+    original = page.read_text()
+    prose = []
+    for i in range(3):
+        page.write_text(original + f"\nOne more sentence, edit {i} of the prose-only benchmark.\n")
+        prose.append(labjournal(project, "report", "--profile", args.profile, "--engine", "pandoc"))
+    page.write_text(original)
+    rows.append(("3. prose-only rebuild (site + PDF)", median_of(prose), "< 15 s"))
+
+    one = labjournal(project, "run", "--profile", args.profile, "--force", "--jobs", "1")
+    two = labjournal(project, "run", "--profile", args.profile, "--force", "--jobs", "2")
+    rows.append(
+        ("4. run --force --jobs 1 / --jobs 2", f"{one / two:.2f}x ({one:.1f} s / {two:.1f} s)", "report")
+    )
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure'.ljust(width)}  {'value':<40}  target")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value:<40}  {target}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
