@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
             "--wait", type=float, default=0, help="seconds to wait for another run holding the store"
         )
         sub.add_argument(
+            "--executor",
+            choices=("local", "dask"),
+            default="local",
+            help="where runs execute: local worker processes (default) or a Dask cluster",
+        )
+        sub.add_argument(
+            "--scheduler", default=None, help="the Dask scheduler's address, e.g. tcp://host:8786"
+        )
+        sub.add_argument(
             "--fresh-kernels",
             action="store_true",
             help="start a new kernel for every run instead of reusing a worker's warm kernel",
@@ -120,6 +129,8 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
         "timeout_s": args.timeout,
         "wait_s": args.wait,
         "fresh_kernels": args.fresh_kernels,
+        "executor": args.executor,
+        "scheduler": args.scheduler,
     }
 
 

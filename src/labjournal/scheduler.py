@@ -8,13 +8,12 @@ the cores, so N workers never oversubscribe the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,8 @@ from labjournal import __version__
 from labjournal.cache import key_inputs, notebook_code_hash, run_key
 from labjournal.datasets import SOURCES_ENV, DataSource, resolve, sources_to_env
 from labjournal.errors import DataUnavailableError, RunsFailedError
-from labjournal.execute import Job, Outcome, describe_error, execute_job
+from labjournal.execute import Job, Outcome, describe_error
+from labjournal.executors import WorkerLost, make_executor
 from labjournal.files import atomic_write_json
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
@@ -129,6 +129,8 @@ def run_plan(
     timeout_s: int | None = None,
     wait_s: float = 0,
     fresh_kernels: bool = False,
+    executor: str = "local",
+    scheduler: str | None = None,
     console: Console | None = None,
 ) -> RunSummary:
     console = console or Console(stderr=True)
@@ -154,7 +156,18 @@ def run_plan(
         summary.cached = summary.distinct - len(todo)
         if todo:
             _execute(
-                store, todo, keyed, sources, jobs, timeout_s, commit, summary, console, not fresh_kernels
+                store,
+                todo,
+                keyed,
+                sources,
+                jobs,
+                timeout_s,
+                commit,
+                summary,
+                console,
+                warm=not fresh_kernels,
+                executor_kind=executor,
+                scheduler=scheduler,
             )
         else:
             console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
@@ -178,11 +191,12 @@ def _execute(
     summary: RunSummary,
     console: Console,
     warm: bool = True,
+    executor_kind: str = "local",
+    scheduler: str | None = None,
 ) -> None:
     kernel_name = ensure_kernelspec()
-    cores = available_cores()
-    workers = max(1, min(jobs or cores, len(todo)))
-    threads = max(1, cores // workers)
+    pool = make_executor(executor_kind, max(1, min(jobs or available_cores(), len(todo))), scheduler)
+    workers, threads = pool.workers, pool.threads
     grid = [item for item in todo.values() if not item.spec.is_summary]
     summaries = [item for item in todo.values() if item.spec.is_summary]
     failed_keys: set[str] = set()
@@ -215,9 +229,10 @@ def _execute(
         )
         return job, staging
 
+    where = f" on the Dask cluster at {scheduler}" if executor_kind == "dask" else ""
     console.print(
-        f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with {workers} worker(s), "
-        f"{threads} thread(s) each."
+        f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with {workers} worker(s)"
+        f"{where}, {threads} thread(s) each."
     )
     columns = (
         TextColumn("{task.description}"),
@@ -229,7 +244,7 @@ def _execute(
     )
     with (
         Progress(*columns, console=console, disable=not console.is_terminal) as progress,
-        ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool,
+        contextlib.closing(pool),
     ):
         bar = progress.add_task("runs", total=len(todo))
         pending: dict[Future, tuple[_Keyed, Path]] = {}
@@ -237,14 +252,14 @@ def _execute(
 
         def submit(item: _Keyed) -> None:
             job, staging = make_job(item)
-            pending[pool.submit(execute_job, job)] = (item, staging)
+            pending[pool.submit(job)] = (item, staging)
 
         def settle(future: Future) -> None:
             nonlocal done_count
             item, staging = pending.pop(future)
             try:
                 outcome: Outcome = future.result()
-            except BrokenProcessPool:
+            except WorkerLost:
                 outcome = Outcome(
                     item.key,
                     ok=False,
@@ -302,7 +317,7 @@ def _execute(
                 continue
             try:
                 submit(item)
-            except BrokenProcessPool:
+            except WorkerLost:
                 summary.skipped += 1
                 console.print(f"{item.spec.label} [yellow]skipped[/]: the worker pool broke down")
         drain()
