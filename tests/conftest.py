@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import nbformat
@@ -134,3 +138,54 @@ def offline_data() -> Path:
     if os.environ.get("CI"):
         pytest.fail("CI must provide the offline data: set LABJOURNAL_DATA to shared/data")
     pytest.skip("no offline data: set LABJOURNAL_DATA to a folder holding fashion-mnist-sample/")
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine's closed network refuses Google's hosts
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's) driven by Playwright; skipped with the reason where either is
+    missing, except under CI, where the browser test must run."""
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if executable is None or sync_playwright is None:
+        missing = "chromium" if executable is None else "playwright"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser test: {missing} is not installed (see .ci/run)")
+        pytest.skip(f"{missing} is not installed: apt-get install chromium; pip install -e .[dev]")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+@contextlib.contextmanager
+def serve(folder: Path):
+    """A static HTTP server for `folder` on a free local port; yields its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass

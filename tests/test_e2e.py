@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO
+from conftest import REPO, serve
 from PIL import Image
 from pypdf import PdfReader
 
@@ -249,10 +249,74 @@ def test_every_figure_and_table_links_to_its_executed_notebook(reported) -> None
             assert "jp-Notebook" in notebook or "jp-Cell" in notebook, link  # nbconvert's HTML
         for figure in re.findall(r"<figure.*?</figure>", html, flags=re.DOTALL):
             assert re.search(r'href="runs/[0-9a-f]{16}\.html"', figure), figure[:200]
-            assert f"Project commit {commit[:12]}" in " ".join(figure.split())
+            assert f"Project commit {commit}" in " ".join(figure.split())
         for caption in re.findall(r"<caption>.*?</caption>", html, flags=re.DOTALL):
             assert re.search(r'href="runs/[0-9a-f]{16}\.html"', caption), caption[:200]
-            assert f"Project commit {commit[:12]}" in " ".join(caption.split())
+            assert f"Project commit {commit}" in " ".join(caption.split())
     claims = (site / "claims.html").read_text()
     for link in set(re.findall(r'href="(runs/[0-9a-f]{16}\.html)"', claims)):
         assert (site / link).exists(), link  # the runs behind each claim
+
+
+def _internal_links(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "a[href]",
+        "links => links.map(a => a.getAttribute('href'))"
+        ".filter(h => h && !h.startsWith('#') && !/^[a-z]+:/i.test(h))",
+    )
+
+
+def test_the_site_in_a_real_browser(reported, browser) -> None:
+    project, _ = reported
+    site = project / "_site"
+    shots = REPO / "results" / "screenshots"  # kept as CI artifacts
+    shots.mkdir(parents=True, exist_ok=True)
+    with serve(site) as base:
+        context = browser.new_context()
+        page = context.new_page()
+        problems: list[str] = []
+        page.on(
+            "console",
+            lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        checked: set[str] = set()
+        for html in sorted(site.glob("*.html")):
+            response = page.goto(f"{base}/{html.name}")
+            assert response is not None and response.status == 200, html.name
+            images = page.eval_on_selector_all(
+                "img",
+                "imgs => imgs.map(i => [i.getAttribute('src'), i.complete && i.naturalWidth, i.getAttribute('alt')])",
+            )
+            for source, width, alt in images:
+                assert width and width > 0, f"{html.name}: image {source} did not load"
+                assert alt and alt.strip(), f"{html.name}: image {source} has no alt text"
+            levels = page.eval_on_selector_all(
+                "main h1, main h2, main h3, main h4, main h5, main h6", "hs => hs.map(h => +h.tagName[1])"
+            )
+            for before, after in zip(levels, levels[1:], strict=False):
+                assert after <= before + 1, f"{html.name}: heading level jumps from h{before} to h{after}"
+            for link in _internal_links(page):
+                target = link.split("#")[0]
+                if not target or target in checked:
+                    continue
+                checked.add(target)
+                answer = context.request.get(f"{base}/{target}")
+                assert answer.ok, f"{html.name}: link {link} answers {answer.status}"
+                if target.endswith(".pdf"):
+                    assert answer.headers["content-type"] == "application/pdf"
+                    assert answer.body()[:5] == b"%PDF-"
+            if html.name in ("index.html", "lab02.html"):
+                page.screenshot(path=str(shots / f"{html.stem}.png"), full_page=html.name == "index.html")
+        assert any(t.startswith("runs/") for t in checked)  # provenance links were followed
+        assert not problems, problems
+        # Navigation: from the index, the sidebar reaches every lab page.
+        page.goto(f"{base}/index.html")
+        for lab in ("lab01", "lab02", "lab03"):
+            page.click(f"nav a[href='{lab}.html']")
+            assert page.url.endswith(f"/{lab}.html") and page.locator("h1").first.inner_text().startswith(
+                "Lab"
+            )
+        context.close()
+    assert (shots / "index.png").stat().st_size > 10_000

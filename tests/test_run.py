@@ -219,3 +219,36 @@ def test_a_failed_run_does_not_poison_the_next_run_in_the_same_kernel(demo_proje
     statuses = {(r["params"].get("x"), r["seed"]): r["status"] for r in _index(demo_project)["runs"]}
     assert statuses[(3.0, 0)] == "ok" and statuses[(3.0, 1)] == "ok"  # ran after the failure
     assert statuses[(2.0, 0)] == "failed"
+
+
+def test_a_run_killed_with_sigkill_is_completed_by_the_next_run(demo_project: Path) -> None:
+    import os
+    import signal
+    import time
+
+    brake = demo_project / "slow-down"  # while it exists, the run of x = 2.0 hangs
+    brake.write_text("")
+    slow = f"import os, time\nwhile x == 2.0 and os.path.exists({str(brake)!r}):\n    time.sleep(0.1)"
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", slow, SQUARE_CELL)
+    command = [sys.executable, "-m", "labjournal.cli", "run", "--profile", "quick", "--jobs", "2"]
+    process = subprocess.Popen(
+        command,
+        cwd=demo_project,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list((demo_project / "results" / "runs").rglob("run.json")):  # one run committed
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended before the kill"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the command, its workers and their kernels
+    process.wait()
+    assert list((demo_project / "results" / ".staging").iterdir())  # the killed run's partial files
+
+    brake.unlink()
+    summary = _run(demo_project, profile="quick")  # the same notebook: committed runs are kept
+    assert (summary.failed, summary.cached) == (0, 1) and summary.executed == 2
+    assert not (demo_project / "results" / ".staging").exists()  # no partial files left
+    assert [r["status"] for r in _index(demo_project)["runs"]] == ["ok", "ok", "ok"]
+    assert main(["--project", str(demo_project), "run", "--profile", "quick"]) == 0  # and all cached

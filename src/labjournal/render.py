@@ -217,7 +217,7 @@ class JournalContext:
         return Markup(block)
 
     def _commit(self) -> str:
-        return (self.results.index.get("project_commit") or "uncommitted")[:12]
+        return self.results.index.get("project_commit") or "unknown"  # "<hash>+dirty" stays whole
 
     def notebook_link(self, row: dict[str, Any]) -> str:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""

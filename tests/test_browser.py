@@ -1,0 +1,67 @@
+"""Data strings reach the reader as text, in a real browser: a run that records an animal named
+<script>alert(1)</script> must show that name, and never run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import serve, write_notebook
+from rich.console import Console
+
+from labjournal.build import build_outputs
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import render_journal
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+HOSTILE = "<script>alert(1)</script>"
+
+HOSTILE_CELL = f"""
+from labjournal.kit import record
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+record.scalar("square", x * x)
+record.table("animals", [{{"name": {HOSTILE!r}, "outcome": "Adoption"}}])
+fig, ax = plt.subplots()
+ax.plot([1, 2])
+record.figure("plot", fig, caption="Outcomes of {HOSTILE}", alt="A plot about {HOSTILE}")
+"""
+
+PAGE = """---
+title: Demo lab
+---
+
+## Animals
+
+{{ run_table("demo/squares", "animals", x=1.0) }}
+
+{{ figure("demo/squares", "plot", x=1.0) }}
+"""
+
+
+def test_a_script_in_the_data_is_shown_as_text_and_never_runs(demo_project: Path, browser) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", HOSTILE_CELL)
+    (demo_project / "journal" / "demo.qmd").write_text(PAGE)
+    plan = load_plan(demo_project / "journal.yml")
+    quiet = Console(quiet=True)
+    run_plan(plan, ResultsStore(demo_project / "results"), profile="quick", console=quiet)
+    render_journal(Project(demo_project))
+    build_outputs(Project(demo_project), engine="pandoc", only="site", console=quiet)
+
+    dialogs: list[str] = []
+    with serve(demo_project / "_site") as base:
+        page = browser.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{base}/demo.html")
+        page.wait_for_load_state("load")
+        text = page.inner_text("main")
+        scripts = page.eval_on_selector_all("main script", "nodes => nodes.length")
+        alt = page.get_attribute("main img", "alt")
+        page.close()
+    assert dialogs == []
+    assert scripts == 0
+    assert HOSTILE in text  # the name in the table, and the caption, as plain text
+    assert text.count(HOSTILE) >= 2
+    assert alt == f"A plot about {HOSTILE}"
