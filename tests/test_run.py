@@ -252,3 +252,33 @@ def test_a_run_killed_with_sigkill_is_completed_by_the_next_run(demo_project: Pa
     assert not (demo_project / "results" / ".staging").exists()  # no partial files left
     assert [r["status"] for r in _index(demo_project)["runs"]] == ["ok", "ok", "ok"]
     assert main(["--project", str(demo_project), "run", "--profile", "quick"]) == 0  # and all cached
+
+
+def test_a_truncated_metrics_file_is_detected_and_the_run_re_executed(demo_project: Path) -> None:
+    _run(demo_project, profile="quick")
+    row = _index(demo_project)["runs"][1]
+    metrics = demo_project / "results" / row["run_dir"] / "metrics.json"
+    metrics.write_bytes(metrics.read_bytes()[:25])  # cut mid-file, as a full disk would
+    summary = _run(demo_project, profile="quick")
+    assert (summary.executed, summary.cached) == (1, 2)
+    assert json.loads(metrics.read_text())["scalars"]["square"] == 4.0  # whole again
+
+
+def test_missing_data_stops_the_run_before_anything_executes(demo_project: Path, monkeypatch, capsys) -> None:
+    plan = demo_project / "journal.yml"
+    plan.write_text(
+        plan.read_text().replace(
+            "path: notebooks/square.ipynb", "path: notebooks/square.ipynb\n        data: [austin_outcomes]"
+        )
+    )
+    monkeypatch.setenv("LABJOURNAL_DATA", str(demo_project / "no-data-here"))
+    monkeypatch.setenv("LABJOURNAL_CACHE", str(demo_project / "cache"))
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    assert main(["--project", str(demo_project), "run", "--profile", "quick"]) == 2
+    message = capsys.readouterr().err
+    assert "Austin Animal Center outcomes" in message and "no-data-here" in message
+    assert not (demo_project / "results" / "runs").exists()
