@@ -31,11 +31,10 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal.datasets import SOURCES_ENV, sources_to_env
-from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.kit.env import INPUTS_ENV
 from labjournal.plan import load_plan
 from labjournal.provenance import available_cores
-from labjournal.scheduler import plan_keys, resolve_sources
+from labjournal.scheduler import plan_keys, resolve_sources, run_environment, summary_inputs
 
 PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "journal", "templates")
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +80,6 @@ def direct_execution(project: Path, profile: str, workdir: Path) -> float:
     keyed = plan_keys(specs, sources)
     done: dict[str, Path] = {}
     cells: dict[Path, list[tuple[bool, str]]] = {}
-    os.environ[THREADS_ENV] = str(available_cores())
     started = time.perf_counter()
     for item in keyed:
         if item.key in done:
@@ -89,27 +87,9 @@ def direct_execution(project: Path, profile: str, workdir: Path) -> float:
         spec = item.spec
         run_dir = workdir / item.key[:16]
         run_dir.mkdir(parents=True)
-        os.environ.update(
-            {
-                RUN_DIR_ENV: str(run_dir),
-                RUN_KEY_ENV: item.key,
-                SOURCES_ENV: sources_to_env({n: sources[n] for n in spec.data if n in sources}),
-            }
-        )
+        os.environ.update(run_environment(item, run_dir, sources, available_cores()))
         if spec.is_summary:
-            inputs = [
-                {
-                    "lab": other.spec.lab,
-                    "notebook": other.spec.notebook,
-                    "experiment": other.spec.experiment,
-                    "params": other.spec.params,
-                    "seed": other.spec.seed,
-                    "key": other.key,
-                    "run_dir": str(done[other.key]),
-                }
-                for other in keyed
-                if other.spec.lab == spec.lab and other.spec.notebook in spec.inputs
-            ]
+            inputs = summary_inputs(item, keyed, lambda other: done[other.key])
             (run_dir / "inputs.json").write_text(json.dumps(inputs))
             os.environ[INPUTS_ENV] = str(run_dir / "inputs.json")
         if spec.notebook_path not in cells:

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from scipy import stats
 
 from labjournal.errors import LabjournalError
-from labjournal.results import ResultLookupError, Results, canonical_json
+from labjournal.results import ResultLookupError, Results, canonical_json, split_ref
 
 CLAIMS_FILE = "claims.yml"  # in journal/
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -210,9 +210,7 @@ def combine(verdicts: list[str]) -> str:
 def _replicates(
     results: Results, ref: str, metric: str, point: dict[str, Any], over: list[str]
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    lab, experiment = ref.split("/") if ref.count("/") == 1 else (None, None)
-    if lab is None:
-        raise ResultLookupError(f"'{ref}' is not of the form lab/experiment")
+    lab, experiment = split_ref(ref)
     rows = results.point_rows(lab, experiment, over=over, **point)
     values = {}
     for row in rows:
@@ -252,7 +250,7 @@ def _evaluate(results: Results, expectation: Expectation) -> tuple[str, list[Evi
     if kind == "trend":
         t = expectation.trend
         assert t is not None
-        lab, experiment = t.ref.split("/")
+        lab, experiment = split_ref(t.ref)
         values = sorted(
             {
                 p[t.param]

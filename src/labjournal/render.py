@@ -30,7 +30,7 @@ from labjournal.files import atomic_write_json, atomic_write_text
 from labjournal.plan import load_plan
 from labjournal.project import QUARTO_FILE, Project
 from labjournal.provenance import build_environment
-from labjournal.results import Aggregate, ResultLookupError, Results
+from labjournal.results import Aggregate, ResultLookupError, Results, split_ref
 
 SHORTCODE = re.compile(r"\{\{<(.*?)>\}\}", re.DOTALL)
 MANIFEST = "manifest.json"
@@ -146,10 +146,7 @@ class JournalContext:
     # -- values -----------------------------------------------------------------------------
 
     def _split(self, ref: str) -> tuple[str, str]:
-        if ref.count("/") != 1:
-            raise ResultLookupError(f"'{ref}' is not of the form lab/experiment, e.g. 'lab01/lr_batch'")
-        lab, experiment = ref.split("/")
-        return lab, experiment
+        return split_ref(ref)
 
     def metric(self, ref: str, name: str, over: list[str] | None = None, **params: Any) -> Aggregate:
         """A metric at one grid point over its seeds; `over` adds replicate parameters (folds)."""

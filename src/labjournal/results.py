@@ -233,12 +233,10 @@ class Results:
             raise ResultLookupError(
                 f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})"
             )
-        over = set(over)
-        distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in chosen}
-        if len(distinct) > 1:
-            varying = sorted({k for r in chosen for k in r["params"] if k not in params and k not in over})
+        points, varying = _mixed_points(chosen, params, over)
+        if points > 1:
             raise ResultLookupError(
-                f"{lab}/{experiment}: {_describe(params)} matches {len(distinct)} grid points; also give "
+                f"{lab}/{experiment}: {_describe(params)} matches {points} grid points; also give "
                 f"{', '.join(varying)}"
             )
         return chosen
@@ -299,11 +297,10 @@ class Results:
     def _check_one_point(
         self, lab: str, experiment: str, members: list[dict[str, Any]], point: dict[str, Any], over: list[str]
     ) -> None:
-        distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in members}
-        if len(distinct) > 1:
-            varying = sorted({k for r in members for k in r["params"] if k not in point and k not in over})
+        points, varying = _mixed_points(members, point, over)
+        if points > 1:
             raise ResultLookupError(
-                f"{lab}/{experiment}: the row {_describe(point)} mixes {len(distinct)} grid points; "
+                f"{lab}/{experiment}: the row {_describe(point)} mixes {points} grid points; "
                 f"add {', '.join(varying)} to by= (or to over= if they are replicates such as folds)"
             )
 
@@ -312,6 +309,25 @@ class Results:
         if run_dir not in self._metrics_cache:
             self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / "metrics.json")
         return self._metrics_cache[run_dir]
+
+
+def _mixed_points(
+    rows: list[dict[str, Any]], given: dict[str, Any], over: Iterable[str]
+) -> tuple[int, list[str]]:
+    """How many grid points `rows` span once the `over` parameters (replicates) are ignored, and
+    the parameters besides `given` that tell them apart."""
+    over = set(over)
+    distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in rows}
+    varying = sorted({k for r in rows for k in r["params"] if k not in given and k not in over})
+    return len(distinct), varying
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """'lab01/lr_batch' -> ('lab01', 'lr_batch'), the way prose and claims name an experiment."""
+    if ref.count("/") != 1:
+        raise ResultLookupError(f"'{ref}' is not of the form lab/experiment, e.g. 'lab01/lr_batch'")
+    lab, experiment = ref.split("/")
+    return lab, experiment
 
 
 def _per_replicate(members: list[dict[str, Any]], metric: str, over: list[str], agg: Aggregate) -> Aggregate:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,18 +205,11 @@ def _execute(
     def make_job(item: _Keyed) -> tuple[Job, Path]:
         staging = store.new_staging(item.key)
         atomic_write_json(staging / PARAMS, {"parameters": item.spec.parameters})
-        environment = {
-            RUN_DIR_ENV: str(staging),
-            RUN_KEY_ENV: item.key,
-            THREADS_ENV: str(threads),
-            "OMP_NUM_THREADS": str(threads),
-            "MKL_NUM_THREADS": str(threads),
-            SOURCES_ENV: sources_to_env({n: sources[n] for n in item.spec.data if n in sources}),
-            "PYTHONHASHSEED": "0",
-        }
+        environment = run_environment(item, staging, sources, threads)
         if item.spec.is_summary:
             inputs_file = staging / "inputs.json"
-            atomic_write_json(inputs_file, _summary_inputs(store, item, keyed))
+            run_dir_of = lambda other: store.run_dir(other.spec.lab, other.spec.notebook, other.key).resolve()  # noqa: E731
+            atomic_write_json(inputs_file, summary_inputs(item, keyed, run_dir_of))
             environment[INPUTS_ENV] = str(inputs_file)
         job = Job(
             key=item.key,
@@ -323,22 +317,38 @@ def _execute(
         drain()
 
 
-def _summary_inputs(store: ResultsStore, item: _Keyed, keyed: list[_Keyed]) -> list[dict[str, Any]]:
-    rows = []
-    for other in keyed:
-        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab:
-            rows.append(
-                {
-                    "lab": other.spec.lab,
-                    "notebook": other.spec.notebook,
-                    "experiment": other.spec.experiment,
-                    "params": other.spec.params,
-                    "seed": other.spec.seed,
-                    "key": other.key,
-                    "run_dir": str(store.run_dir(other.spec.lab, other.spec.notebook, other.key).resolve()),
-                }
-            )
-    return rows
+def run_environment(
+    item: _Keyed, run_dir: Path, sources: dict[str, DataSource], threads: int
+) -> dict[str, str]:
+    """What a run's notebook finds in its environment: its folder, key, thread share and data."""
+    return {
+        RUN_DIR_ENV: str(run_dir),
+        RUN_KEY_ENV: item.key,
+        THREADS_ENV: str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        SOURCES_ENV: sources_to_env({n: sources[n] for n in item.spec.data if n in sources}),
+        "PYTHONHASHSEED": "0",
+    }
+
+
+def summary_inputs(
+    item: _Keyed, keyed: list[_Keyed], run_dir_of: Callable[[_Keyed], Path]
+) -> list[dict[str, Any]]:
+    """The runs a summary reads (`labjournal.kit.inputs`), with where each one's files are."""
+    return [
+        {
+            "lab": other.spec.lab,
+            "notebook": other.spec.notebook,
+            "experiment": other.spec.experiment,
+            "params": other.spec.params,
+            "seed": other.spec.seed,
+            "key": other.key,
+            "run_dir": str(run_dir_of(other)),
+        }
+        for other in keyed
+        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab
+    ]
 
 
 def _record(

@@ -56,14 +56,18 @@ if "torch" in _sys.modules:
 """
 
 
+def _new_log() -> Path:
+    handle, path = tempfile.mkstemp(prefix="labjournal-kernel-", suffix=".log")
+    os.close(handle)  # the kernel opens it itself, for appending
+    return Path(path)
+
+
 @dataclass
 class WarmKernel:
     km: IpcKernelManager
     kc: Any = None  # the kernel client, kept between runs
     runs: int = 0
-    log_path: Path = field(
-        default_factory=lambda: Path(tempfile.mkstemp(prefix="labjournal-kernel-", suffix=".log")[1])
-    )
+    log_path: Path = field(default_factory=lambda: _new_log())
 
     @property
     def started(self) -> bool:
