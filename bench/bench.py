@@ -5,7 +5,7 @@
    papermill, no store): the work itself. Also with `--fresh-kernels`, to show what warm kernels
    save.
 2. No-op rebuild: `labjournal report` with nothing changed (median of 3).
-3. Prose-only rebuild: one sentence of journal/ changed, site and PDF rebuilt with the built-in
+3. Prose-only rebuild: one sentence of report/ changed, site and PDF rebuilt with the built-in
    engine, nothing executed (median of 3).
 4. Parallel scaling: `labjournal run --force --jobs 1` against `--jobs 2`.
 
@@ -36,7 +36,7 @@ from labjournal.plan import load_plan
 from labjournal.provenance import available_cores
 from labjournal.scheduler import plan_keys, resolve_sources, run_environment, summary_inputs
 
-PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "journal", "templates")
+PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "report", "templates")
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -154,7 +154,7 @@ def main() -> None:
     noop = [labjournal(project, "report", "--profile", args.profile, "--engine", "pandoc") for _ in range(3)]
     rows.append(("2. no-op `labjournal report`", median_of(noop), "< 5 s"))
 
-    page = project / "journal" / "conclusion.qmd"
+    page = project / "report" / "conclusion.qmd"
     original = page.read_text()
     prose = []
     for i in range(3):

@@ -115,10 +115,10 @@ def make_demo_project(root: Path) -> Path:
     write_notebook(root / "notebooks" / "summary.ipynb", "label = 'all'", SUMMARY_CELL)
     (root / "journal.yml").write_text(PLAN)
     (root / "_quarto.yml").write_text(QUARTO)
-    (root / "journal").mkdir()
-    (root / "journal" / "index.qmd").write_text(INDEX_PAGE)
-    (root / "journal" / "demo.qmd").write_text(DEMO_PAGE)
-    (root / "journal" / "references.bib").write_text(BIB)
+    (root / "report").mkdir()
+    (root / "report" / "index.qmd").write_text(INDEX_PAGE)
+    (root / "report" / "demo.qmd").write_text(DEMO_PAGE)
+    (root / "report" / "references.bib").write_text(BIB)
     shutil.copytree(REPO / "templates", root / "templates")
     return root
 

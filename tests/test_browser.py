@@ -43,7 +43,7 @@ title: Demo lab
 
 def test_a_script_in_the_data_is_shown_as_text_and_never_runs(demo_project: Path, browser) -> None:
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", HOSTILE_CELL)
-    (demo_project / "journal" / "demo.qmd").write_text(PAGE)
+    (demo_project / "report" / "demo.qmd").write_text(PAGE)
     plan = load_plan(demo_project / "journal.yml")
     quiet = Console(quiet=True)
     run_plan(plan, ResultsStore(demo_project / "results"), profile="quick", console=quiet)

@@ -141,7 +141,7 @@ def test_check_exit_codes(tmp_path: Path, capsys) -> None:
     (project / "results").mkdir()
     index = {"format": 1, "profile": "test", "data": {}, "runs": rows}
     (project / "results" / "index.json").write_text(json.dumps(index))
-    claims = project / "journal" / "claims.yml"
+    claims = project / "report" / "claims.yml"
 
     def write(expect: str) -> None:
         claims.write_text(f"claims:\n  c:\n    lab: lab02\n    sentence: s\n    expect: {expect}\n")

@@ -23,7 +23,7 @@ from pypdf import PdfReader
 
 pytestmark = pytest.mark.e2e
 
-PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "journal", "templates")
+PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "report", "templates")
 
 
 def _report(project: Path, data: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -196,7 +196,7 @@ def test_a_second_report_executes_nothing(reported, offline_data: Path) -> None:
 
 def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported) -> None:
     project, _ = reported
-    claims = yaml.safe_load((project / "journal" / "claims.yml").read_text())["claims"]
+    claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
     table = " ".join((project / "_site" / "claims.html").read_text().split())
     for claim_id, claim in claims.items():
         page = " ".join((project / "_site" / f"{claim['lab']}.html").read_text().split())
@@ -222,7 +222,7 @@ def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) ->
         capture_output=True,
         text=True,
     )
-    claims = yaml.safe_load((project / "journal" / "claims.yml").read_text())["claims"]
+    claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
     assert completed.returncode == 0, completed.stderr  # one seed: inconclusive, never contradicted
     assert f"0 supported, 0 contradicted, {len(claims)} inconclusive" in completed.stdout
     strict = subprocess.run(

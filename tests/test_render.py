@@ -28,13 +28,13 @@ def results_store(tmp_path_factory) -> Path:
 
 
 def _render_page(project: Path, text: str) -> str:
-    (project / "journal" / "demo.qmd").write_text(text)
+    (project / "report" / "demo.qmd").write_text(text)
     out = render_journal(Project(project))
     return (out / "demo.qmd").read_text()
 
 
 def test_values_figures_and_tables_come_from_the_results(results_store: Path) -> None:
-    page = _render_page(results_store, (results_store / "journal" / "demo.qmd").read_text())
+    page = _render_page(results_store, (results_store / "report" / "demo.qmd").read_text())
     assert "The square at x = 2 is 4.00 (n = 2)." in page  # two seeds, identical values
     assert "![A line. *Parameters: x = 1.0; seed 0. Project commit " in page
     assert "Executed notebook notebooks/square.ipynb, run [" in page  # a link to the notebook's HTML
@@ -52,7 +52,7 @@ def test_missing_metric_names_the_file_line_and_what_exists(results_store: Path)
     with pytest.raises(RenderError) as caught:
         _render_page(results_store, text)
     message = str(caught.value)
-    assert "journal/demo.qmd:6:" in message
+    assert "report/demo.qmd:6:" in message
     assert "no metric 'cube' (the runs record: guess_square, noisy, square)" in message
 
 

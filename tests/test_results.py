@@ -87,7 +87,7 @@ def test_load_index_gives_params_and_metrics_columns(index: dict, tmp_path: Path
 
 
 def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Path) -> None:
-    from labjournal.render import format_aggregate
+    from labjournal.formatting import format_aggregate
 
     index["runs"][0]["metrics"]["accuracy"] = None
     agg = Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)

@@ -16,14 +16,18 @@ run's folder and the time. `--force` re-runs regardless of the key.
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
 from labjournal.files import canonical_json, sha256_bytes, sha256_file
+
+if TYPE_CHECKING:
+    from labjournal.plan import RunSpec
 
 KEY_FORMAT = 1
 KEYED_LIBRARIES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "matplotlib")
@@ -81,3 +85,12 @@ def key_inputs(
 
 def run_key(inputs: dict[str, Any]) -> str:
     return sha256_bytes(canonical_json(inputs).encode())
+
+
+@dataclass
+class KeyedRun:
+    """A planned run with its cache key and everything the key was computed from."""
+
+    spec: RunSpec
+    key: str
+    inputs: dict[str, Any]

@@ -1,6 +1,6 @@
 """Experimental claims of the journal, checked against the results.
 
-`journal/claims.yml` declares each claim once: the lab, the sentence the prose states, and an
+`report/claims.yml` declares each claim once: the lab, the sentence the prose states, and an
 expectation about the results; the page places `{{ claim("id") }}` next to that sentence.
 
     claims:
@@ -39,7 +39,7 @@ from scipy import stats
 from labjournal.errors import LabjournalError
 from labjournal.results import ResultLookupError, Results, canonical_json, split_ref
 
-CLAIMS_FILE = "claims.yml"  # in journal/
+CLAIMS_FILE = "claims.yml"  # in report/
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 CONFIDENCE = 0.95
 

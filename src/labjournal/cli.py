@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     add_run_options(commands.add_parser("run", help="execute the notebooks of the plan"))
-    commands.add_parser("render", help="turn journal/ prose and the results into Quarto pages in _build/")
+    commands.add_parser("render", help="turn report/ prose and the results into Quarto pages in _build/")
     add_build_options(commands.add_parser("build", help="build _site/ and the PDF from _build/"))
     report = commands.add_parser("report", help="run + render + build")
     add_run_options(report)

@@ -83,7 +83,7 @@ def check(project_dir: str | None, console: Console, strict: bool = False) -> No
     """Evaluate every claim against the results store (never runs a notebook). The table goes to
     stdout, so it can be piped; errors and the exit status say whether the claims hold."""
     project = Project.discover(project_dir)
-    claims = load_claims(project.journal_dir / CLAIMS_FILE)
+    claims = load_claims(project.report_dir / CLAIMS_FILE)
     results = Results.load(project.results_dir)
     verdicts = evaluate_all(results, claims)
     table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")

@@ -21,7 +21,7 @@ PDF_NAME = "journal.pdf"
 
 @dataclass(frozen=True)
 class Page:
-    source: str  # file name in journal/, e.g. "lab01.qmd"
+    source: str  # file name in report/, e.g. "lab01.qmd"
     text: str | None  # the navigation label; None means the page's own title
 
     @property
@@ -63,8 +63,8 @@ class Project:
         return self.root / QUARTO_FILE
 
     @property
-    def journal_dir(self) -> Path:
-        return self.root / "journal"
+    def report_dir(self) -> Path:
+        return self.root / "report"
 
     @property
     def templates_dir(self) -> Path:

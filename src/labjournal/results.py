@@ -13,21 +13,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from labjournal.errors import LabjournalError
 from labjournal.files import canonical_json
-from labjournal.provenance import now_iso
-
-if TYPE_CHECKING:
-    from labjournal.datasets import DataSource
-    from labjournal.plan import Plan
-    from labjournal.scheduler import _Keyed
-    from labjournal.store import ResultsStore
-
-INDEX_FORMAT = 1
 
 
 class CorruptResultsError(LabjournalError):
@@ -39,59 +30,6 @@ class ResultLookupError(KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0])
-
-
-def build_index(
-    plan: Plan,
-    store: ResultsStore,
-    keyed: list[_Keyed],
-    profile: str,
-    sources: dict[str, DataSource],
-    commit: str,
-) -> dict[str, Any]:
-    rows = []
-    for item in keyed:
-        spec = item.spec
-        row: dict[str, Any] = {
-            "lab": spec.lab,
-            "notebook": spec.notebook,
-            "experiment": spec.experiment,
-            "notebook_path": str(spec.notebook_path.relative_to(plan.root)),
-            "params": spec.params,
-            "seed": spec.seed,
-            "key": item.key,
-            "data": [sources[name].description for name in spec.data if name in sources],
-        }
-        record, reason = store.lookup(spec.lab, spec.notebook, item.key)
-        if record is not None:
-            run_dir = store.run_dir(spec.lab, spec.notebook, item.key)
-            metrics = store.read_metrics(run_dir)
-            row.update(
-                status="ok",
-                run_dir=str(run_dir.relative_to(store.root)),
-                metrics=metrics.get("scalars", {}),
-                series=sorted(metrics.get("series", {})),
-                tables=sorted(metrics.get("tables", {})),
-                figures=metrics.get("figures", {}),
-                device=record.get("device"),
-                duration_s=record.get("duration_s"),
-            )
-        else:
-            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / "run.json"
-            if failed.exists():
-                error = json.loads(failed.read_text()).get("error", {})
-                row.update(status="failed", run_dir=str(failed.parent.relative_to(store.root)), error=error)
-            else:
-                row.update(status="missing", reason=reason)
-        rows.append(row)
-    return {
-        "format": INDEX_FORMAT,
-        "profile": profile,
-        "generated": now_iso(),
-        "project_commit": commit,
-        "data": {name: source.to_json() for name, source in sources.items()},
-        "runs": rows,
-    }
 
 
 def read_json(path: Path) -> Any:

@@ -29,18 +29,18 @@ from rich.progress import (
 )
 
 from labjournal import __version__
-from labjournal.cache import key_inputs, notebook_code_hash, run_key
+from labjournal.cache import KeyedRun, key_inputs, notebook_code_hash, run_key
 from labjournal.datasets import SOURCES_ENV, DataSource, resolve, sources_to_env
 from labjournal.errors import DataUnavailableError, RunsFailedError
 from labjournal.execute import Job, Outcome, describe_error
 from labjournal.executors import WorkerLost, make_executor
 from labjournal.files import atomic_write_json
+from labjournal.index import build_index
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 from labjournal.kit.progress import read as read_progress
 from labjournal.plan import Plan, RunSpec, declared_parameters
 from labjournal.provenance import available_cores, machine, now_iso, project_commit
-from labjournal.results import build_index
 from labjournal.store import METRICS, PARAMS, ResultsStore
 
 
@@ -62,13 +62,6 @@ class RunSummary:
         )
 
 
-@dataclass
-class _Keyed:
-    spec: RunSpec
-    key: str
-    inputs: dict[str, Any]
-
-
 def matches(spec: RunSpec, key: str, selector: str) -> bool:
     """`--force` selectors: all, a lab, lab/notebook, lab/experiment, or a key prefix."""
     if selector in ("all", spec.lab, f"{spec.lab}/{spec.notebook}", f"{spec.lab}/{spec.experiment}"):
@@ -76,14 +69,14 @@ def matches(spec: RunSpec, key: str, selector: str) -> bool:
     return len(selector) >= 6 and key.startswith(selector)
 
 
-def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Keyed]:
+def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[KeyedRun]:
     """The cache key of every run; summaries after the runs they read.
 
     The key holds the effective parameters (the notebook's defaults overlaid with the plan's), so
     two experiments that spell the same configuration differently share one run."""
     code_hashes: dict[Path, str] = {}
     defaults: dict[Path, dict[str, Any]] = {}
-    keyed: list[_Keyed] = []
+    keyed: list[KeyedRun] = []
     for spec in specs:
         if spec.notebook_path not in code_hashes:
             code_hashes[spec.notebook_path] = notebook_code_hash(spec.notebook_path)
@@ -98,7 +91,7 @@ def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[_Key
             data_fingerprints=fingerprints,
             input_keys=input_keys,
         )
-        keyed.append(_Keyed(spec, run_key(inputs), inputs))
+        keyed.append(KeyedRun(spec, run_key(inputs), inputs))
     return keyed
 
 
@@ -146,7 +139,7 @@ def run_plan(
     summary = RunSummary(planned=len(selected_keyed), distinct=len({k.key for k in selected_keyed}))
     commit = project_commit(plan.root)
     with store.locked(wait_s):
-        todo: dict[str, _Keyed] = {}
+        todo: dict[str, KeyedRun] = {}
         for item in selected_keyed:
             if item.key in todo:
                 continue
@@ -183,8 +176,8 @@ def run_plan(
 
 def _execute(
     store: ResultsStore,
-    todo: dict[str, _Keyed],
-    keyed: list[_Keyed],
+    todo: dict[str, KeyedRun],
+    keyed: list[KeyedRun],
     sources: dict[str, DataSource],
     jobs: int | None,
     timeout_s: int | None,
@@ -202,7 +195,7 @@ def _execute(
     summaries = [item for item in todo.values() if item.spec.is_summary]
     failed_keys: set[str] = set()
 
-    def make_job(item: _Keyed) -> tuple[Job, Path]:
+    def make_job(item: KeyedRun) -> tuple[Job, Path]:
         staging = store.new_staging(item.key)
         atomic_write_json(staging / PARAMS, {"parameters": item.spec.parameters})
         environment = run_environment(item, staging, sources, threads)
@@ -241,10 +234,10 @@ def _execute(
         contextlib.closing(pool),
     ):
         bar = progress.add_task("runs", total=len(todo))
-        pending: dict[Future, tuple[_Keyed, Path]] = {}
+        pending: dict[Future, tuple[KeyedRun, Path]] = {}
         done_count = 0
 
-        def submit(item: _Keyed) -> None:
+        def submit(item: KeyedRun) -> None:
             job, staging = make_job(item)
             pending[pool.submit(job)] = (item, staging)
 
@@ -318,7 +311,7 @@ def _execute(
 
 
 def run_environment(
-    item: _Keyed, run_dir: Path, sources: dict[str, DataSource], threads: int
+    item: KeyedRun, run_dir: Path, sources: dict[str, DataSource], threads: int
 ) -> dict[str, str]:
     """What a run's notebook finds in its environment: its folder, key, thread share and data."""
     return {
@@ -333,7 +326,7 @@ def run_environment(
 
 
 def summary_inputs(
-    item: _Keyed, keyed: list[_Keyed], run_dir_of: Callable[[_Keyed], Path]
+    item: KeyedRun, keyed: list[KeyedRun], run_dir_of: Callable[[KeyedRun], Path]
 ) -> list[dict[str, Any]]:
     """The runs a summary reads (`labjournal.kit.inputs`), with where each one's files are."""
     return [
@@ -353,7 +346,7 @@ def summary_inputs(
 
 def _record(
     store: ResultsStore,
-    item: _Keyed,
+    item: KeyedRun,
     staging: Path,
     outcome: Outcome,
     sources: dict[str, DataSource],
