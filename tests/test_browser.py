@@ -65,3 +65,36 @@ def test_a_script_in_the_data_is_shown_as_text_and_never_runs(demo_project: Path
     assert HOSTILE in text  # the name in the table, and the caption, as plain text
     assert text.count(HOSTILE) >= 2
     assert alt == f"A plot about {HOSTILE}"
+
+
+def test_search_box_finds_a_page_by_a_word_on_it(demo_project: Path, browser) -> None:
+    (demo_project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\n## Notes\n\nThe axolotl regrows its limbs.\n"
+    )
+    quiet = Console(quiet=True)
+    render_journal(Project(demo_project))
+    build_outputs(Project(demo_project), engine="pandoc", only="site", console=quiet)
+    with serve(demo_project / "_site") as base:
+        page = browser.new_page()
+        page.goto(f"{base}/index.html")
+        page.fill("#search input", "axolotl")
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+        links = page.eval_on_selector_all(".pagefind-ui__result-link", "ls => ls.map(a => a.href)")
+        page.fill("#search input", "pangolin")  # on no page
+        page.wait_for_selector(".pagefind-ui__message:has-text('No results')", timeout=15_000)
+        page.close()
+    assert [link.split("#")[0] for link in links] == [f"{base}/demo.html"]
+
+
+def test_search_box_explains_itself_on_a_page_opened_from_disk(demo_project: Path, browser) -> None:
+    (demo_project / "report" / "demo.qmd").write_text("---\ntitle: Demo lab\n---\n\nNo results needed.\n")
+    render_journal(Project(demo_project))
+    build_outputs(Project(demo_project), engine="pandoc", only="site", console=Console(quiet=True))
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto((demo_project / "_site" / "index.html").as_uri())
+    text = page.inner_text("#search")
+    page.close()
+    assert "labjournal serve" in text
+    assert not errors

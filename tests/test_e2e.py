@@ -320,3 +320,30 @@ def test_the_site_in_a_real_browser(reported, browser) -> None:
             )
         context.close()
     assert (shots / "index.png").stat().st_size > 10_000
+
+
+def test_search_finds_the_lab02_page_on_a_static_host_below_the_root(reported, browser) -> None:
+    """Pagefind's index is built with the site; typing a word of Lab 02 into the search box lists
+    the Lab 02 page. The site is served one folder down (as on a project's GitHub Pages), so the
+    result links must be relative to the site, not to the host's root."""
+    project, _ = reported
+    site = project / "_site"
+    assert (site / "pagefind" / "pagefind-ui.js").exists()
+    assert not any("runs/" in str(p) for p in (site / "pagefind").rglob("*.html"))
+    with serve(project) as base:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{base}/_site/index.html")
+        page.fill("#search input", "dropout")
+        page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
+        links = page.eval_on_selector_all(
+            ".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert any(link.split("#")[0].endswith("/_site/lab02.html") for link in links), links
+        assert not any("/runs/" in link for link in links), "executed notebooks are not indexed"
+        target = next(link for link in links if "lab02.html" in link)
+        page.goto(f"{base}{target}" if target.startswith("/") else target)
+        assert page.locator("h1").first.inner_text().startswith("Lab 02")
+        page.close()
+    assert not errors, errors

@@ -111,3 +111,53 @@ def test_unknown_dataset_is_rejected(demo_project: Path) -> None:
         "        path: notebooks/square.ipynb\n        data: [mnist_digits]",
     )
     assert "unknown dataset 'mnist_digits'" in message
+
+
+def test_a_notebook_without_kernelspec_metadata_is_read_and_runs(demo_project: Path) -> None:
+    """A notebook made with nbformat.v4.new_notebook() has no kernelspec; it runs in the project's
+    kernel like any other."""
+    import nbformat
+    from rich.console import Console
+
+    from labjournal.scheduler import run_plan
+    from labjournal.store import ResultsStore
+
+    path = demo_project / "notebooks" / "square.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    del notebook.metadata["kernelspec"]
+    notebook.metadata.pop("language_info", None)
+    nbformat.write(notebook, str(path))
+    plan = load_plan(demo_project / "journal.yml")
+    summary = run_plan(
+        plan, ResultsStore(demo_project / "results"), profile="quick", console=Console(quiet=True)
+    )
+    assert (summary.executed, summary.failed) == (3, 0)
+
+
+def test_a_notebook_without_a_parameters_cell_gets_one_message_saying_how_to_tag_it(
+    demo_project: Path,
+) -> None:
+    import nbformat
+
+    path = demo_project / "notebooks" / "square.ipynb"
+    notebook = nbformat.read(str(path), as_version=4)
+    for cell in notebook.cells:
+        cell.metadata.pop("tags", None)
+    nbformat.write(notebook, str(path))
+    with pytest.raises(PlanError) as caught:
+        load_plan(demo_project / "journal.yml")
+    assert len(caught.value.problems) == 1, caught.value.problems
+    (problem,) = caught.value.problems
+    assert "journal.yml:11: labs.demo.notebooks.square.path:" in problem
+    assert "square.ipynb has no cell tagged 'parameters'" in problem and "property inspector" in problem
+    assert "declares no" not in problem  # not the misleading "declares no 'seed' parameter"
+
+
+def test_the_same_problem_is_reported_once() -> None:
+    error = PlanError(
+        "journal.yml", ["journal.yml:3: a: broken", "journal.yml:3: a: broken", "journal.yml:4: b: x"]
+    )
+    assert str(error).count("a: broken") == 1 and error.problems == [
+        "journal.yml:3: a: broken",
+        "journal.yml:4: b: x",
+    ]

@@ -16,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from rich.console import Console
 
 from labjournal.errors import BuildError, LabjournalError
 from labjournal.project import PDF_NAME, Page, Project, SiteConfig
-from labjournal.render import MANIFEST
+from labjournal.render import JOURNAL_CSS, MANIFEST
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
 COMBINED = "_journal.qmd"  # underscore: Quarto does not render it as a site page
@@ -62,7 +63,7 @@ def build_outputs(
     site = project.site_config()
     chosen = choose_engine(engine)
     console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
-    pages = _read_pages(build_dir, site)
+    pages = read_pages(build_dir, site)
     write_combined(build_dir, site, pages)
     out = project.site_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def build_outputs(
         console.print(f"PDF:  {out / PDF_NAME}")
 
 
-def _read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
+def read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
     pages = []
     for page in site.pages:
         path = build_dir / page.source
@@ -112,6 +113,8 @@ def write_combined(build_dir: Path, site: SiteConfig, pages: list[tuple[Page, di
         "subtitle": site.subtitle or None,
         "author": site.author or None,
         "date": site.date or None,
+        # A bare year is not a full date: without this Quarto prints "January 1, 2026".
+        "date-format": "YYYY" if re.fullmatch(r"\d{4}", site.date or "") else None,
         "bibliography": site.bibliography,
         "toc": True,
         "toc-depth": 2,
@@ -145,7 +148,8 @@ def _run(command: list[str], cwd: Path, what: str) -> None:
 def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dict, str]], out: Path) -> None:
     build_dir = project.build_dir
     templates = project.templates_dir
-    shutil.copy2(templates / "site.css", out / "site.css")
+    for asset in ("site.css", JOURNAL_CSS, "search.js"):
+        shutil.copy2(templates / asset, out / asset)
     for folder in ("figures", "runs"):  # figures, and the executed notebooks they link to
         if (build_dir / folder).exists():
             shutil.copytree(build_dir / folder, out / folder, dirs_exist_ok=True)
@@ -189,6 +193,31 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(render_page, range(len(pages))))
+    index_for_search(out, [page.html for page, _meta, _body in pages])
+
+
+def index_for_search(site: Path, pages: list[str]) -> None:
+    """Pagefind's index of the journal pages (not of the executed notebooks under runs/), in
+    `pagefind/`, with the search box's script and style. Only the `<main data-pagefind-body>` of
+    each page is indexed: navigation, contents and pager are left out."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--glob", "*.html", "--silent"]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BuildError(
+            f"pagefind could not index the site in {site} (exit {completed.returncode}):\n"
+            f"{(completed.stderr or completed.stdout).strip()}\n"
+            'Is the pagefind binary installed? `pip install "pagefind[bin]"` installs it.'
+        )
+    entry = site / "pagefind" / "pagefind-entry.json"
+    try:
+        languages = json.loads(entry.read_text())["languages"]
+        indexed = sum(language["page_count"] for language in languages.values())
+    except (OSError, ValueError, KeyError) as exc:
+        raise BuildError(f"pagefind ran but its index is unreadable: {entry} ({exc})") from exc
+    if indexed != len(pages):
+        raise BuildError(
+            f"pagefind indexed {indexed} pages of {site}, expected the {len(pages)} journal pages"
+        )
 
 
 def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:

@@ -14,8 +14,8 @@ class PlanError(LabjournalError):
 
     def __init__(self, path: str, problems: list[str]):
         self.path = path
-        self.problems = problems
-        listing = "\n".join(f"  {problem}" for problem in problems)
+        self.problems = list(dict.fromkeys(problems))  # one message per problem
+        listing = "\n".join(f"  {problem}" for problem in self.problems)
         super().__init__(f"{path}: the plan is invalid, nothing was run:\n{listing}")
 
 

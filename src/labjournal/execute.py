@@ -73,6 +73,7 @@ def execute_job(job: Job) -> Outcome:
             str(output),
             parameters=job.parameters,
             kernel_name=job.kernel_name,
+            language="python",  # the project's kernel; a notebook without kernelspec metadata runs too
             cwd=str(job.staging),
             progress_bar=False,
             log_output=False,

@@ -8,18 +8,17 @@ cell does not declare (papermill would silently ignore it).
 
 from __future__ import annotations
 
-import ast
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import papermill
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from labjournal.datasets import KNOWN_DATASETS
 from labjournal.errors import PlanError
+from labjournal.notebooks import NoParametersCell, declared_parameters
 
 SEED_PARAMETER = "seed"
 
@@ -270,18 +269,6 @@ def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
 
 
-def declared_parameters(notebook_path: Path) -> dict[str, Any]:
-    """The parameters a notebook declares in its `parameters` cell, with their default values."""
-    declared = papermill.inspect_notebook(str(notebook_path))
-    defaults = {}
-    for name, info in declared.items():
-        try:
-            defaults[name] = ast.literal_eval(info["default"])
-        except (ValueError, SyntaxError):
-            defaults[name] = None  # an expression: any value is accepted
-    return defaults
-
-
 def _type_mismatch(value: Any, default: Any) -> str | None:
     if default is None or value is None:
         return None
@@ -323,8 +310,11 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                 continue
             try:
                 declared = declared_parameters(nb_path)
-            except Exception as exc:  # papermill raises several types for unreadable notebooks
-                report(nb_loc + ("path",), f"cannot read the notebook's parameters cell: {exc}")
+            except NoParametersCell as exc:
+                report(nb_loc + ("path",), str(exc))
+                continue
+            except Exception as exc:  # not JSON, not a notebook, an unreadable file
+                report(nb_loc + ("path",), f"cannot read the notebook {nb.path}: {exc}")
                 continue
             if not nb.inputs and SEED_PARAMETER not in declared:
                 report(nb_loc + ("path",), f"{nb.path} declares no '{SEED_PARAMETER}' parameter")

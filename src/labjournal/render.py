@@ -13,10 +13,12 @@ so a failing render leaves the previous build in place.
 
 from __future__ import annotations
 
+import copy
 import re
 import shutil
 import traceback
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import yaml
@@ -59,18 +61,47 @@ def make_environment(project: Project) -> jinja2.Environment:
     return env
 
 
-def _write_quarto_config(source: Path, target: Path, publish_runs: bool) -> None:
-    """The project's `_quarto.yml`, plus `runs/` as a site resource so that `quarto render`
-    publishes the executed notebooks the captions link to."""
-    if not publish_runs:
-        shutil.copy2(source, target)
-        return
-    config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    resources = config.setdefault("project", {}).setdefault("resources", [])
-    if isinstance(resources, str):
-        resources = config["project"]["resources"] = [resources]
-    resources.append("runs/*.html")
+JOURNAL_CSS = "journal.css"  # the journal's blocks (claim badges, captions), styled under both engines
+BOOK_ONLY_KEYS = ("subtitle", "date")  # the PDF's title page keeps them; no web page inherits them
+
+
+def quarto_config(config: dict[str, Any], publish_runs: bool) -> dict[str, Any]:
+    """The `_quarto.yml` of the generated project in `_build/`, from the project's own.
+
+    - The journal's stylesheet is listed under `format.html.css`, so claim badges, figure and
+      table captions look the same as on the built-in site.
+    - Top-level `subtitle` and `date` are dropped: Quarto gives every page the project-level
+      metadata, so each page would show the book's subtitle and date under its own title. The
+      combined document of the PDF still carries them (see `build.write_combined`).
+    - `runs/*.html`, the executed notebooks the captions link to, are a project resource, so
+      `quarto render` publishes them with the site."""
+    config = copy.deepcopy(config)
+    for key in BOOK_ONLY_KEYS:
+        config.pop(key, None)
+    formats = config.setdefault("format", {})
+    html = formats.get("html")
+    if not isinstance(html, dict):
+        html = formats["html"] = {}
+    css = html.get("css") or []
+    css = [css] if isinstance(css, str) else list(css)
+    if JOURNAL_CSS not in css:
+        css.append(JOURNAL_CSS)
+    html["css"] = css
+    if publish_runs:
+        project = config.setdefault("project", {})
+        resources = project.get("resources") or []
+        resources = [resources] if isinstance(resources, str) else list(resources)
+        if "runs/*.html" not in resources:
+            resources.append("runs/*.html")
+        project["resources"] = resources
+    return config
+
+
+def _write_quarto_config(project: Project, target: Path, publish_runs: bool) -> None:
+    raw = yaml.safe_load(project.quarto_file.read_text(encoding="utf-8")) or {}
+    config = quarto_config(raw, publish_runs)
     target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    shutil.copy2(project.templates_dir / JOURNAL_CSS, target.parent / JOURNAL_CSS)
 
 
 def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
@@ -157,7 +188,7 @@ def render_journal(project: Project) -> Path:
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
         publish_notebooks(context.notebooks, project.results_dir / "html", staging / "runs")
-        _write_quarto_config(project.quarto_file, staging / QUARTO_FILE, publish_runs=bool(context.notebooks))
+        _write_quarto_config(project, staging / QUARTO_FILE, publish_runs=bool(context.notebooks))
         if site.bibliography:
             shutil.copy2(project.report_dir / site.bibliography, staging / site.bibliography)
         atomic_write_json(

@@ -39,7 +39,8 @@ from labjournal.index import build_index
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 from labjournal.kit.progress import read as read_progress
-from labjournal.plan import Plan, RunSpec, declared_parameters
+from labjournal.notebooks import declared_parameters
+from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import available_cores, machine, now_iso, project_commit
 from labjournal.store import METRICS, PARAMS, ResultsStore
 

@@ -1,0 +1,107 @@
+"""The Quarto project that `labjournal render` writes into `_build/`, checked without Quarto (which
+cannot be installed offline): the journal's stylesheet is listed and present, no page inherits the
+book's subtitle or date, and the executed notebooks are a project resource. The PDF's combined
+document keeps the title page's subtitle and date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import make_demo_project
+from rich.console import Console
+
+from labjournal.build import COMBINED, read_pages, split_front_matter, write_combined
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import quarto_config, render_journal
+from labjournal.scheduler import run_plan
+from labjournal.store import ResultsStore
+
+BOOK = """\
+project: {type: website, output-dir: _site}
+title: "Demo journal"
+subtitle: "A subtitle for the title page only"
+author: "Tester"
+date: "2026"
+bibliography: references.bib
+website:
+  title: "Demo journal"
+  sidebar:
+    contents:
+      - href: index.qmd
+        text: Home
+      - demo.qmd
+format:
+  html:
+    toc: true
+"""
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    project = make_demo_project(tmp_path_factory.mktemp("quarto-project") / "project")
+    (project / "_quarto.yml").write_text(BOOK)
+    run_plan(
+        load_plan(project / "journal.yml"),
+        ResultsStore(project / "results"),
+        profile="quick",
+        console=Console(quiet=True),
+    )
+    return render_journal(Project(project))
+
+
+def test_the_journal_stylesheet_is_listed_and_carried(rendered: Path) -> None:
+    config = yaml.safe_load((rendered / "_quarto.yml").read_text())
+    assert config["format"]["html"]["css"] == ["journal.css"]
+    assert config["format"]["html"]["toc"] is True  # the author's own settings survive
+    css = (rendered / "journal.css").read_text()
+    for rule in (".claim-badge", ".claim-supported", ".claim-negligible", "figcaption", "caption"):
+        assert rule in css
+
+
+def test_no_page_inherits_the_subtitle_or_the_date(rendered: Path) -> None:
+    config = yaml.safe_load((rendered / "_quarto.yml").read_text())
+    assert "subtitle" not in config and "date" not in config
+    assert config["title"] == "Demo journal" and config["author"] == "Tester"
+    for page in ("index.qmd", "demo.qmd"):
+        meta, _ = split_front_matter((rendered / page).read_text(), page)
+        assert "subtitle" not in meta and "date" not in meta, page
+
+
+def test_executed_notebooks_are_a_project_resource(rendered: Path) -> None:
+    config = yaml.safe_load((rendered / "_quarto.yml").read_text())
+    assert "runs/*.html" in config["project"]["resources"]
+    assert list((rendered / "runs").glob("*.html"))
+
+
+def test_the_pdf_title_page_keeps_subtitle_and_a_year_shown_as_a_year(rendered: Path) -> None:
+    site = Project(rendered.parent).site_config()
+    write_combined(rendered, site, read_pages(rendered, site))
+    combined = (rendered / COMBINED).read_text()
+    meta, body = split_front_matter(combined, COMBINED)
+    assert meta["subtitle"] == "A subtitle for the title page only"
+    assert meta["date"] == "2026" and meta["date-format"] == "YYYY"
+    assert "# Demo lab" in body
+
+
+def test_quarto_config_merges_with_what_the_author_wrote() -> None:
+    config = quarto_config(
+        {"format": {"html": {"css": "mine.css"}}, "project": {"resources": "data/*.csv"}}, publish_runs=True
+    )
+    assert config["format"]["html"]["css"] == ["mine.css", "journal.css"]
+    assert config["project"]["resources"] == ["data/*.csv", "runs/*.html"]
+    again = quarto_config(config, publish_runs=True)
+    assert again["format"]["html"]["css"] == ["mine.css", "journal.css"]  # idempotent
+    assert quarto_config({}, publish_runs=False)["format"]["html"]["css"] == ["journal.css"]
+    assert "resources" not in quarto_config({}, publish_runs=False).get("project", {})
+
+
+def test_a_full_date_is_kept_as_it_is(tmp_path: Path) -> None:
+    from labjournal.project import Page, SiteConfig
+
+    site = SiteConfig(title="T", author="A", pages=[Page("index.qmd", None)], date="2026-11-25")
+    path = write_combined(tmp_path, site, [(Page("index.qmd", None), {"title": "Home"}, "Hi")])
+    meta, _ = split_front_matter(path.read_text(), "x")
+    assert meta["date"] == "2026-11-25" and "date-format" not in meta
