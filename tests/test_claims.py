@@ -1,4 +1,4 @@
-"""Claims: paired differences over seeds, a 95% t-interval, and a verdict; clear errors."""
+"""Claims: paired differences over seeds, an interval, a margin and a verdict; clear errors."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def test_supported_when_the_interval_is_on_the_expected_side() -> None:
     # the t-interval of scipy: mean ± t(0.975, 2) * sd / sqrt(3)
     assert high - evidence.mean == pytest.approx(4.302653 * 0.0057735 / 3**0.5, rel=1e-3)
     assert "gap at dropout 0.5 − at dropout 0.2: Δ = -0.0533" in evidence.summary()
-    assert "n = 3; expected < 0" in evidence.summary()
+    assert "n = 3; margin ±0.01; expected < 0" in evidence.summary()
 
 
 def test_contradicted_when_the_interval_is_on_the_other_side() -> None:
@@ -73,10 +73,12 @@ def test_inconclusive_when_the_interval_straddles_zero() -> None:
     assert evaluate_claim(results, "c", _claim(LESS)).verdict == INCONCLUSIVE
 
 
-def test_a_tie_is_inconclusive() -> None:
+def test_a_tie_is_inconclusive_and_prints_no_zero_width_interval() -> None:
     results = _results({0.2: [0.1, 0.2, 0.3], 0.5: [0.1, 0.2, 0.3]})
     verdict = evaluate_claim(results, "c", _claim(LESS))
-    assert verdict.verdict == INCONCLUSIVE and verdict.evidence[0].interval == (0.0, 0.0)
+    assert verdict.verdict == INCONCLUSIVE and verdict.evidence[0].interval is None
+    assert "tied on every seed" in verdict.evidence[0].summary()
+    assert "[0, 0]" not in verdict.evidence[0].summary()
 
 
 def test_a_single_seed_is_inconclusive() -> None:
@@ -96,7 +98,8 @@ def test_trend_and_conjunction() -> None:
     down = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "down"}}
     up = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "up"}}
     verdict = evaluate_claim(results, "c", _claim(down))
-    assert verdict.verdict == SUPPORTED and len(verdict.evidence) == 2  # 0 -> 0.2 -> 0.5
+    assert verdict.verdict == SUPPORTED and len(verdict.evidence) == 1  # one slope over 0, 0.2, 0.5
+    assert "per unit of dropout" in verdict.evidence[0].summary()
     assert evaluate_claim(results, "c", _claim(up)).verdict == CONTRADICTED
     mixed = {"all": [down, {"greater": {**LESS["less"]}}]}
     assert evaluate_claim(results, "c", _claim(mixed)).verdict == CONTRADICTED

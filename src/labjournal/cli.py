@@ -54,6 +54,22 @@ def _parser() -> argparse.ArgumentParser:
             "--scheduler", default=None, help="the Dask scheduler's address, e.g. tcp://host:8786"
         )
         sub.add_argument(
+            "--until-decided",
+            action="store_true",
+            help="add seeds at the grid points of undecided claims, in batches, until each is decided "
+            "(on by default for profiles with `decide:`)",
+        )
+        sub.add_argument(
+            "--max-seeds", type=int, default=None, help="with --until-decided: seeds per grid point at most"
+        )
+        sub.add_argument(
+            "--budget",
+            type=float,
+            default=None,
+            metavar="MINUTES",
+            help="with --until-decided: stop adding seeds after this many minutes",
+        )
+        sub.add_argument(
             "--fresh-kernels",
             action="store_true",
             help="start a new kernel for every run instead of reusing a worker's warm kernel",
@@ -81,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--data-dir", default=None)
     check = commands.add_parser("check", help="check the journal's claims against the results (runs nothing)")
     check.add_argument("--strict", action="store_true", help="also fail when a claim is inconclusive")
+    check.add_argument(
+        "--familywise",
+        choices=("none", "holm"),
+        default=None,
+        help="family-wise error control over every comparison (default: the claims file's setting)",
+    )
     serve = commands.add_parser("serve", help="preview the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
     return parser
@@ -105,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "plan":
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
         elif args.command == "check":
-            commands.check(args.project, strict=args.strict, console=console)
+            commands.check(args.project, strict=args.strict, familywise=args.familywise, console=console)
         elif args.command == "serve":
             commands.serve(args.project, port=args.port, console=console)
     except LabjournalError as exc:
@@ -129,6 +151,9 @@ def _run_kwargs(args: argparse.Namespace) -> dict:
         "timeout_s": args.timeout,
         "wait_s": args.wait,
         "fresh_kernels": args.fresh_kernels,
+        "until_decided": args.until_decided,
+        "max_seeds": args.max_seeds,
+        "budget": args.budget,
         "executor": args.executor,
         "scheduler": args.scheduler,
     }

@@ -11,20 +11,45 @@ from rich.markup import escape
 from rich.table import Table
 
 from labjournal.build import build_outputs
-from labjournal.claims import CLAIMS_FILE, CONTRADICTED, SUPPORTED, evaluate_all, load_claims
+from labjournal.claims import (
+    CLAIMS_FILE,
+    CONTRADICTED,
+    DECIDED,
+    NEGLIGIBLE,
+    SUPPORTED,
+    attach_stop_reasons,
+    evaluate_all,
+    load_claims_file,
+)
+from labjournal.decide import run_until_decided, settings_for
 from labjournal.errors import ClaimsNotSupportedError
 from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.render import render_journal
 from labjournal.results import Results
 from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
+from labjournal.sequential import Design
 from labjournal.store import ResultsStore
 
 
-def run(project_dir: str | None, console: Console, **options) -> RunSummary:
+def run(
+    project_dir: str | None,
+    console: Console,
+    until_decided: bool = False,
+    max_seeds: int | None = None,
+    budget: float | None = None,
+    **options,
+) -> RunSummary:
+    """Execute the plan; with --until-decided (or a profile with `decide:`), add seeds where
+    claims need them until they are decided."""
     project = Project.discover(project_dir)
     plan = load_plan(project.plan_file)
-    return run_plan(plan, ResultsStore(project.results_dir), console=console, **options)
+    store = ResultsStore(project.results_dir)
+    _, spec = plan.profile(options.get("profile"))
+    if until_decided or spec.decide is not None or max_seeds is not None or budget is not None:
+        settings = settings_for(plan, options.get("profile"), max_seeds, budget)
+        return run_until_decided(plan, store, project.report_dir, settings, console, **options)
+    return run_plan(plan, store, console=console, **options)
 
 
 def render(project_dir: str | None, console: Console) -> Path:
@@ -76,28 +101,51 @@ def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
         server.serve_forever()
 
 
-VERDICT_STYLES = {"supported": "green", "contradicted": "red", "inconclusive": "yellow"}
+VERDICT_STYLES = {"supported": "green", "contradicted": "red", "negligible": "blue", "inconclusive": "yellow"}
 
 
-def check(project_dir: str | None, console: Console, strict: bool = False) -> None:
+def check(
+    project_dir: str | None, console: Console, strict: bool = False, familywise: str | None = None
+) -> None:
     """Evaluate every claim against the results store (never runs a notebook). The table goes to
     stdout, so it can be piped; errors and the exit status say whether the claims hold."""
     project = Project.discover(project_dir)
-    claims = load_claims(project.report_dir / CLAIMS_FILE)
+    claims = load_claims_file(project.report_dir / CLAIMS_FILE)
     results = Results.load(project.results_dir)
-    verdicts = evaluate_all(results, claims)
+    verdicts = evaluate_all(results, claims, familywise=familywise)
+    attach_stop_reasons(verdicts, ResultsStore(project.results_dir).read_decisions())
     table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")
     for column in ("claim", "lab", "verdict", "evidence"):
         table.add_column(column)
     for v in verdicts:
         style = VERDICT_STYLES[v.verdict]
-        evidence = "\n".join(escape(e.summary()) for e in v.evidence)
-        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", evidence)
+        lines = [escape(e.summary()) + f" → {e.verdict}" for e in v.evidence]
+        if v.verdict not in DECIDED:
+            needed = v.seeds_needed()
+            lines.append(
+                f"[italic]stopped: {escape(v.stopped)}; "
+                + (
+                    f"about {needed} seeds per compared point would decide it at the observed spread"
+                    if needed
+                    else "no number of seeds can be estimated from this spread"
+                )
+                + "[/]"
+            )
+        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", "\n".join(lines))
     out = Console(soft_wrap=False)
     out.print(table)
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
     out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
-    failing = [v for v in verdicts if v.verdict == CONTRADICTED or (strict and v.verdict != SUPPORTED)]
+    design = Design.from_json(results.index.get("design"))
+    method = familywise or claims.familywise
+    out.print(
+        f"Judged with {design.describe()}; family-wise error control: {'Holm' if method == 'holm' else 'none'}."
+    )
+    failing = [
+        v
+        for v in verdicts
+        if v.verdict == CONTRADICTED or (strict and v.verdict not in (SUPPORTED, NEGLIGIBLE))
+    ]
     if failing:
         what = "not supported" if strict else "contradicted"
         raise ClaimsNotSupportedError(

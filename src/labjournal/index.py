@@ -28,6 +28,7 @@ def build_index(
     profile: str,
     sources: dict[str, DataSource],
     commit: str,
+    design: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rows = []
     for item in keyed:
@@ -69,6 +70,7 @@ def build_index(
         "profile": profile,
         "generated": now_iso(),
         "project_commit": commit,
+        "design": design or {},  # the sequential design claims are judged by (labjournal.sequential)
         "data": {name: source.to_json() for name, source in sources.items()},
         "runs": rows,
     }

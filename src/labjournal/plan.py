@@ -8,6 +8,7 @@ cell does not declare (papermill would silently ignore it).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from labjournal.datasets import KNOWN_DATASETS
 from labjournal.errors import PlanError
+from labjournal.files import canonical_json
 from labjournal.notebooks import NoParametersCell, declared_parameters
+from labjournal.sequential import Design
+from labjournal.yamlfile import index_lines, line_of, yaml_error
 
 SEED_PARAMETER = "seed"
 
@@ -27,10 +31,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+class Decide(_Strict):
+    """Seeds added where a claim needs them (`labjournal run --until-decided`)."""
+
+    max_seeds: int = Field(default=10, ge=2)
+    batch: int = Field(default=2, ge=1)
+    budget_minutes: float | None = Field(default=None, gt=0)
+
+
 class Profile(_Strict):
     description: str = ""
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     data: Literal["sample", "full"] = "sample"
+    decide: Decide | None = None
 
 
 class Override(_Strict):
@@ -126,8 +139,22 @@ class Plan:
             )
         return chosen, self.spec.profiles[chosen]
 
-    def runs(self, profile: str | None = None, lab: str | None = None) -> list[RunSpec]:
-        """Expand the grids of one profile into runs; grid runs first, summaries after them."""
+    def design(self, profile: str | None = None) -> Design:
+        """The sequential design a profile's claims are judged by: looks at the profile's seeds,
+        then after every batch of added seeds up to the cap; one look without `decide`."""
+        _, spec = self.profile(profile)
+        if spec.decide is None:
+            return Design.fixed()
+        return Design.schedule(len(spec.seeds), spec.decide.batch, spec.decide.max_seeds)
+
+    def runs(
+        self, profile: str | None = None, lab: str | None = None, extra: list[dict[str, Any]] | None = None
+    ) -> list[RunSpec]:
+        """Expand the grids of one profile into runs; grid runs first, summaries after them.
+
+        `extra` adds seeds to chosen grid points (`labjournal run --until-decided`): each entry
+        names a lab, an experiment, a (partial) grid point and the seeds to add to every run
+        of the profile that matches it."""
         profile_name, profile_spec = self.profile(profile)
         if lab is not None and lab not in self.spec.labs:
             known = ", ".join(self.spec.labs)
@@ -140,7 +167,7 @@ class Plan:
             for nb_name, nb in lab_spec.notebooks.items():
                 target = summary_runs if nb.inputs else grid_runs
                 target.extend(self._expand_notebook(lab_name, nb_name, nb, profile_name, profile_spec))
-        return grid_runs + summary_runs
+        return _with_extra_seeds(grid_runs, extra or []) + summary_runs
 
     def _expand_notebook(
         self, lab: str, nb_name: str, nb: Notebook, profile_name: str, profile: Profile
@@ -179,6 +206,26 @@ class Plan:
         return runs
 
 
+def _with_extra_seeds(runs: list[RunSpec], extra: list[dict[str, Any]]) -> list[RunSpec]:
+    added: list[RunSpec] = []
+    present = {(r.lab, r.experiment, canonical_json(r.params), r.seed) for r in runs}
+    for entry in extra:
+        matching = [
+            r
+            for r in runs
+            if r.lab == entry["lab"]
+            and r.experiment == entry["experiment"]
+            and all(name in r.params and r.params[name] == value for name, value in entry["point"].items())
+        ]
+        by_params = {canonical_json(r.params): r for r in matching}
+        for key, base in by_params.items():
+            for seed in entry["seeds"]:
+                if (base.lab, base.experiment, key, seed) not in present:
+                    present.add((base.lab, base.experiment, key, seed))
+                    added.append(dataclasses.replace(base, seed=seed))
+    return runs + added
+
+
 # --------------------------------------------------------------------------------------------
 # Loading and validation
 
@@ -194,13 +241,13 @@ def load_plan(path: str | Path) -> Plan:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise PlanError(shown, [_yaml_error(shown, exc)]) from exc
+        raise PlanError(shown, [yaml_error(shown, exc)]) from exc
     if node is None:
         raise PlanError(shown, [f"{shown}:1: the plan is empty"])
 
     lines: dict[tuple, int] = {}
     problems: list[str] = []
-    _index_lines(node, (), lines, problems, shown)
+    index_lines(node, (), lines, problems, shown)
     if problems:
         raise PlanError(shown, problems)
     raw = yaml.safe_load(text)
@@ -216,42 +263,6 @@ def load_plan(path: str | Path) -> Plan:
     return plan
 
 
-def _yaml_error(shown: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
-    problem = getattr(exc, "problem", None) or str(exc)
-    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-    if context and context_mark and (not mark or context_mark.line != mark.line):
-        problem += f" ({context} at line {context_mark.line + 1})"
-    return f"{where}: YAML syntax error: {problem}"
-
-
-def _index_lines(node: yaml.Node, path: tuple, lines: dict, problems: list[str], shown: str) -> None:
-    """Remember the line of every key so that errors can point at it; flag duplicate keys."""
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
-                where = ".".join(map(str, path + (key,)))
-                problems.append(f"{shown}:{key_node.start_mark.line + 1}: {where}: duplicate key")
-            seen.add(key)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-            _index_lines(value_node, path + (key,), lines, problems, shown)
-            lines[path + (key,)] = key_node.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _index_lines(item, path + (index,), lines, problems, shown)
-
-
-def _line_of(lines: dict[tuple, int], loc: tuple) -> int:
-    for cut in range(len(loc), -1, -1):
-        if loc[:cut] in lines:
-            return lines[loc[:cut]]
-    return 1
-
-
 def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
     # pydantic appends the union member or the type tried ("list[int]", "int") to the location.
     loc = tuple(
@@ -263,7 +274,7 @@ def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
         message = "unknown key"
     elif err["type"] == "missing":
         message = "required key is missing"
-    return f"{shown}:{_line_of(lines, loc)}: {key}: {message}"
+    return f"{shown}:{line_of(lines, loc)}: {key}: {message}"
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
@@ -295,7 +306,7 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
 
     def report(loc: tuple, message: str) -> None:
         key = ".".join(str(part) for part in loc)
-        problems.append(f"{shown}:{_line_of(lines, loc)}: {key}: {message}")
+        problems.append(f"{shown}:{line_of(lines, loc)}: {key}: {message}")
 
     if spec.default_profile not in spec.profiles:
         report(("default_profile",), f"no profile named '{spec.default_profile}'")

@@ -11,7 +11,14 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from labjournal.claims import CLAIMS_FILE, Verdict, evaluate_claim, load_claims
+from labjournal.claims import (
+    CLAIMS_FILE,
+    DECIDED,
+    Verdict,
+    attach_stop_reasons,
+    evaluate_all,
+    load_claims_file,
+)
 from labjournal.formatting import (
     describe_params,
     describe_seeds,
@@ -21,6 +28,7 @@ from labjournal.formatting import (
 )
 from labjournal.project import Project
 from labjournal.results import Aggregate, ResultLookupError, Results, split_ref
+from labjournal.sequential import Design
 
 
 @dataclass
@@ -62,7 +70,8 @@ class JournalContext:
         self.labs = labs
         self.figures: list[FigureUse] = []
         self.page = ""
-        self.claims = load_claims(project.report_dir / CLAIMS_FILE)
+        self.claims_file = load_claims_file(project.report_dir / CLAIMS_FILE)
+        self.claims = self.claims_file.claims
         self.verdicts: dict[str, Verdict] = {}
         self.claim_pages: dict[str, str] = {}
         self.notebooks: dict[str, Path] = {}  # run key -> executed notebook, published as HTML
@@ -298,9 +307,23 @@ class JournalContext:
         if claim_id not in self.claims:
             known = ", ".join(self.claims) or f"none: report/{CLAIMS_FILE} declares no claims"
             raise ResultLookupError(f"no claim '{claim_id}' (declared: {known})")
-        if claim_id not in self.verdicts:
-            self.verdicts[claim_id] = evaluate_claim(self.results, claim_id, self.claims[claim_id])
+        if not self.verdicts:  # all at once: family-wise error control looks at every claim
+            verdicts = evaluate_all(self.results, self.claims_file)
+            attach_stop_reasons(verdicts, self.results.decisions)
+            self.verdicts = {v.claim_id: v for v in verdicts}
         return self.verdicts[claim_id]
+
+    def claims_method(self) -> str:
+        """One sentence on how the claims were judged: the design and the error control."""
+        design = Design.from_json(self.results.index.get("design"))
+        holm = self.claims_file.familywise == "holm"
+        return f"Claims are judged with {design.describe()}; " + (
+            "a direction counts only where its Holm-adjusted p-value over every comparison of "
+            "the journal is below 5 % (family-wise error control)."
+            if holm
+            else "each comparison is held to 5 % on its own (no family-wise correction; set "
+            "`familywise: holm` in claims.yml for one)."
+        )
 
     def claim(self, claim_id: str) -> Markup:
         """The verdict badge and the numbers behind a claim, placed after the sentence stating it."""
@@ -328,7 +351,7 @@ class JournalContext:
                     "runs": runs,
                 }
             )
-        return Markup(self.env.get_template("claims.md.j2").render(rows=rows))
+        return Markup(self.env.get_template("claims.md.j2").render(rows=rows, decided=DECIDED))
 
     def _figure_link(self, figure: str | None) -> str | None:
         if not figure:

@@ -151,6 +151,7 @@ def render_journal(project: Project) -> Path:
         "claim": context.claim,
         "verdict": context.verdict,
         "claims_table": context.claims_table,
+        "claims_method": context.claims_method,
         "lab": context.lab,
         "results_profile": results.index.get("profile"),
         "data_sources": results.index.get("data", {}),

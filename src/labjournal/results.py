@@ -122,6 +122,16 @@ class Results:
     def runs(self) -> list[dict[str, Any]]:
         return self.index["runs"]
 
+    @property
+    def decisions(self) -> dict[str, Any]:
+        """Why adding seeds stopped, per claim (`results/decisions.json`, written by
+        `labjournal run --until-decided`); empty when no seeds were added."""
+        path = self.store_root / "decisions.json"
+        try:
+            return json.loads(path.read_text()) if path.exists() else {}
+        except json.JSONDecodeError:
+            return {}  # explanations only: a broken file loses them, never results
+
     def has_lab(self, lab: str) -> bool:
         return any(row["lab"] == lab and row["status"] == "ok" for row in self.runs)
 

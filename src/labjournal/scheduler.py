@@ -131,8 +131,10 @@ def run_plan(
     console = console or Console(stderr=True)
     started = time.monotonic()
     profile_name, profile_spec = plan.profile(profile)
-    all_specs = plan.runs(profile_name)
-    selected_specs = plan.runs(profile_name, lab)
+    added = store.read_extra_seeds(profile_name)
+    design = added.get("design") or plan.design(profile_name).to_json()
+    all_specs = plan.runs(profile_name, extra=added.get("points"))
+    selected_specs = plan.runs(profile_name, lab, extra=added.get("points"))
     sources = resolve_sources(all_specs, selected_specs, profile_spec.data, data_dir)
     keyed = plan_keys(all_specs, sources)
     selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
@@ -166,7 +168,7 @@ def run_plan(
             )
         else:
             console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
-        index = build_index(plan, store, keyed, profile_name, sources, commit)
+        index = build_index(plan, store, keyed, profile_name, sources, commit, design)
         store.write_index(index)
     summary.wall_s = time.monotonic() - started
     console.print(summary.line())

@@ -2,6 +2,9 @@
 
     results/
       index.json                     one row per planned run of the last `labjournal run`
+      extra_seeds.json               seeds added where claims needed them (per profile), and the
+                                     sequential design they were added under
+      decisions.json                 why adding seeds stopped, per claim
       runs/<lab>/<notebook>/<key>/   a completed run
         params.json                  the injected parameters and seed
         metrics.json                 scalars, per-epoch series, tables, figure list (schema-checked)
@@ -29,15 +32,22 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from labjournal.errors import StoreLockedError
+from labjournal.errors import LabjournalError, StoreLockedError
 from labjournal.files import atomic_write_json, sha256_file
 from labjournal.kit.progress import PROGRESS_FILE
+
+
+class StoreCorruptError(LabjournalError):
+    """A bookkeeping file of the results store is not valid JSON."""
+
 
 RUN_RECORD = "run.json"
 METRICS = "metrics.json"
 PARAMS = "params.json"
 EXECUTED_NOTEBOOK = "notebook.ipynb"
 INDEX = "index.json"
+EXTRA_SEEDS = "extra_seeds.json"
+DECISIONS = "decisions.json"
 
 
 class ResultsStore:
@@ -155,3 +165,33 @@ class ResultsStore:
 
     def write_index(self, payload: dict[str, Any]) -> None:
         atomic_write_json(self.index_path, payload)
+
+    # -- seeds added until claims are decided ------------------------------------------------
+
+    def read_extra_seeds(self, profile: str) -> dict[str, Any]:
+        """{"design": {...}, "points": [{"lab", "experiment", "point", "seeds"}]} for a profile."""
+        path = self.root / EXTRA_SEEDS
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text()).get(profile, {})
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise StoreCorruptError(
+                f"{path} is corrupt ({exc}): delete it to drop the seeds added by --until-decided"
+            ) from exc
+
+    def write_extra_seeds(self, profile: str, payload: dict[str, Any]) -> None:
+        path = self.root / EXTRA_SEEDS
+        everything = json.loads(path.read_text()) if path.exists() else {}
+        everything[profile] = payload
+        atomic_write_json(path, everything)
+
+    def read_decisions(self) -> dict[str, Any]:
+        path = self.root / DECISIONS
+        try:
+            return json.loads(path.read_text()) if path.exists() else {}
+        except json.JSONDecodeError:
+            return {}  # only explanations: a broken file loses them, not results
+
+    def write_decisions(self, payload: dict[str, Any]) -> None:
+        atomic_write_json(self.root / DECISIONS, payload)

@@ -22,6 +22,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     val_accuracy: list[float] = field(default_factory=list)
     epoch_time_s: list[float] = field(default_factory=list)
+    epoch_cpu_s: list[float] = field(default_factory=list)  # this process's CPU time per epoch
     batch_losses: list[list[float]] = field(default_factory=list)
 
     @property
@@ -34,6 +35,18 @@ class History:
             if loss <= threshold:
                 return epoch
         return None
+
+    def epochs_to_near_best(self, within: float, curve: str = "val_accuracy") -> int:
+        """The first epoch (1-based) whose accuracy is within `within` of the run's best: how fast
+        the run gets close to what it will reach (never censored, unlike a fixed threshold)."""
+        values = getattr(self, curve)
+        best = max(values)
+        return next(epoch for epoch, value in enumerate(values, start=1) if value >= best - within)
+
+    def median_epoch_cpu_s(self) -> float:
+        """The median CPU time of an epoch: robust to a busy machine, unlike the wall time (other
+        processes delay this one, but do not add to its CPU time)."""
+        return float(torch.tensor(self.epoch_cpu_s).median()) if self.epoch_cpu_s else float("nan")
 
     def batch_loss_variance(self, last_epochs: int) -> float:
         """Variance of the per-batch training loss over the last epochs: how noisy training still is."""
@@ -85,7 +98,7 @@ def fit(
     generator = torch.Generator().manual_seed(seed)
     history = History()
     for epoch in range(epochs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         model.train()
         order = torch.randperm(len(inputs), generator=generator)
         losses = []
@@ -98,6 +111,7 @@ def fit(
             optimizer.step()
             losses.append(float(loss.detach()))
         history.epoch_time_s.append(time.perf_counter() - started)
+        history.epoch_cpu_s.append(time.process_time() - started_cpu)
         history.batch_losses.append(losses)
         train_loss, train_acc = evaluate(model, loss_fn, inputs, targets)
         history.train_loss.append(train_loss)
