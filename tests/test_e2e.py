@@ -202,7 +202,7 @@ def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported)
         page = " ".join((project / "_site" / f"{claim['lab']}.html").read_text().split())
         badge = re.search(rf'<span id="claim-{claim_id}" class="claim-badge claim-(\w+)">(\w+)</span>', page)
         assert badge, claim_id
-        assert badge.group(1) == badge.group(2) in ("supported", "contradicted", "inconclusive")
+        assert badge.group(1) == badge.group(2) in ("supported", "contradicted", "negligible", "inconclusive")
         assert claim["sentence"].split(" (")[0][:40] in table, claim_id
         assert f'href="{claim["lab"]}.html#claim-{claim_id}"' in table, claim_id
     # The quick profile has one seed: every comparison has n = 1 and no interval.
@@ -224,7 +224,8 @@ def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) ->
     )
     claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
     assert completed.returncode == 0, completed.stderr  # one seed: inconclusive, never contradicted
-    assert f"0 supported, 0 contradicted, {len(claims)} inconclusive" in completed.stdout
+    assert f"0 supported, 0 contradicted, 0 negligible, {len(claims)} inconclusive" in completed.stdout
+    assert "no seeds were added (run --until-decided)" in completed.stdout
     strict = subprocess.run(
         [sys.executable, "-m", "labjournal.cli", "check", "--strict"],
         cwd=project,
@@ -347,3 +348,49 @@ def test_search_finds_the_lab02_page_on_a_static_host_below_the_root(reported, b
         assert page.locator("h1").first.inner_text().startswith("Lab 02")
         page.close()
     assert not errors, errors
+
+
+def test_until_decided_adds_seeds_only_at_the_grid_points_claims_compare(
+    reported, offline_data: Path, tmp_path: Path
+) -> None:
+    """`--until-decided` with a small cap: lab01's undecided claims get a second seed at the
+    points they compare, and nowhere else; the added seeds are ordinary, cached runs."""
+    source, _ = reported
+    project = tmp_path / "journal"
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns("_site", "_build"))
+    env = {**os.environ, "LABJOURNAL_DATA": str(offline_data), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "labjournal.cli", "run", "--profile", "quick", "--lab", "lab01"]
+    completed = subprocess.run(
+        [*command, "--until-decided", "--max-seeds", "2"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Until decided, batch 1:" in completed.stderr
+    added = json.loads((project / "results" / "extra_seeds.json").read_text())["quick"]
+    assert added["design"] == {"looks": [2], "alpha": 0.05}
+    compared = set()
+    for claim in yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"].values():
+        if claim["lab"] == "lab01":
+            for part in claim["expect"]["all"]:
+                ((kind, spec),) = part.items()
+                refs = [spec["at"], spec["than"]] if kind != "trend" else [{}]
+                compared |= {(spec["ref"], json.dumps(point, sort_keys=True)) for point in refs}
+    for entry in added["points"]:
+        assert entry["lab"] == "lab01" and entry["seeds"] == [1]
+        ref = f"{entry['lab']}/{entry['experiment']}"
+        assert (ref, json.dumps(entry["point"], sort_keys=True)) in compared or (ref, "{}") in compared
+    index = json.loads((project / "results" / "index.json").read_text())
+    second = [r for r in index["runs"] if r["seed"] == 1]
+    assert second and all(r["lab"] == "lab01" and r["status"] == "ok" for r in second)
+    assert {r["experiment"] for r in second} <= {"lr_batch", "train_size"}
+    lr_batch = {
+        (r["params"]["lr"], r["params"]["batch_size"]) for r in second if r["experiment"] == "lr_batch"
+    }
+    assert lr_batch == {(0.02, 64), (0.5, 64)}  # the points lab01-learning-rate compares
+    decisions = json.loads((project / "results" / "decisions.json").read_text())
+    assert set(decisions["claims"]) == {"lab01-learning-rate", "lab01-more-data"}
+    again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "Nothing to execute" in again.stderr  # cached, and kept in the plan

@@ -44,7 +44,7 @@ from labjournal.claims_file import (
 from labjournal.evidence import (
     CONTRADICTED,
     DECIDED,
-    DETERMINISTIC_SUFFIXES,
+    DETERMINISTIC_WORDS,
     INCONCLUSIVE,
     NEGLIGIBLE,
     SUPPORTED,
@@ -150,11 +150,14 @@ def _values(
 
 def _deterministic(measure: _Measure, *groups: _Values) -> bool:
     """A FLOP or parameter count (or `exact: true`) that is the same on every seed."""
-    if not (measure.exact or measure.metric.lower().endswith(DETERMINISTIC_SUFFIXES)):
+    name = measure.metric.lower()
+    if not (measure.exact or any(word in name for word in DETERMINISTIC_WORDS)):
         return False
     for group in groups:
         values = list(group.by_seed.values())
-        if not values or max(values) - min(values) > TOLERANCE * max(abs(v) for v in values):
+        if len(values) < 2:
+            return False  # one seed cannot show that a measure is the same on every seed
+        if max(values) - min(values) > TOLERANCE * max(abs(v) for v in values):
             return False
     return True
 

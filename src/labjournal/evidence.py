@@ -38,7 +38,7 @@ from labjournal.sequential import Design, seeds_to_decide
 SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE = "supported", "contradicted", "negligible", "inconclusive"
 VERDICTS = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE)
 DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE)
-DETERMINISTIC_SUFFIXES = ("flops", "parameters")
+DETERMINISTIC_WORDS = ("flops", "parameters")  # counted, the same on every seed
 TOLERANCE = 1e-9  # relative: differences below this are floating-point noise
 
 
