@@ -34,7 +34,8 @@ import nbformat
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.plan import load_plan
 from labjournal.provenance import available_cores
-from labjournal.scheduler import plan_keys, resolve_sources, run_environment, summary_inputs
+from labjournal.scheduler import plan_keys, resolve_sources, run_environment
+from labjournal.summaries import summary_inputs
 
 PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "report", "templates")
 REPO = Path(__file__).resolve().parents[1]

@@ -84,8 +84,46 @@ def test_a_hand_edited_result_is_detected_and_re_executed(demo_project: Path) ->
     metrics = demo_project / "results" / row["run_dir"] / "metrics.json"
     metrics.write_text(metrics.read_text().replace('"square": 1.0', '"square": 99.0'))
     summary = _run(demo_project, profile="quick")
-    assert summary.executed == 1
+    assert summary.executed == 2  # the edited run, and the summary that reads it
     assert _index(demo_project)["runs"][0]["metrics"]["square"] == 1.0
+
+
+CLOCK_CELL = """
+import time
+from labjournal.kit import record
+record.scalar("stamp", time.time() + x)
+"""
+
+CLOCK_SUMMARY = """
+from labjournal.kit import inputs, record
+record.scalar("total", float(inputs.runs("squares")["metric.stamp"].sum()))
+"""
+
+
+def test_forcing_the_inputs_re_runs_the_summary_that_reads_them(demo_project: Path) -> None:
+    """A summary's key holds its inputs' keys; --force re-executes the inputs under the same
+    keys with new values (measured timings). The summary must follow, or its figures disagree
+    with the tables."""
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", CLOCK_CELL)
+    write_notebook(demo_project / "notebooks" / "summary.ipynb", "label = 'all'", CLOCK_SUMMARY)
+    _run(demo_project, profile="quick")
+    forced = _run(demo_project, profile="quick", force="demo/squares")
+    assert forced.executed == 3  # two inputs and the summary
+    runs = _index(demo_project)["runs"]
+    inputs_total = sum(r["metrics"]["stamp"] for r in runs if r["experiment"] == "squares")
+    assert runs[-1]["metrics"]["total"] == pytest.approx(inputs_total)
+
+
+def test_a_summary_whose_inputs_changed_since_it_ran_is_stale(demo_project: Path) -> None:
+    _run(demo_project, profile="quick")
+    summary_dir = demo_project / "results" / _index(demo_project)["runs"][-1]["run_dir"]
+    record = json.loads((summary_dir / "run.json").read_text())
+    assert record["inputs_content"]  # what it read is recorded
+    assert _run(demo_project, profile="quick").executed == 0
+    record["inputs_content"] = "0" * 64  # as if an input had been replaced since
+    (summary_dir / "run.json").write_text(json.dumps(record))
+    again = _run(demo_project, profile="quick")
+    assert (again.executed, again.cached) == (1, 2)
 
 
 FAILING_CELL = """

@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,7 @@ from labjournal.notebooks import declared_parameters
 from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import available_cores, machine, now_iso, project_commit
 from labjournal.store import METRICS, PARAMS, ResultsStore
+from labjournal.summaries import inputs_content, stale_summary, summary_inputs
 
 
 @dataclass
@@ -143,12 +143,16 @@ def run_plan(
     commit = project_commit(plan.root)
     with store.locked(wait_s):
         todo: dict[str, KeyedRun] = {}
-        for item in selected_keyed:
+        for item in selected_keyed:  # grid runs first, then the summaries that read them
             if item.key in todo:
                 continue
             forced = force is not None and matches(item.spec, item.key, force)
             record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
-            if record is None or forced:
+            if (
+                record is None
+                or forced
+                or (item.spec.is_summary and stale_summary(item, record, keyed, todo, store))
+            ):
                 todo[item.key] = item
         summary.cached = summary.distinct - len(todo)
         if todo:
@@ -264,7 +268,8 @@ def _execute(
                     },
                 )
             done_count += 1
-            _record(store, item, staging, outcome, sources, commit, threads)
+            read = inputs_content(item, keyed, store) if item.spec.is_summary else None
+            _record(store, item, staging, outcome, sources, commit, threads, read)
             status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
             console.print(f"[{done_count}/{len(todo)}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
             if outcome.ok:
@@ -328,25 +333,6 @@ def run_environment(
     }
 
 
-def summary_inputs(
-    item: KeyedRun, keyed: list[KeyedRun], run_dir_of: Callable[[KeyedRun], Path]
-) -> list[dict[str, Any]]:
-    """The runs a summary reads (`labjournal.kit.inputs`), with where each one's files are."""
-    return [
-        {
-            "lab": other.spec.lab,
-            "notebook": other.spec.notebook,
-            "experiment": other.spec.experiment,
-            "params": other.spec.params,
-            "seed": other.spec.seed,
-            "key": other.key,
-            "run_dir": str(run_dir_of(other)),
-        }
-        for other in keyed
-        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab
-    ]
-
-
 def _record(
     store: ResultsStore,
     item: KeyedRun,
@@ -355,6 +341,7 @@ def _record(
     sources: dict[str, DataSource],
     commit: str,
     threads: int,
+    read: str | None = None,
 ) -> None:
     spec = item.spec
     device = None
@@ -382,6 +369,8 @@ def _record(
         "duration_s": round(outcome.duration_s, 3),
         "recorded": now_iso(),
     }
+    if read is not None:
+        record["inputs_content"] = read  # the content of the runs this summary read
     if outcome.ok:
         store.commit(staging, store.run_dir(spec.lab, spec.notebook, item.key), record)
     else:
