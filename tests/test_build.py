@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,54 @@ def test_a_pandoc_failure_names_the_page(built: Path, tmp_path: Path) -> None:
     (copy / "templates" / "page.html").write_text("$if(broken$")
     with pytest.raises(BuildError, match=r"pandoc \((index|demo)\.qmd -> HTML\) failed"):
         build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)
+
+
+MARKDOWN_IN_DATA = (
+    "*Biscuit* `rm -rf` _x_ $y$ @doe2020 ~sub~ ^sup^ [link](http://x) <b>bold</b> a|b #tag &amp;"
+)
+
+DATA_CELL = f"""
+from labjournal.kit import record
+record.scalar("square", x * x)
+record.table("animals", [{{"name": {MARKDOWN_IN_DATA!r}, "outcome": "Adoption"}}])
+"""
+
+
+def test_markdown_in_data_appears_literally_in_the_html_and_the_pdf(demo_project: Path) -> None:
+    """The Austin data marks names given by staff with a leading '*'; data may hold backticks,
+    '_', '$' or '@key'. Shown as typed: no emphasis, code, math, citation or link."""
+    from conftest import write_notebook
+
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", DATA_CELL)
+    (demo_project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\n{{ run_table('demo/squares', 'animals', x=1.0) }}\n\n"
+        "In prose: {{ " + repr(MARKDOWN_IN_DATA) + " }}\n"
+    )
+    (demo_project / "report" / "references.bib").write_text(
+        "@article{doe2020, title = {Cited}, author = {Roe, Richard}, journal = {J}, year = {2020}}\n"
+        "@article{ref2020, title = {A Reference}, author = {Doe, Jane}, journal = {J}, year = {2020}}\n"
+    )
+    run_plan(
+        load_plan(demo_project / "journal.yml"),
+        ResultsStore(demo_project / "results"),
+        profile="quick",
+        console=QUIET,
+    )
+    render_journal(Project(demo_project))
+    build_outputs(Project(demo_project), engine="pandoc", console=QUIET)
+    html = (demo_project / "_site" / "demo.html").read_text()
+    main = html.split("<main", 1)[1]
+    for tag in ("<em>", "<code>", "<sub>", "<sup>", "<math", 'href="http://x"', "<b>", "citation"):
+        assert tag not in main, tag
+    from html import unescape
+
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", main)).split())
+    assert text.count(MARKDOWN_IN_DATA) == 2  # the table cell and the prose, exactly as recorded
+    pdf = " ".join(
+        " ".join(
+            page.extract_text() for page in PdfReader(str(demo_project / "_site" / "journal.pdf")).pages
+        ).split()
+    )
+    for fragment in ("*Biscuit*", "`rm -rf`", "_x_", "$y$", "@doe2020", "[link](http://x)", "<b>bold</b>"):
+        assert fragment in pdf, fragment
+    assert "Roe" not in pdf and "Roe" not in html  # @doe2020 stayed text: nothing was cited

@@ -9,20 +9,33 @@ from markupsafe import Markup, escape
 
 from labjournal.results import Aggregate
 
+# What pandoc Markdown gives a meaning inside a line: emphasis, code, math, citations, sub- and
+# superscript, links and spans, raw HTML and entities, table cells, attributes.
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]<>$@~^|&#")
+
 
 def markdown_text(value: Any) -> Markup:
-    """Plain text made safe inside Markdown: no HTML, and brackets that cannot end a link or image.
-    Markup (already safe Markdown built by this module, e.g. with links) passes unchanged."""
+    """Text from data made literal in pandoc Markdown: every character with a meaning inside a
+    line is backslash-escaped (pandoc's `all_symbols_escapable`), so `*x*`, backticks, `_`, `$`, `@key`
+    (a citation!), `<script>` and `[link](...)` all show as typed, in the HTML and in the PDF.
+    Line breaks become spaces, so a value cannot start a heading or a list. Markup (Markdown
+    built by the engine, e.g. with links) passes unchanged."""
     if isinstance(value, Markup):
         return value
-    return Markup(str(escape(str(value))).replace("[", "\\[").replace("]", "\\]").replace("|", "\\|"))
+    text = " ".join(str(value).splitlines())
+    return Markup("".join("\\" + ch if ch in MARKDOWN_SPECIAL else ch for ch in text))
+
+
+def attribute_text(value: Any) -> Markup:
+    """Text from data inside a quoted pandoc attribute (`fig-alt="..."`): HTML-escaped, quotes
+    included, since backslash escapes do not apply there."""
+    return Markup(str(escape(" ".join(str(value).splitlines()))))
 
 
 def escape_data(value: Any) -> Any:
-    """Every `{{ }}` output passes here: strings from data are shown as text, never as HTML.
-    (No backslash escapes: the same output may sit inside an attribute such as fig-alt.)"""
+    """Every `{{ }}` output passes here: strings are shown as text, never read as Markdown or HTML."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return str(escape(value))
+        return markdown_text(value)
     return value
 
 

@@ -313,7 +313,7 @@ class JournalContext:
             self.verdicts = {v.claim_id: v for v in verdicts}
         return self.verdicts[claim_id]
 
-    def claims_method(self) -> str:
+    def claims_method(self) -> Markup:
         """One sentence on how the claims were judged: the design and the error control."""
         design = Design.from_json(self.results.index.get("design"))
         holm = self.claims_file.familywise == "holm"

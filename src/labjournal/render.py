@@ -22,10 +22,11 @@ from typing import Any
 
 import jinja2
 import yaml
+from markupsafe import Markup
 
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_json, atomic_write_text
-from labjournal.formatting import escape_data, format_aggregate, markdown_text
+from labjournal.formatting import attribute_text, escape_data, format_aggregate, markdown_text
 from labjournal.plan import load_plan
 from labjournal.project import QUARTO_FILE, Project
 from labjournal.prose import JournalContext
@@ -54,10 +55,14 @@ def make_environment(project: Project) -> jinja2.Environment:
         comment_end_string="##}",
     )
     env.filters["md"] = markdown_text
-    env.filters["pct"] = lambda agg, digits=1: format_aggregate(agg, digits, percent=True)
-    env.filters["num"] = lambda agg, digits=3: format_aggregate(agg, digits)
-    env.filters["mean_pct"] = lambda agg, digits=1: format_aggregate(agg, digits, percent=True, spread=False)
-    env.filters["mean"] = lambda agg, digits=3: format_aggregate(agg, digits, spread=False)
+    env.filters["attr"] = attribute_text
+    # Numbers formatted by the engine: digits, %, ±, "n = 3"; nothing from data.
+    env.filters["pct"] = lambda agg, digits=1: Markup(format_aggregate(agg, digits, percent=True))
+    env.filters["num"] = lambda agg, digits=3: Markup(format_aggregate(agg, digits))
+    env.filters["mean_pct"] = lambda agg, digits=1: Markup(
+        format_aggregate(agg, digits, percent=True, spread=False)
+    )
+    env.filters["mean"] = lambda agg, digits=3: Markup(format_aggregate(agg, digits, spread=False))
     return env
 
 
