@@ -394,3 +394,40 @@ def test_until_decided_adds_seeds_only_at_the_grid_points_claims_compare(
     assert set(decisions["claims"]) == {"lab01-learning-rate", "lab01-more-data"}
     again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert again.returncode == 0 and "Nothing to execute" in again.stderr  # cached, and kept in the plan
+
+
+def test_executed_notebook_pages_work_with_no_network(reported, browser) -> None:
+    """Every request that is not to the local server is blocked; the run pages still show their
+    outputs and images, and none of them asked for anything outside."""
+    project, _ = reported
+    site = project / "_site"
+    pages = sorted((site / "runs").glob("*.html"))
+    assert pages
+    for page_file in pages:
+        text = page_file.read_text()
+        assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', text), page_file.name
+        assert "cdnjs" not in text and "cdn.jsdelivr" not in text, page_file.name
+    outside: list[str] = []
+    with serve(site) as base:
+        context = browser.new_context()
+
+        def guard(route) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        with_images = 0
+        for page_file in pages[:: max(1, len(pages) // 6)]:
+            page.goto(f"{base}/runs/{page_file.name}")
+            page.wait_for_load_state("load")
+            assert page.locator(".jp-OutputArea-output").count() > 0, page_file.name
+            sizes = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.complete && i.naturalWidth)")
+            assert all(sizes), f"{page_file.name}: an image did not load"
+            with_images += bool(sizes)
+        context.close()
+    assert with_images, "at least one run page shows a figure"
+    assert outside == []

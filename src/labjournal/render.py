@@ -109,9 +109,14 @@ def _write_quarto_config(project: Project, target: Path, publish_runs: bool) -> 
     shutil.copy2(project.templates_dir / JOURNAL_CSS, target.parent / JOURNAL_CSS)
 
 
+NOTEBOOK_TEMPLATES = Path(__file__).parent / "nbtemplates"
+NOTEBOOK_PAGE_VERSION = "offline-1"  # part of the cache name: a new template converts again
+
+
 def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
-    """Executed notebooks as HTML (nbconvert), one page per run key. The HTML of a run never
-    changes, so it is converted once and kept beside the results store."""
+    """Executed notebooks as HTML (nbconvert, the `offline` template: no script from the
+    network), one page per run key. The HTML of a run never changes, so it is converted once and
+    kept beside the results store."""
     if not notebooks:
         return
     from nbconvert import HTMLExporter
@@ -119,11 +124,13 @@ def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> Non
     exporter = None
     out.mkdir(parents=True, exist_ok=True)
     for key, source in notebooks.items():
-        cached = cache / f"{key}.html"
+        cached = cache / f"{key}.{NOTEBOOK_PAGE_VERSION}.html"
         if not cached.exists():
             if not source.exists():
                 raise RenderError(f"executed notebook of run {key[:8]} is missing: {source}")
-            exporter = exporter or HTMLExporter(template_name="lab")
+            exporter = exporter or HTMLExporter(
+                template_name="offline", extra_template_basedirs=[str(NOTEBOOK_TEMPLATES)]
+            )
             body, _ = exporter.from_filename(str(source))
             atomic_write_text(cached, body)
         shutil.copy2(cached, out / f"{key[:16]}.html")
