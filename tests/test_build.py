@@ -141,3 +141,30 @@ def test_markdown_in_data_appears_literally_in_the_html_and_the_pdf(demo_project
     for fragment in ("*Biscuit*", "`rm -rf`", "_x_", "$y$", "@doe2020", "[link](http://x)", "<b>bold</b>"):
         assert fragment in pdf, fragment
     assert "Roe" not in pdf and "Roe" not in html  # @doe2020 stayed text: nothing was cited
+
+
+def test_the_built_in_engine_makes_pagebreak_a_page_break_and_refuses_other_shortcodes(
+    demo_project: Path,
+) -> None:
+    (demo_project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\nBefore.\n\n{{< pagebreak >}}\n\nAfter.\n"
+    )
+    render_journal(Project(demo_project))
+    build_outputs(Project(demo_project), engine="pandoc", console=QUIET)
+    html = (demo_project / "_site" / "demo.html").read_text()
+    assert "{{&lt;" not in html and "pagebreak &gt;}}" not in html and "pagebreak" in html
+    typst_source = (demo_project / "_build" / "journal.typ").read_text()
+    assert "#pagebreak()" in typst_source
+    pages = [page.extract_text() for page in PdfReader(str(demo_project / "_site" / "journal.pdf")).pages]
+    before = next(i for i, text in enumerate(pages) if "Before." in text)
+    after = next(i for i, text in enumerate(pages) if "After." in text)
+    assert after == before + 1 and "{{<" not in " ".join(pages)
+    (demo_project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\nA\n\n{{< video clip.mp4 >}}\n"
+    )
+    render_journal(Project(demo_project))
+    with pytest.raises(
+        BuildError,
+        match=r"demo.qmd:7: the built-in engine does not support the Quarto shortcode \{\{< video clip.mp4 >\}\} \(it supports: pagebreak\)",
+    ):
+        build_outputs(Project(demo_project), engine="pandoc", console=QUIET)

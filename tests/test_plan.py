@@ -161,3 +161,11 @@ def test_the_same_problem_is_reported_once() -> None:
         "journal.yml:3: a: broken",
         "journal.yml:4: b: x",
     ]
+
+
+def test_a_lab_page_that_does_not_exist_is_reported(demo_project: Path) -> None:
+    (demo_project / "journal.yml").write_text(
+        (demo_project / "journal.yml").read_text().replace("page: demo.qmd", "page: lab04.qmd")
+    )
+    with pytest.raises(PlanError, match=r"journal.yml:8: labs.demo.page: report/lab04.qmd does not exist"):
+        load_plan(demo_project / "journal.yml")

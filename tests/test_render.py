@@ -130,3 +130,46 @@ def test_the_build_config_publishes_the_linked_notebooks(results_store: Path) ->
     assert {
         p.name: p.stat().st_mtime_ns for p in (results_store / "results" / "html").glob("*.html")
     } == cached
+
+
+def test_a_misspelt_prose_function_lists_the_functions_that_exist(results_store: Path) -> None:
+    with pytest.raises(RenderError) as caught:
+        _render_page(results_store, "{{ metrc('demo/squares', 'square', x=1.0) }}\n")
+    message = str(caught.value)
+    assert "demo.qmd:1: 'metrc' is undefined (the prose can call: " in message
+    for name in ("metric", "table", "figure", "claim", "pending"):
+        assert name in message
+
+
+def test_percent_naming_a_metric_the_table_lacks_is_an_error(results_store: Path) -> None:
+    with pytest.raises(
+        RenderError, match=r"percent names 'squar', which the table does not show \(its metrics: square\)"
+    ):
+        _render_page(results_store, "{{ table('demo/squares', ['square'], by=['x'], percent=['squar']) }}\n")
+
+
+def test_pending_says_nothing_once_a_lab_has_results_and_refuses_an_unknown_lab(results_store: Path) -> None:
+    page = _render_page(results_store, "A{{ pending('demo') }}B\n")
+    assert "AB" in page and "not run" not in page
+    with pytest.raises(RenderError, match=r"no lab 'lab09' in journal.yml \(it has: demo\)"):
+        _render_page(results_store, "{{ pending('lab09') }}\n")
+
+
+def test_pending_shows_a_note_for_a_lab_without_results(demo_project: Path) -> None:
+    (demo_project / "report" / "demo.qmd").write_text("---\ntitle: Demo\n---\n\n{{ pending('demo') }}\n")
+    page = (render_journal(Project(demo_project)) / "demo.qmd").read_text()
+    assert "Experiments not run yet" in page and "labjournal run --lab demo" in page
+
+
+def test_a_page_in_the_report_folder_that_the_sidebar_does_not_list_is_an_error(results_store: Path) -> None:
+    extra = results_store / "report" / "forgotten.qmd"
+    extra.write_text("---\ntitle: Forgotten\n---\n")
+    (results_store / "report" / "_included.qmd").write_text("Included by another page.\n")
+    try:
+        with pytest.raises(
+            RenderError, match=r"_quarto.yml: report/forgotten.qmd is not listed in website.sidebar.contents"
+        ):
+            _render_page(results_store, "Hi\n")
+    finally:
+        extra.unlink()
+    _render_page(results_store, "Hi\n")  # a leading '_' marks an included part: no error

@@ -320,3 +320,58 @@ def test_missing_data_stops_the_run_before_anything_executes(demo_project: Path,
     message = capsys.readouterr().err
     assert "Austin Animal Center outcomes" in message and "no-data-here" in message
     assert not (demo_project / "results" / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--force", "demo/squars"], "--force demo/squars: matches no run (give all, a lab"),
+        (["--force", "nosuch"], "there are: demo, demo/square, demo/squares, demo/summary"),
+        (["--force", "demo", "--lab", "nolab"], "unknown lab 'nolab'"),
+        (["--jobs", "0"], "--jobs 0: the number of worker processes must be at least 1"),
+        (["--jobs", "-3"], "--jobs -3: the number of worker processes must be at least 1"),
+    ],
+)
+def test_a_selector_or_count_that_means_nothing_is_an_error(
+    demo_project: Path, capsys, arguments: list[str], expected: str
+) -> None:
+    code = main(["--project", str(demo_project), "run", "--profile", "quick", *arguments])
+    assert code == 2
+    assert expected in " ".join(capsys.readouterr().err.split())
+    assert not (demo_project / "results" / "runs").exists()  # nothing ran
+
+
+def test_force_of_a_lab_outside_the_selected_lab_is_an_error(tmp_path: Path, capsys) -> None:
+    from conftest import make_demo_project
+
+    project = make_demo_project(tmp_path / "p")
+    plan = project / "journal.yml"
+    text = plan.read_text()
+    second = (
+        text[text.index("  demo:") :]
+        .replace("  demo:", "  other:")
+        .replace("page: demo.qmd", "page: demo.qmd")
+    )
+    plan.write_text(text + second.replace("squares:", "cubes:"))
+    code = main(["--project", str(project), "run", "--profile", "quick", "--force", "other", "--lab", "demo"])
+    assert code == 2
+    assert "--force other: matches no run among the runs of --lab demo" in " ".join(
+        capsys.readouterr().err.split()
+    )
+
+
+SLEEPY_CELL = """
+import time
+time.sleep(60)
+"""
+
+
+def test_a_timeout_names_the_cell_that_was_running(demo_project: Path) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", "y = x + 1", SLEEPY_CELL)
+    with pytest.raises(RunsFailedError) as caught:
+        _run(demo_project, profile="quick", lab="demo", timeout_s=3, force="demo/squares")
+    message = " ".join(str(caught.value).split())
+    assert (
+        "notebooks/square.ipynb, cell 4 (import time): CellTimeoutError: the cell was still running after the --timeout of 3 s"
+        in message
+    )

@@ -139,8 +139,29 @@ def _pandoc() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def _run(command: list[str], cwd: Path, what: str) -> None:
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+SHORTCODE = re.compile(r"\{\{<\s*([\w-]+)([^>]*)>\}\}")
+PAGEBREAK = "\n\n```{=html}\n<div class=\"pagebreak\"></div>\n```\n\n```{=typst}\n#pagebreak()\n```\n\n"
+
+
+def builtin_shortcodes(text: str, where: str) -> str:
+    """Quarto shortcodes for the built-in engine: `{{< pagebreak >}}` becomes a page break in the
+    PDF (and a marker in the HTML); any other shortcode is refused, naming it, rather than
+    printed as it is."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(1) == "pagebreak":
+            return PAGEBREAK
+        line = text.count("\n", 0, match.start()) + 1
+        raise BuildError(
+            f"{where}:{line}: the built-in engine does not support the Quarto shortcode "
+            f"{match.group(0)} (it supports: pagebreak); build with Quarto (--engine quarto) or remove it"
+        )
+
+    return SHORTCODE.sub(replace, text)
+
+
+def _run(command: list[str], cwd: Path, what: str, stdin: str | None = None) -> None:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, input=stdin)
     if completed.returncode != 0:
         raise BuildError(f"{what} failed (exit {completed.returncode}):\n{completed.stderr.strip()}")
 
@@ -184,9 +205,10 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
             json.dump({k: v for k, v in variables.items() if v is not None}, handle)
         try:
             _run(
-                common + [f"--metadata-file={handle.name}", page.source, "-o", str(out / page.html)],
+                common + [f"--metadata-file={handle.name}", "-o", str(out / page.html)],
                 build_dir,
                 f"pandoc ({page.source} -> HTML)",
+                stdin=builtin_shortcodes((build_dir / page.source).read_text(encoding="utf-8"), page.source),
             )
         finally:
             Path(handle.name).unlink(missing_ok=True)
@@ -232,13 +254,13 @@ def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
         f"--template={project.templates_dir / 'journal.typ'}",
         f"--lua-filter={project.templates_dir / 'callouts.lua'}",
         f"--lua-filter={project.templates_dir / 'figures.lua'}",
-        COMBINED,
         "-o",
         "journal.typ",
     ]
     if site.bibliography:
         command[1:1] = ["--citeproc", f"--bibliography={site.bibliography}"]
-    _run(command, build_dir, "pandoc (journal -> typst)")
+    combined = builtin_shortcodes((build_dir / COMBINED).read_text(encoding="utf-8"), COMBINED)
+    _run(command, build_dir, "pandoc (journal -> typst)", stdin=combined)
     try:
         pdf = typst.compile(str(build_dir / "journal.typ"), root=str(build_dir))
     except Exception as exc:  # typst reports source errors as its own exception types

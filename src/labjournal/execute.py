@@ -91,12 +91,16 @@ def execute_job(job: Job) -> Outcome:
             "message": exc.evalue,
         }
     except Exception as exc:  # the kernel died, would not start, or a timeout hit
+        cell, source = _running_cell(job.notebook_path, output)
+        message = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        if type(exc).__name__ == "CellTimeoutError":
+            message = f"the cell was still running after the --timeout of {job.timeout_s} s"
         error = {
             "notebook": str(job.notebook_path),
-            "cell": None,
-            "cell_source": "",
+            "cell": cell,
+            "cell_source": source,
             "exception": type(exc).__name__,
-            "message": str(exc).strip().splitlines()[-1] if str(exc).strip() else "",
+            "message": message,
             "traceback": traceback.format_exc(limit=3),
         }
     finally:
@@ -111,6 +115,23 @@ def execute_job(job: Job) -> Outcome:
     return Outcome(
         key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error
     )
+
+
+def _running_cell(notebook_path: Path, output: Path) -> tuple[int | None, str]:
+    """The cell that was running when execution stopped (a timeout, a dead kernel): papermill
+    saves the output notebook as it goes and marks the cell it runs."""
+    try:
+        executed = nbformat.read(str(output), as_version=4)
+    except Exception:
+        return None, ""
+    started = [
+        cell
+        for cell in executed.cells
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    # The last cell papermill started is the one that was running (after a timeout papermill
+    # still marks it "completed"; the cells after it stay "pending").
+    return _source_cell(notebook_path, started[-1].source) if started else (None, "")
 
 
 def _source_cell(notebook_path: Path, failing_source: str) -> tuple[int | None, str]:

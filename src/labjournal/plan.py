@@ -21,6 +21,7 @@ from labjournal.datasets import KNOWN_DATASETS
 from labjournal.errors import PlanError
 from labjournal.files import canonical_json
 from labjournal.notebooks import NoParametersCell, declared_parameters
+from labjournal.project import REPORT_DIR
 from labjournal.sequential import Design
 from labjournal.yamlfile import index_lines, line_of, yaml_error
 
@@ -313,6 +314,8 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
     experiment_owner: dict[tuple[str, str], str] = {}
     for lab_name, lab in spec.labs.items():
         lab_loc = ("labs", lab_name)
+        if not (plan.root / REPORT_DIR / lab.page).is_file():
+            report(lab_loc + ("page",), f"{REPORT_DIR}/{lab.page} does not exist")
         for nb_name, nb in lab.notebooks.items():
             nb_loc = lab_loc + ("notebooks", nb_name)
             nb_path = plan.root / nb.path

@@ -15,6 +15,7 @@ import yaml
 from labjournal.errors import LabjournalError
 
 PLAN_FILE = "journal.yml"
+REPORT_DIR = "report"  # the author's prose: pages, claims.yml, references.bib
 QUARTO_FILE = "_quarto.yml"
 PDF_NAME = "journal.pdf"
 
@@ -64,7 +65,7 @@ class Project:
 
     @property
     def report_dir(self) -> Path:
-        return self.root / "report"
+        return self.root / REPORT_DIR
 
     @property
     def templates_dir(self) -> Path:

@@ -217,6 +217,12 @@ class JournalContext:
         over = over or []
         frame = self.results.table(lab, experiment, list(headings), by=by, over=over)
         percent = percent or []
+        unknown = [name for name in percent if name not in headings]
+        if unknown:
+            raise ResultLookupError(
+                f"{ref}: percent names {', '.join(map(repr, unknown))}, which the table does not show "
+                f"(its metrics: {', '.join(headings)})"
+            )
         grid_columns = [c for c in frame.columns if c not in headings]
         body = [[record[c] for c in grid_columns + list(headings)] for _, record in frame.iterrows()]
         if baselines:
@@ -365,6 +371,9 @@ class JournalContext:
         )
 
     def pending(self, lab: str) -> Markup:
-        """A note for a lab whose experiments have no results yet (or are not in the plan yet)."""
-        info = self.labs.get(lab)
+        """A note for a lab of the plan whose experiments have no results yet; nothing once they
+        have. A lab the plan does not have is an error naming the labs it has."""
+        info = self.lab(lab)
+        if self.results.has_lab(lab):
+            return Markup("")
         return Markup(self.env.get_template("pending.md.j2").render(lab=lab, info=info))

@@ -172,6 +172,16 @@ def render_journal(project: Project) -> Path:
     }
     env.globals.update(globals_)
 
+    listed = {page.source for page in site.pages}
+    unlisted = sorted(
+        p.name for p in project.report_dir.glob("*.qmd") if p.name not in listed and not p.name.startswith("_")
+    )
+    if unlisted:
+        raise RenderError(
+            f"{project.quarto_file}: {', '.join(f'{project.report_dir.name}/{n}' for n in unlisted)} "
+            "is not listed in website.sidebar.contents, so it would not be built; list it, or name it "
+            "with a leading '_' if it is included by other pages"
+        )
     staging = project.root / "_build.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
@@ -191,7 +201,12 @@ def render_journal(project: Project) -> Path:
             except (jinja2.UndefinedError, ResultLookupError, TypeError, ValueError) as exc:
                 line = _template_line(exc, source)
                 where = f"{source}:{line}" if line else str(source)
-                raise RenderError(f"{where}: {exc}") from exc
+                message = str(exc)
+                if isinstance(exc, jinja2.UndefinedError) and " is undefined" in message:
+                    calls = ", ".join(sorted(n for n in globals_ if callable(globals_[n])))
+                    values = ", ".join(sorted(n for n in globals_ if not callable(globals_[n])))
+                    message += f" (the prose can call: {calls}; and use: {values})"
+                raise RenderError(f"{where}: {message}") from exc
             (staging / page.source).write_text(BLANK_RUNS.sub("\n\n", rendered), encoding="utf-8")
         for use in context.figures:
             if not use.source.exists():

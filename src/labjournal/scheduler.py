@@ -30,7 +30,7 @@ from rich.progress import (
 from labjournal import __version__
 from labjournal.cache import KeyedRun, key_inputs, notebook_code_hash, run_key
 from labjournal.datasets import SOURCES_ENV, DataSource, resolve, sources_to_env
-from labjournal.errors import DataUnavailableError, RunsFailedError
+from labjournal.errors import DataUnavailableError, LabjournalError, RunsFailedError
 from labjournal.execute import Job, Outcome, describe_error
 from labjournal.executors import WorkerLost, make_executor
 from labjournal.files import atomic_write_json
@@ -130,6 +130,8 @@ def run_plan(
 ) -> RunSummary:
     console = console or Console(stderr=True)
     started = time.monotonic()
+    if jobs is not None and jobs < 1:
+        raise LabjournalError(f"--jobs {jobs}: the number of worker processes must be at least 1")
     profile_name, profile_spec = plan.profile(profile)
     added = store.read_extra_seeds(profile_name)
     design = added.get("design") or plan.design(profile_name).to_json()
@@ -139,6 +141,17 @@ def run_plan(
     keyed = plan_keys(all_specs, sources)
     selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
 
+    if force not in (None, "all") and not any(matches(k.spec, k.key, force) for k in selected_keyed):
+        names = sorted(
+            {k.spec.lab for k in selected_keyed}
+            | {f"{k.spec.lab}/{k.spec.notebook}" for k in selected_keyed}
+            | {f"{k.spec.lab}/{k.spec.experiment}" for k in selected_keyed}
+        )
+        where = f" among the runs of --lab {lab}" if lab else ""
+        raise LabjournalError(
+            f"--force {force}: matches no run{where} (give all, a lab, lab/notebook, lab/experiment "
+            f"or a run key prefix of at least 6 characters; there are: {', '.join(names)})"
+        )
     summary = RunSummary(planned=len(selected_keyed), distinct=len({k.key for k in selected_keyed}))
     commit = project_commit(plan.root)
     with store.locked(wait_s):
