@@ -140,7 +140,7 @@ def _pandoc() -> str:
 
 
 SHORTCODE = re.compile(r"\{\{<\s*([\w-]+)([^>]*)>\}\}")
-PAGEBREAK = "\n\n```{=html}\n<div class=\"pagebreak\"></div>\n```\n\n```{=typst}\n#pagebreak()\n```\n\n"
+PAGEBREAK = '\n\n```{=html}\n<div class="pagebreak"></div>\n```\n\n```{=typst}\n#pagebreak()\n```\n\n'
 
 
 def builtin_shortcodes(text: str, where: str) -> str:

@@ -5,7 +5,8 @@ decided asks for `batch` more seeds at the grid points it compares (only those: 
 every point of its trend); the new runs are ordinary runs (cached, with provenance, counted as n
 in tables), and the summaries that read them re-run because their inputs changed. Claims are
 evaluated again after each batch. Adding stops per claim when it is decided, when its
-comparisons reach the seed cap, or for all claims when the time budget is spent.
+comparisons reach the seed cap, when deciding it would take more than twice the cap at the
+spread seen so far (futility), or for all claims when the time budget is spent.
 
 The verdicts stay valid under this stopping rule because every look uses the repeated
 confidence intervals of a group-sequential design fixed in advance (`labjournal.sequential`):
@@ -25,7 +26,7 @@ from typing import Any
 from rich.console import Console
 
 from labjournal.claims import CLAIMS_FILE, ClaimError, evaluate_all, load_claims_file
-from labjournal.evidence import DECIDED
+from labjournal.evidence import DECIDED, Evidence
 from labjournal.plan import Plan
 from labjournal.results import Results, split_ref
 from labjournal.scheduler import RunSummary, run_plan
@@ -97,6 +98,13 @@ def run_until_decided(
             if not growing:
                 stopped[verdict.claim_id] = {"stopped": f"seed cap ({settings.max_seeds} seeds)"}
                 continue
+            hopeless = [e for e in growing if _futile(e, settings.max_seeds)]
+            if hopeless:
+                needed = max(e.seeds_needed() or 0 for e in hopeless)
+                stopped[verdict.claim_id] = {
+                    "stopped": f"futile: about {needed} seeds would be needed, more than twice the cap of {settings.max_seeds}"
+                }
+                continue
             stopped[verdict.claim_id] = {"stopped": "still adding seeds"}
             for evidence in growing:
                 for point in evidence.points:
@@ -122,6 +130,16 @@ def run_until_decided(
     decided = sum(state["stopped"] == "decided" for state in stopped.values())
     console.print(f"Claims decided: {decided} of {len(stopped)} ({design.describe()})")
     return summary
+
+
+def _futile(evidence: Evidence, cap: int) -> bool:
+    """Stop adding seeds where, at the spread seen so far (from the second look on, when the
+    spread is estimated from five or more seeds), deciding would take more than twice the cap.
+    Stopping for futility never decides anything, so it cannot raise the error rates."""
+    if evidence.n < 5:
+        return False
+    needed = evidence.seeds_needed()
+    return needed is not None and needed > 2 * cap
 
 
 def _add_batch(

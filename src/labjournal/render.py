@@ -174,7 +174,9 @@ def render_journal(project: Project) -> Path:
 
     listed = {page.source for page in site.pages}
     unlisted = sorted(
-        p.name for p in project.report_dir.glob("*.qmd") if p.name not in listed and not p.name.startswith("_")
+        p.name
+        for p in project.report_dir.glob("*.qmd")
+        if p.name not in listed and not p.name.startswith("_")
     )
     if unlisted:
         raise RenderError(

@@ -36,12 +36,13 @@ class History:
                 return epoch
         return None
 
-    def epochs_to_near_best(self, within: float, curve: str = "val_accuracy") -> int:
-        """The first epoch (1-based) whose accuracy is within `within` of the run's best: how fast
-        the run gets close to what it will reach (never censored, unlike a fixed threshold)."""
+    def epochs_to_converge(self, within: float = 0.05, curve: str = "val_loss") -> int:
+        """The first epoch (1-based) whose loss is within `within` (relative) of the run's lowest:
+        how fast the run gets close to where it ends up. Never censored, unlike a fixed threshold,
+        and it separates fast from slow learners where both cross a threshold in epoch 1."""
         values = getattr(self, curve)
-        best = max(values)
-        return next(epoch for epoch, value in enumerate(values, start=1) if value >= best - within)
+        lowest = min(values)
+        return next(epoch for epoch, value in enumerate(values, start=1) if value <= lowest * (1 + within))
 
     def median_epoch_cpu_s(self) -> float:
         """The median CPU time of an epoch: robust to a busy machine, unlike the wall time (other
