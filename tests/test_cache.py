@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 
+from labjournal import cache as cache_module
 from labjournal.cache import key_inputs, notebook_code_hash, run_key
 from labjournal.datasets import DataSource
 from labjournal.plan import load_plan
 from labjournal.scheduler import plan_keys
 
+PINNED_KEY = "6ffdf412ba8251d2c794dfa28c1cb2f8646c378e206118302ff38ffcaf1e78a0"
 SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 
 
@@ -20,9 +27,71 @@ def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) 
     return {item.spec.label: item.key for item in plan_keys(plan.runs(profile), sources)}
 
 
-def test_same_plan_gives_same_keys(demo_project: Path) -> None:
-    assert _keys(demo_project) == _keys(demo_project)
-    assert len(set(_keys(demo_project).values())) == 7  # 3 grid points x 2 seeds + 1 summary
+KEYS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from labjournal.datasets import DataSource
+from labjournal.plan import load_plan
+from labjournal.scheduler import plan_keys
+plan = load_plan(Path(sys.argv[1]) / "journal.yml")
+sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)}
+print(json.dumps({item.spec.label: item.key for item in plan_keys(plan.runs("default"), sources)}))
+"""
+
+
+def _keys_in_a_fresh_process(project: Path, hash_seed: str, cwd: Path) -> dict[str, str]:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    completed = subprocess.run(
+        [sys.executable, "-c", KEYS_SCRIPT, str(project)], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+def test_keys_are_the_same_in_two_fresh_processes_with_different_hash_seeds(
+    demo_project: Path, tmp_path: Path
+) -> None:
+    """Nothing process-specific (set order, hash randomisation, the working folder) leaks into a
+    key: two interpreters with different PYTHONHASHSEED, started in different folders, agree."""
+    first = _keys_in_a_fresh_process(demo_project, "1", demo_project)
+    second = _keys_in_a_fresh_process(demo_project, "4242", tmp_path)
+    assert first == second
+    assert len(set(first.values())) == 7  # 3 grid points x 2 seeds + 1 summary
+    assert first == _keys(demo_project)  # and this process agrees too
+
+
+def test_a_key_is_pinned() -> None:
+    """A key computed from fixed inputs never drifts between versions by accident (change
+    KEY_FORMAT on purpose when the recipe changes)."""
+    inputs = key_inputs(
+        code_hash="c",
+        parameters={"lr": 0.1, "seed": 0},
+        data_fingerprints={"d": "1"},
+        input_keys=[],
+        kit="k",
+        environment={"torch": "2"},
+    )
+    assert run_key(inputs) == PINNED_KEY
+
+
+def test_editing_the_kit_changes_every_key_and_its_bytecode_does_not(tmp_path: Path, monkeypatch) -> None:
+    kit = tmp_path / "kit"
+    shutil.copytree(cache_module.KIT_DIR, kit, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cache_module, "KIT_DIR", kit)
+    cache_module.kit_hash.cache_clear()
+    before = cache_module.kit_hash()
+    (kit / "__pycache__").mkdir(exist_ok=True)
+    (kit / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"compiled")
+    cache_module.kit_hash.cache_clear()
+    assert cache_module.kit_hash() == before  # bytecode is not source
+    train = kit / "train.py"
+    train.write_text(train.read_text() + "\n# a comment is an edit\n")
+    cache_module.kit_hash.cache_clear()
+    after = cache_module.kit_hash()
+    assert after != before
+    base = dict(code_hash="c", parameters={}, data_fingerprints={}, input_keys=[], environment={"t": "1"})
+    assert run_key(key_inputs(**base, kit=before)) != run_key(key_inputs(**base, kit=after))
+    cache_module.kit_hash.cache_clear()
 
 
 def test_changing_one_grid_value_changes_only_its_runs_and_the_summary(demo_project: Path) -> None:

@@ -162,3 +162,48 @@ def test_check_exit_codes(tmp_path: Path, capsys) -> None:
     assert "contradicted" in capsys.readouterr().out
     write("{greater: {ref: lab02/dropout, metric: gap, at: {dropout: 0.9}, than: {dropout: 0.2}}}")
     assert main(["--project", str(project), "check"]) == 2
+
+
+NOISY_CELL = """
+from labjournal.kit import record
+noise = [0.013, -0.021, 0.034][seed] * x
+record.scalar("score", 0.5 + 0.1 * x + noise)
+"""
+
+
+def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path, capsys) -> None:
+    """End to end on real runs with three seeds: the interval `check` prints is the Student-t
+    interval of the paired differences, computed here independently."""
+    from conftest import write_notebook
+    from rich.console import Console
+    from scipy import stats
+
+    from labjournal.plan import load_plan
+    from labjournal.scheduler import run_plan
+    from labjournal.store import ResultsStore
+
+    project = make_demo_project(tmp_path / "p")
+    write_notebook(project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", NOISY_CELL)
+    write_notebook(project / "notebooks" / "summary.ipynb", "label = 'all'", "pass")
+    plan_file = project / "journal.yml"
+    plan_file.write_text(
+        plan_file.read_text().replace("default: {seeds: [0, 1]}", "default: {seeds: [0, 1, 2]}")
+    )
+    run_plan(
+        load_plan(plan_file),
+        ResultsStore(project / "results"),
+        profile="default",
+        console=Console(quiet=True),
+    )
+    (project / "report" / "claims.yml").write_text(
+        "claims:\n  c:\n    lab: demo\n    sentence: s\n"
+        "    expect: {greater: {ref: demo/squares, metric: score, margin: 0.01, at: {x: 3.0}, than: {x: 1.0}}}\n"
+    )
+    assert main(["--project", str(project), "check"]) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    noise = [0.013, -0.021, 0.034]
+    differences = [(0.5 + 0.3 + n * 3.0) - (0.5 + 0.1 + n * 1.0) for n in noise]
+    mean = sum(differences) / 3
+    low, high = stats.t.interval(0.95, 2, loc=mean, scale=stats.sem(differences))
+    assert f"Δ = {mean:.3g} (95% CI [{low:.3g}, {high:.3g}], n = 3; margin ±0.01; expected > 0)" in out
+    assert "→ supported" in out and "1 supported, 0 contradicted, 0 negligible, 0 inconclusive" in out

@@ -267,10 +267,12 @@ def _internal_links(page) -> list[str]:
     )
 
 
-def test_the_site_in_a_real_browser(reported, browser) -> None:
+def test_the_site_in_a_real_browser(reported, browser, tmp_path: Path) -> None:
     project, _ = reported
     site = project / "_site"
-    shots = REPO / "results" / "screenshots"  # kept as CI artifacts
+    # Screenshots go to $LABJOURNAL_ARTIFACTS (a folder CI may keep) or the test's own folder,
+    # never into the repository.
+    shots = Path(os.environ.get("LABJOURNAL_ARTIFACTS") or tmp_path) / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     with serve(site) as base:
         context = browser.new_context()

@@ -124,12 +124,18 @@ def test_the_build_config_publishes_the_linked_notebooks(results_store: Path) ->
     assert config["website"] == yaml.safe_load((results_store / "_quarto.yml").read_text())["website"]
     pages = list((build / "runs").glob("*.html"))
     assert pages and all("jp-Notebook" in page.read_text() for page in pages)
+
     # converted once: the cache beside the store is reused on the next render
-    cached = {p.name: p.stat().st_mtime_ns for p in (results_store / "results" / "html").glob("*.html")}
+    def snapshot() -> dict:
+        return {
+            p.name: (p.stat().st_ino, p.read_bytes())
+            for p in (results_store / "results" / "html").glob("*.html")
+        }
+
+    cached = snapshot()
+    assert cached
     _render_page(results_store, DEMO_PAGE)
-    assert {
-        p.name: p.stat().st_mtime_ns for p in (results_store / "results" / "html").glob("*.html")
-    } == cached
+    assert snapshot() == cached  # the same files (inode and content): nothing was converted again
 
 
 def test_a_misspelt_prose_function_lists_the_functions_that_exist(results_store: Path) -> None:

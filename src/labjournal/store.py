@@ -128,7 +128,9 @@ class ResultsStore:
         return record, "cached"
 
     def read_metrics(self, run_dir: Path) -> dict[str, Any]:
-        return json.loads((Path(run_dir) / METRICS).read_text())
+        """The run's metrics; a notebook that recorded nothing has none (and no file)."""
+        path = Path(run_dir) / METRICS
+        return json.loads(path.read_text()) if path.exists() else {}
 
     def read_index(self) -> dict[str, Any] | None:
         if not self.index_path.exists():
