@@ -214,7 +214,7 @@ def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported)
 def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) -> None:
     project, _ = reported
     before = sorted(p.name for p in (project / "results" / "runs").rglob("run.json"))
-    env = {**os.environ, "LABJOURNAL_DATA": str(offline_data)}
+    env = {**os.environ, "LABJOURNAL_DATA": str(offline_data), "COLUMNS": "400"}  # no wrapped cells
     completed = subprocess.run(
         [sys.executable, "-m", "labjournal.cli", "check"],
         cwd=project,

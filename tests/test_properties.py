@@ -38,6 +38,8 @@ def _project(root: Path, grid: dict[str, list[int]], seed_list: list[int]) -> Pa
         },
     }
     (root / "journal.yml").write_text(yaml.safe_dump(plan))
+    (root / "report").mkdir(exist_ok=True)
+    (root / "report" / "lab.qmd").write_text("---\ntitle: Lab\n---\n")
     return root
 
 
