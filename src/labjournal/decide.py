@@ -100,9 +100,8 @@ def run_until_decided(
                 continue
             hopeless = [e for e in growing if _futile(e, settings.max_seeds)]
             if hopeless:
-                needed = max(e.seeds_needed() or 0 for e in hopeless)
                 stopped[verdict.claim_id] = {
-                    "stopped": f"futile: about {needed} seeds would be needed, more than twice the cap of {settings.max_seeds}"
+                    "stopped": f"futile, deciding it would take more than twice the cap of {settings.max_seeds} seeds"
                 }
                 continue
             stopped[verdict.claim_id] = {"stopped": "still adding seeds"}
