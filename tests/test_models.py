@@ -86,3 +86,31 @@ def test_scores_on_an_imbalanced_example() -> None:
     assert scores["balanced_accuracy"] == pytest.approx(0.5)
     assert scores["minority_recall"] == 0.0
     assert scores["macro_f1"] == pytest.approx((2 * 0.8 / 1.8) / 2)
+
+
+def test_the_backward_graph_is_the_same_however_often_it_is_drawn() -> None:
+    """Nodes were keyed by id() of autograd's node wrappers, which Python may free and reuse: the
+    drawing then failed with a KeyError on some torch builds. Drawn many times with garbage
+    collection in between, the graph must come out the same every time."""
+    import gc
+
+    import matplotlib.pyplot as plt
+    import torch
+
+    from labjournal.kit.autograd import draw_graph, graph_edges
+
+    def build() -> torch.Tensor:
+        x = torch.randn(4, requires_grad=True)
+        w = torch.randn(4, requires_grad=True)
+        return (torch.sin(x * w) + torch.exp(x)).sum() * (w**2).sum()
+
+    first = graph_edges(build())
+    assert first[0][0] == "Mul" and sum(label.startswith("leaf") for label in first[0].values()) == 2
+    for attempt in range(300):
+        output = build()
+        garbage = [torch.randn(3, requires_grad=True).sum() for _ in range(5)]  # churn wrappers
+        del garbage
+        gc.collect()
+        assert graph_edges(output) == first
+        if attempt % 30 == 0:
+            plt.close(draw_graph(output, "check"))

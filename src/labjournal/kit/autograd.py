@@ -73,21 +73,40 @@ def check_gradient(case: GradientCase, x: torch.Tensor, eps: float) -> dict[str,
 
 
 def graph_edges(output: torch.Tensor) -> tuple[dict[int, str], list[tuple[int, int]]]:
-    """Nodes (by id) and edges of the backward graph that ends in `output`."""
+    """Nodes and edges of the backward graph that ends in `output`. Nodes are numbered in the
+    order the walk meets them, the output's own node being 0.
+
+    Node identity: the Python objects autograd hands out for graph nodes are wrappers that may be
+    freed and re-created, and a freed object's id() can be reused by another. The walk keeps every
+    node it visits alive until it is done, so that while it runs each node has one wrapper and
+    each id() one node; the numbers it returns stay valid after that."""
+    alive: list[object] = []
+    number: dict[int, int] = {}
     names: dict[int, str] = {}
     edges: list[tuple[int, int]] = []
+
+    def node(fn: object) -> int:
+        if id(fn) not in number:
+            number[id(fn)] = len(alive)
+            alive.append(fn)
+        return number[id(fn)]
+
+    if output.grad_fn is None:
+        return names, edges
     stack = [output.grad_fn]
+    node(output.grad_fn)
     while stack:
         fn = stack.pop()
-        if fn is None or id(fn) in names:
+        here = node(fn)
+        if here in names:
             continue
         label = type(fn).__name__.replace("Backward0", "").replace("Backward1", "")
         if label == "AccumulateGrad":
             label = f"leaf {tuple(fn.variable.shape)}"
-        names[id(fn)] = label
+        names[here] = label
         for child, _ in fn.next_functions:
             if child is not None:
-                edges.append((id(child), id(fn)))
+                edges.append((node(child), here))
                 stack.append(child)
     return names, edges
 
@@ -95,7 +114,7 @@ def graph_edges(output: torch.Tensor) -> tuple[dict[int, str], list[tuple[int, i
 def draw_graph(output: torch.Tensor, title: str) -> plt.Figure:
     """A layered picture of the backward graph: leaves at the bottom, the output at the top."""
     names, edges = graph_edges(output)
-    depth = {id(output.grad_fn): 0}
+    depth = {0: 0}
     changed = True
     while changed:
         changed = False
