@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import nbformat
 import yaml
 from markupsafe import Markup
 
@@ -110,7 +111,8 @@ def _write_quarto_config(project: Project, target: Path, publish_runs: bool) -> 
 
 
 NOTEBOOK_TEMPLATES = Path(__file__).parent / "nbtemplates"
-NOTEBOOK_PAGE_VERSION = "offline-1"  # part of the cache name: a new template converts again
+NOTEBOOK_PAGE_VERSION = "offline-2"  # part of the cache name: a new template converts again
+NOTEBOOK_CSS = "notebook.css"
 
 
 def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
@@ -134,6 +136,20 @@ def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> Non
             body, _ = exporter.from_filename(str(source))
             atomic_write_text(cached, body)
         shutil.copy2(cached, out / f"{key[:16]}.html")
+    stylesheet = cache / f"notebook.{NOTEBOOK_PAGE_VERSION}.css"
+    if not stylesheet.exists():
+        atomic_write_text(stylesheet, _lab_stylesheet())
+    shutil.copy2(stylesheet, out / NOTEBOOK_CSS)
+
+
+def _lab_stylesheet() -> str:
+    """The styles nbconvert's lab template inlines into every page, taken once from the export of
+    an empty notebook, for the pages to share as one file."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook())
+    head = body.split("</head>", 1)[0]
+    return "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", head, flags=re.DOTALL))
 
 
 def _template_line(exc: BaseException, page: Path) -> int | None:
