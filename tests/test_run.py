@@ -252,6 +252,35 @@ def test_warm_kernels_give_the_same_results_as_fresh_ones_and_leak_nothing(demo_
     assert {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]} == warm
 
 
+SUMMARY_LEAK_CHECK = """
+assert "leaked" not in globals(), "a variable of another notebook's run is still defined"
+from labjournal.kit import inputs, record
+record.scalar("count", len(inputs.runs("squares")))
+"""
+
+
+def test_one_kernel_per_worker_serves_every_notebook_without_leaks(demo_project: Path) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL, LEAK_CHECK)
+    write_notebook(demo_project / "notebooks" / "summary.ipynb", "label = 'all'", SUMMARY_LEAK_CHECK)
+    warm = _run(demo_project, profile="default", jobs=1)
+    assert (warm.executed, warm.failed, warm.cold_starts) == (7, 0, 1)  # two notebooks, one kernel
+    assert "1 cold kernel starts" in warm.line()
+    fresh = _run(demo_project, profile="default", jobs=1, force="all", fresh_kernels=True)
+    assert (fresh.executed, fresh.cold_starts) == (7, 7)
+
+
+def test_a_retired_kernel_is_replaced_before_the_next_run_needs_it(demo_project: Path, monkeypatch) -> None:
+    """After MAX_RUNS runs a kernel retires and its successor starts at once (booting while the
+    worker reports back): no run waits for a cold start, and results equal fresh kernels'."""
+    monkeypatch.setenv("LABJOURNAL_KERNEL_MAX_RUNS", "2")  # read by the spawned worker
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL, LEAK_CHECK)
+    warm = _run(demo_project, profile="default", jobs=1)
+    assert (warm.executed, warm.failed, warm.cold_starts) == (7, 0, 1)  # 3 retirements, 1 cold start
+    metrics = {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]}
+    _run(demo_project, profile="default", jobs=1, force="all", fresh_kernels=True)
+    assert {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]} == metrics
+
+
 def test_a_failed_run_does_not_poison_the_next_run_in_the_same_kernel(demo_project: Path) -> None:
     failing = 'if x == 2.0:\n    raise RuntimeError("boom")\nbroken_state = True'
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", failing, SQUARE_CELL)

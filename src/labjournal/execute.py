@@ -43,6 +43,7 @@ class Outcome:
     started: float
     duration_s: float
     error: dict[str, Any] | None = None
+    cold_start: bool = True  # the run started a kernel (and imported everything) of its own
 
 
 def execute_job(job: Job) -> Outcome:
@@ -57,10 +58,12 @@ def execute_job(job: Job) -> Outcome:
     os.dup2(kernel_log.fileno(), 2)
     engine: dict[str, Any] = {}
     kernel = None
+    cold_start = True
     if job.warm:
         from labjournal import warm
 
-        kernel = warm.WORKER_KERNELS.get(job.notebook_path, job.kernel_name)
+        kernel = warm.WORKER_KERNELS.get(job.kernel_name)
+        cold_start = not kernel.started
         log_offset = kernel.log_size()
         engine = {
             "engine_name": warm.ENGINE_NAME,
@@ -110,10 +113,15 @@ def execute_job(job: Job) -> Outcome:
             with open(kernel.log_path, "rb") as log:
                 log.seek(log_offset)
                 kernel_log.write(log.read().decode(errors="replace"))
-            warm.WORKER_KERNELS.after_run(job.notebook_path, job.kernel_name, ok=error is None)
+            warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None)
         kernel_log.close()
     return Outcome(
-        key=job.key, ok=error is None, started=started, duration_s=time.time() - started, error=error
+        key=job.key,
+        ok=error is None,
+        started=started,
+        duration_s=time.time() - started,
+        error=error,
+        cold_start=cold_start,
     )
 
 

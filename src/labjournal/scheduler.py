@@ -53,13 +53,15 @@ class RunSummary:
     cached: int = 0
     failed: int = 0
     skipped: int = 0
+    cold_starts: int = 0  # runs that started a kernel of their own (see labjournal.warm)
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         return (
             f"{self.planned} planned runs ({self.distinct} distinct): {self.executed} executed, {self.cached} cached, "
-            f"{self.failed} failed, {self.skipped} skipped, in {self.wall_s:.1f} s"
+            f"{self.failed} failed, {self.skipped} skipped, {self.cold_starts} cold kernel starts, "
+            f"in {self.wall_s:.1f} s"
         )
 
 
@@ -285,6 +287,7 @@ def _execute(
             _record(store, item, staging, outcome, sources, commit, threads, read)
             status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
             console.print(f"[{done_count}/{len(todo)}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
+            summary.cold_starts += outcome.cold_start
             if outcome.ok:
                 summary.executed += 1
             else:
