@@ -12,7 +12,7 @@ from conftest import SQUARE_CELL, write_notebook
 from rich.console import Console
 
 from labjournal.cli import main
-from labjournal.errors import RunsFailedError, StoreLockedError
+from labjournal.errors import PlanError, RunsFailedError, StoreLockedError
 from labjournal.plan import load_plan
 from labjournal.scheduler import run_plan
 from labjournal.store import ResultsStore
@@ -407,3 +407,51 @@ def test_a_timeout_names_the_cell_that_was_running(demo_project: Path) -> None:
         "notebooks/square.ipynb, cell 4 (import time): CellTimeoutError: the cell was still running after the --timeout of 3 s"
         in message
     )
+
+
+DEVICE_CELL = """
+import os
+from labjournal.kit import record
+from labjournal.kit.runtime import setup
+device = setup(seed)
+record.scalar("square", x * x)
+record.scalar("on_cpu", float(device.type == "cpu"))
+record.scalar("asked_cpu", float(os.environ["LABJOURNAL_DEVICE"] == "cpu"))
+"""
+
+
+def test_device_policy_reaches_the_notebook(demo_project: Path) -> None:
+    from labjournal.scheduler import run_device
+
+    assert run_device("auto", workers=8) == "cpu"  # many small runs share no GPU
+    assert run_device("auto", workers=1) == "auto"  # one worker: CUDA where present
+    assert run_device("cuda", workers=8) == "cuda" and run_device("cpu", workers=1) == "cpu"
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", DEVICE_CELL)
+    _run(demo_project, profile="quick", jobs=2)
+    rows = [r for r in _index(demo_project)["runs"] if r["experiment"] == "squares"]
+    assert all(r["metrics"]["asked_cpu"] == 1.0 and r["metrics"]["on_cpu"] == 1.0 for r in rows)
+    assert all(r["device"] == "cpu" for r in rows)
+
+
+def test_a_notebook_that_insists_on_cuda_fails_clearly_without_it(demo_project: Path) -> None:
+    plan = demo_project / "journal.yml"
+    plan.write_text(
+        plan.read_text().replace(
+            "path: notebooks/square.ipynb", "path: notebooks/square.ipynb\n        device: cuda"
+        )
+    )
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", DEVICE_CELL)
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the failure this test checks cannot happen here")
+    with pytest.raises(
+        RunsFailedError,
+        match="asks for device 'cuda' \\(journal.yml: device\\), but torch sees no CUDA device",
+    ):
+        _run(demo_project, profile="quick", lab="demo", force="demo/squares")
+    plan.write_text(plan.read_text().replace("device: cuda", "device: gpu"))
+    with pytest.raises(
+        PlanError, match="labs.demo.notebooks.square.device: Input should be 'auto', 'cpu' or 'cuda'"
+    ):
+        load_plan(plan)

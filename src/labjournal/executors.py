@@ -12,6 +12,7 @@ its process, which threads would share.
 
 from __future__ import annotations
 
+import os
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -21,6 +22,17 @@ from typing import Any
 from labjournal.errors import LabjournalError
 from labjournal.execute import Job, execute_job
 from labjournal.provenance import available_cores
+
+KERNEL_MEMORY = 1.5 * 2**30  # what one worker's kernel holds with torch and a lab's data, about
+
+
+def default_workers() -> int:
+    """One worker per core, as many as the memory holds kernels for."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on Linux
+        return available_cores()
+    return max(1, min(available_cores(), int(memory // KERNEL_MEMORY)))
 
 
 class WorkerLost(Exception):

@@ -74,6 +74,9 @@ class Notebook(_Strict):
     # A notebook with inputs summarises the runs of other notebooks of its lab: it runs once,
     # after them, and its cache key includes theirs.
     inputs: list[str] = Field(default_factory=list)
+    # Where its runs train: `auto` takes CUDA when it is present and only one worker runs (many
+    # workers on one GPU are slower than on the cores for small models); `cpu` or `cuda` insist.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class Lab(_Strict):
@@ -101,6 +104,7 @@ class RunSpec:
     data: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     grid_names: tuple[str, ...] = ()  # the parameters that vary in this run's grid
+    device: str = "auto"  # the notebook's device policy (see Notebook.device)
 
     @property
     def is_summary(self) -> bool:
@@ -202,6 +206,7 @@ class Plan:
                             data=tuple(nb.data),
                             inputs=tuple(nb.inputs),
                             grid_names=tuple(name for name in names if len(grid[name]) > 1),
+                            device=nb.device,
                         )
                     )
         return runs
