@@ -95,10 +95,12 @@ class Verdict:
         return self.verdict in DECIDED
 
     def seeds_needed(self) -> int | None:
-        """About how many seeds per compared point would decide every undecided part."""
+        """About how many seeds per compared point would decide its most promising undecided
+        part, at the spread seen so far (one part found negligible or contradicted decides a
+        conjunction; all supported decides it too, which may take more)."""
         needed = [e.seeds_needed() for e in self.evidence if e.verdict not in DECIDED]
         known = [n for n in needed if n is not None]
-        return max(known) if known and len(known) == len(needed) else None
+        return min(known) if known else None
 
 
 @dataclass

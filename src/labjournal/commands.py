@@ -125,7 +125,7 @@ def check(
             lines.append(
                 f"[italic]stopped: {escape(v.stopped)}; "
                 + (
-                    f"about {needed} seeds per compared point would decide it at the observed spread"
+                    f"its most promising open comparison would need about {needed} seeds per grid point"
                     if needed
                     else "no number of seeds can be estimated from this spread"
                 )

@@ -98,8 +98,7 @@ def run_until_decided(
             if not growing:
                 stopped[verdict.claim_id] = {"stopped": f"seed cap ({settings.max_seeds} seeds)"}
                 continue
-            hopeless = [e for e in growing if _futile(e, settings.max_seeds)]
-            if hopeless:
+            if all(_futile(e, settings.max_seeds) for e in growing):  # no part is worth more seeds
                 stopped[verdict.claim_id] = {
                     "stopped": f"futile, deciding it would take more than twice the cap of {settings.max_seeds} seeds"
                 }
