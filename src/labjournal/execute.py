@@ -69,6 +69,7 @@ def execute_job(job: Job) -> Outcome:
             "engine_name": warm.ENGINE_NAME,
             "warm_notebook": str(job.notebook_path),
             "warm_environment": job.environment,
+            "warm_output": str(output),
         }
     try:
         papermill.execute_notebook(
@@ -80,6 +81,10 @@ def execute_job(job: Job) -> Outcome:
             cwd=str(job.staging),
             progress_bar=False,
             log_output=False,
+            # Saving the whole notebook after every cell costs up to half a second per run for
+            # notebooks with figures; progress is reported by kit.progress instead. The warm engine
+            # writes the notebook at the end, also after a timeout or a dead kernel.
+            request_save_on_cell_execute=not job.warm,
             execution_timeout=job.timeout_s,
             kernel_manager_class=IpcKernelManager,
             **engine,

@@ -395,6 +395,7 @@ def _record(
         "labjournal": __version__,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(outcome.started)),
         "duration_s": round(outcome.duration_s, 3),
+        "cold_start": outcome.cold_start,
         "recorded": now_iso(),
     }
     if read is not None:

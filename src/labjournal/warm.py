@@ -177,6 +177,7 @@ class WarmEngine(NBClientEngine):
         execution_timeout=None,
         warm_notebook=None,
         warm_environment=None,
+        warm_output=None,
         **kwargs,
     ):
         kernel = WORKER_KERNELS.get(kernel_name)
@@ -202,6 +203,12 @@ class WarmEngine(NBClientEngine):
         client.kc = kernel.kc
         try:
             nb = client.execute(cleanup_kc=False, **start)
+        except BaseException:
+            # papermill saves only a notebook that finished (this engine is not asked to save
+            # after every cell): keep what ran, with the running cell marked, for reading.
+            if warm_output:
+                nbformat.write(nb_man.nb, warm_output)
+            raise
         finally:
             kernel.kc = client.kc
             kernel.runs += 1
