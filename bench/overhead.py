@@ -25,7 +25,8 @@ def overheads(results: Path) -> list[dict]:
         record = json.loads((run_dir / "run.json").read_text())
         notebook = json.loads((run_dir / "notebook.ipynb").read_text())
         cells = sum(
-            (cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0) for cell in notebook["cells"]
+            (cell.get("metadata", {}).get("papermill", {}).get("duration") or 0.0)
+            for cell in notebook["cells"]
         )
         measured.append(
             {
@@ -41,7 +42,9 @@ def overheads(results: Path) -> list[dict]:
 
 def main(results: str = "results") -> dict[str, float]:
     measured = overheads(Path(results))
-    print(f"{'lab':<8}{'runs':>6}{'median wall s':>15}{'median cells s':>16}{'median overhead s':>19}{'cold starts':>13}")
+    print(
+        f"{'lab':<8}{'runs':>6}{'median wall s':>15}{'median cells s':>16}{'median overhead s':>19}{'cold starts':>13}"
+    )
     for lab in sorted({m["lab"] for m in measured}) + ["all"]:
         rows = [m for m in measured if lab in ("all", m["lab"])]
         cold = sum(bool(m["cold"]) for m in rows)

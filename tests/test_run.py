@@ -421,7 +421,7 @@ record.scalar("asked_cpu", float(os.environ["LABJOURNAL_DEVICE"] == "cpu"))
 
 
 def test_device_policy_reaches_the_notebook(demo_project: Path) -> None:
-    from labjournal.scheduler import run_device
+    from labjournal.placement import run_device
 
     assert run_device("auto", workers=8) == "cpu"  # many small runs share no GPU
     assert run_device("auto", workers=1) == "auto"  # one worker: CUDA where present
@@ -455,3 +455,16 @@ def test_a_notebook_that_insists_on_cuda_fails_clearly_without_it(demo_project: 
         PlanError, match="labs.demo.notebooks.square.device: Input should be 'auto', 'cpu' or 'cuda'"
     ):
         load_plan(plan)
+
+
+def test_runs_go_to_the_workers_in_turn_from_each_notebook() -> None:
+    from labjournal.cache import KeyedRun
+    from labjournal.placement import interleave
+    from labjournal.plan import RunSpec
+
+    def item(notebook: str, seed: int) -> KeyedRun:
+        spec = RunSpec("lab", notebook, notebook, Path(f"/{notebook}.ipynb"), {}, seed)
+        return KeyedRun(spec, f"{notebook}{seed}", {})
+
+    items = [item("a", 0), item("a", 1), item("a", 2), item("b", 0), item("c", 0), item("c", 1)]
+    assert [i.key for i in interleave(items)] == ["a0", "b0", "c0", "a1", "c1", "a2"]

@@ -29,16 +29,17 @@ from rich.progress import (
 
 from labjournal import __version__
 from labjournal.cache import KeyedRun, key_inputs, notebook_code_hash, run_key
-from labjournal.datasets import SOURCES_ENV, DataSource, resolve, sources_to_env
+from labjournal.datasets import DataSource, resolve
 from labjournal.errors import DataUnavailableError, LabjournalError, RunsFailedError
 from labjournal.execute import Job, Outcome, describe_error
 from labjournal.executors import WorkerLost, default_workers, make_executor
 from labjournal.files import atomic_write_json
 from labjournal.index import build_index
 from labjournal.kernel import ensure_kernelspec
-from labjournal.kit.env import DEVICE_ENV, INPUTS_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
 from labjournal.notebooks import declared_parameters
+from labjournal.placement import interleave, run_environment
 from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import machine, now_iso, project_commit
 from labjournal.store import METRICS, PARAMS, ResultsStore
@@ -213,7 +214,7 @@ def _execute(
     kernel_name = ensure_kernelspec()
     pool = make_executor(executor_kind, max(1, min(jobs or default_workers(), len(todo))), scheduler)
     workers, threads = pool.workers, pool.threads
-    grid = [item for item in todo.values() if not item.spec.is_summary]
+    grid = interleave([item for item in todo.values() if not item.spec.is_summary])
     summaries = [item for item in todo.values() if item.spec.is_summary]
     failed_keys: set[str] = set()
 
@@ -332,33 +333,6 @@ def _execute(
                 summary.skipped += 1
                 console.print(f"{item.spec.label} [yellow]skipped[/]: the worker pool broke down")
         drain()
-
-
-def run_device(policy: str, workers: int) -> str:
-    """Where a run trains. `auto` with several workers means the cores: the labs' models are small,
-    and many processes sharing one GPU were slower than the same processes on the CPU (a 16-core
-    H100 machine: quick profile 68.9 s with 16 workers on CUDA, while one Lab 02 fit took 0.90 s
-    on the GPU and 0.81 s on 8 cores). So with a GPU the default profile runs as with CUDA
-    hidden, and a single worker (`--jobs 1`) or `device: cuda` uses the GPU."""
-    if policy == "auto" and workers > 1:
-        return "cpu"
-    return policy
-
-
-def run_environment(
-    item: KeyedRun, run_dir: Path, sources: dict[str, DataSource], threads: int, workers: int = 1
-) -> dict[str, str]:
-    """What a run's notebook finds in its environment: its folder, key, thread share, device and data."""
-    return {
-        RUN_DIR_ENV: str(run_dir),
-        RUN_KEY_ENV: item.key,
-        THREADS_ENV: str(threads),
-        DEVICE_ENV: run_device(item.spec.device, workers),
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
-        SOURCES_ENV: sources_to_env({n: sources[n] for n in item.spec.data if n in sources}),
-        "PYTHONHASHSEED": "0",
-    }
 
 
 def _record(
