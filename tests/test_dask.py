@@ -1,8 +1,19 @@
-"""The Dask executor against a LocalCluster: same run folders, cache and failure semantics."""
+"""The Dask executor: against a LocalCluster (same run folders, cache and failure semantics), and
+against separate scheduler and worker processes that share no folder with the project."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -79,3 +90,124 @@ def test_unusable_clusters_are_clear_errors(demo_project: Path) -> None:
         pytest.raises(ExecutorError, match="nthreads 1"),
     ):
         _run(demo_project, profile="quick", executor="dask", scheduler=two.scheduler_address)
+
+
+SLOW_SQUARE = SQUARE_CELL + "\nimport time\ntime.sleep(4)\n"
+
+
+def hidden(folder: Path, command: list[str]) -> list[str]:
+    """`command` in a mount namespace where `folder` is an empty tmpfs (root only): the process
+    cannot see the project, so whatever reaches the store travels back through the client."""
+    script = 'mount -t tmpfs tmpfs "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(folder), *command]
+
+
+def can_hide() -> bool:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(hidden(Path(tempfile.mkdtemp()), ["true"]), capture_output=True)
+    return probe.returncode == 0
+
+
+@contextlib.contextmanager
+def separate_cluster(project: Path, workers: int = 2):
+    """A real `dask scheduler` and `dask worker` processes on 127.0.0.1, each worker in a folder of
+    its own; where the machine allows it, the workers cannot see the project's folder at all."""
+    base = Path(tempfile.mkdtemp(prefix="labjournal-dask-"))
+    dask = Path(sys.executable).parent / "dask"
+    hide = can_hide()
+    scheduler_file = base / "scheduler.json"
+    processes = [
+        subprocess.Popen(
+            [
+                str(dask),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            cwd=base,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        for i in range(workers):
+            home = base / f"worker-{i}"
+            (home / "tmp").mkdir(parents=True)
+            env = {**os.environ, "TMPDIR": str(home / "tmp"), "JUPYTER_RUNTIME_DIR": str(home)}
+            command = [
+                str(dask),
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--local-directory",
+                str(home),
+            ]
+            processes.append(
+                subprocess.Popen(
+                    hidden(project, command) if hide else command,
+                    cwd=home,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        with distributed.Client(address, timeout="30s") as client:
+            client.wait_for_workers(workers, timeout=60)
+            yield address, client, hide
+    finally:
+        for process in reversed(processes):
+            process.kill()
+            process.wait()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_workers_without_the_project_folder_run_and_survive_a_killed_worker(demo_project: Path) -> None:
+    write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SLOW_SQUARE)
+    with separate_cluster(demo_project.parent) as (address, client, hide):
+        if hide:  # what a worker sees where the project is: nothing
+            listing = [sys.executable, "-c", f"import os; os.listdir({str(demo_project)!r})"]
+            probe = subprocess.run(hidden(demo_project.parent, listing), capture_output=True, text=True)
+            assert "FileNotFoundError" in probe.stderr
+        elif os.environ.get("CI"):
+            pytest.fail("CI runs as root and must hide the project from the workers (unshare)")
+        outcome: dict = {}
+        thread = threading.Thread(
+            target=lambda: outcome.update(
+                summary=_run(demo_project, profile="quick", executor="dask", scheduler=address)
+            )
+        )
+        thread.start()
+        victim = None
+        deadline = time.monotonic() + 90
+        while victim is None and time.monotonic() < deadline:
+            busy = [worker for worker, keys in client.processing().items() if keys]
+            if busy:
+                victim = client.run(os.getpid)[busy[0]]
+                time.sleep(1.0)  # mid-run: the notebook is executing
+                os.kill(victim, signal.SIGKILL)
+            time.sleep(0.1)
+        thread.join(timeout=180)
+    assert victim is not None, "no run was seen executing on the cluster"
+    summary = outcome["summary"]
+    assert (summary.executed, summary.failed) == (3, 0)  # the killed run was rescheduled
+    index = json.loads((demo_project / "results" / "index.json").read_text())
+    assert [row["status"] for row in index["runs"]] == ["ok", "ok", "ok"]
+    assert {row["metrics"]["square"] for row in index["runs"] if row["seed"] is not None} == {1.0, 4.0}
+    for record in (demo_project / "results" / "runs").rglob("run.json"):
+        run = json.loads(record.read_text())
+        for name, checksum in run["artifacts"].items():  # every file arrived whole
+            assert hashlib.sha256((record.parent / name).read_bytes()).hexdigest() == checksum
+    assert not (demo_project / "results" / ".staging").exists()

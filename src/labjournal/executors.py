@@ -4,23 +4,34 @@ Both take a `Job` and return a `concurrent.futures.Future` of its `Outcome`, so 
 caching, staging, failure and progress handling is the same for both. A worker that dies (killed,
 out of memory) surfaces as `WorkerLost`, which the scheduler records as a failed run.
 
-A Dask cluster must share the project's filesystem with this machine (the run folders are written
-by the workers and committed here), and every worker must run one task at a time
-(`dask worker --nthreads 1`): a run sets environment variables and redirects file descriptors of
-its process, which threads would share.
+On a Dask cluster no filesystem is shared with the workers: the notebook travels to the worker
+with the job, the run executes in a folder of the worker's own, and its files travel back with
+their checksums, to be written into this machine's staging folder and committed here as any
+local run. Summary notebooks, which read the results store, run on this machine. A worker that
+dies mid-run has its task rescheduled by Dask on another worker; only when Dask gives up is the
+run failed. Every worker must run one task at a time (`dask worker --nthreads 1`): a run sets
+environment variables and redirects file descriptors of its process, which threads would share.
+The datasets must be readable by the workers at the paths this machine resolved them to (a
+read-only copy on each machine at the same path will do).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import tempfile
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
+from pathlib import Path
 from typing import Any
 
 from labjournal.errors import LabjournalError
-from labjournal.execute import Job, execute_job
+from labjournal.execute import Job, Outcome, execute_job
+from labjournal.files import atomic_write_bytes
+from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV
 from labjournal.provenance import available_cores
 
 KERNEL_MEMORY = 1.5 * 2**30  # what one worker's kernel holds with torch and a lab's data, about
@@ -108,21 +119,29 @@ class DaskExecutor:
         self.workers = len(workers)
         self.threads = 1
         self._tasks: dict[str, Any] = {}
+        self._local: LocalExecutor | None = None
 
     def submit(self, job: Job) -> Future:
         from distributed import KilledWorker
 
+        if INPUTS_ENV in job.environment:  # a summary reads the results store: run it here
+            if self._local is None:
+                self._local = LocalExecutor(1)
+            return self._local.submit(job)
         key = f"labjournal-{job.key[:16]}-{uuid.uuid4().hex[:8]}"
-        task = self.client.submit(execute_job, job, key=key, pure=False, retries=0)
+        notebook = job.notebook_path.read_bytes()
+        task = self.client.submit(execute_remote, job, notebook, key=key, pure=False, retries=0)
         self._tasks[key] = task
         outer: Future = Future()
 
         def relay(done: Any) -> None:
             self._tasks.pop(key, None)
             try:
-                outer.set_result(done.result())
+                outcome, files = done.result()
+                receive_files(job.staging, files)
+                outer.set_result(outcome)
             except KilledWorker as exc:
-                outer.set_exception(WorkerLost(f"the Dask worker running it died ({exc})"))
+                outer.set_exception(WorkerLost(f"the Dask workers running it died ({exc})"))
             except BaseException as exc:
                 outer.set_exception(exc)
 
@@ -130,7 +149,49 @@ class DaskExecutor:
         return outer
 
     def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
         self.client.close()
+
+
+def execute_remote(job: Job, notebook: bytes) -> tuple[Outcome, dict[str, tuple[bytes, str]]]:
+    """On a Dask worker: run the job in a folder of the worker's own (the notebook comes with the
+    job) and return its outcome and its files with their SHA-256 checksums."""
+    with tempfile.TemporaryDirectory(prefix="labjournal-remote-") as folder:
+        local = Path(folder)
+        staging = local / "run"
+        staging.mkdir()
+        notebook_path = local / job.notebook_path.name
+        notebook_path.write_bytes(notebook)
+        remote = dataclasses.replace(
+            job,
+            notebook_path=notebook_path,
+            staging=staging,
+            environment={**job.environment, RUN_DIR_ENV: str(staging)},
+        )
+        outcome = execute_job(remote)
+        if outcome.error:
+            outcome.error["notebook"] = str(job.notebook_path)  # the name the user knows
+        files = {}
+        for path in sorted(staging.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                files[str(path.relative_to(staging))] = (data, hashlib.sha256(data).hexdigest())
+    return outcome, files
+
+
+def receive_files(staging: Path, files: dict[str, tuple[bytes, str]]) -> None:
+    """Write a remote run's files into this machine's staging folder, each checked against the
+    checksum the worker sent; the scheduler then commits the folder as it commits a local run."""
+    root = staging.resolve()
+    for name, (data, checksum) in files.items():
+        target = (staging / name).resolve()
+        if root not in target.parents:
+            raise WorkerLost(f"a worker sent a file outside the run's folder: {name}")
+        if hashlib.sha256(data).hexdigest() != checksum:
+            raise WorkerLost(f"{name} arrived damaged from the worker (checksum mismatch)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, data)
 
 
 def make_executor(kind: str, workers: int, scheduler: str | None) -> LocalExecutor | DaskExecutor:

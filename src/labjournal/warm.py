@@ -39,10 +39,11 @@ MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds wha
 WARM_UP = "import labjournal.kit, matplotlib.pyplot, numpy, pandas, torch"  # what every lab imports
 
 RESET = """\
+import os as _os
+_os.chdir({cwd!r})  # first: the last run's folder may be gone (a remote run's temporary folder)
 %reset -f
 import importlib as _importlib, json as _json, os as _os, sys as _sys
 _os.environ.update(_json.loads({environment!r}))
-_os.chdir({cwd!r})
 if "labjournal.kit.record" in _sys.modules:
     _sys.modules["labjournal.kit.record"]._default.cache_clear()
 if "matplotlib" in _sys.modules:
