@@ -58,5 +58,5 @@ clean:                   ## remove everything `make report` produced (results in
 distclean: clean
 	rm -rf $(VENV)
 
-bench: $(STAMP)  ## the four benchmark figures of docs/BENCHMARKS.md (about 20 minutes on 2 cores)
+bench: $(STAMP)  ## the six benchmark figures of docs/BENCHMARKS.md (about 30 minutes on 2 cores)
 	$(BIN)/python bench/bench.py --profile $(PROFILE)

@@ -230,8 +230,13 @@ def test_a_killed_worker_fails_its_runs_without_partial_results(demo_project: Pa
 
 LEAK_CHECK = """
 import os
-assert "leaked" not in globals(), "a variable of the previous run is still defined"
+for name in ("leaked", "_private", "leaked_module", "leaked_function"):
+    assert name not in globals(), f"{name} of the previous run is still defined"
 leaked = x
+_private = x
+import json as leaked_module
+def leaked_function():
+    return x
 record.scalar("cwd_is_run_folder", float(os.getcwd() == os.environ["LABJOURNAL_RUN_DIR"]))
 """
 

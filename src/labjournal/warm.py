@@ -41,7 +41,11 @@ WARM_UP = "import labjournal.kit, matplotlib.pyplot, numpy, pandas, torch"  # wh
 RESET = """\
 import os as _os
 _os.chdir({cwd!r})  # first: the last run's folder may be gone (a remote run's temporary folder)
-%reset -f
+for _n in [_n for _n in get_ipython().user_ns if _n not in get_ipython().user_ns_hidden]:
+    get_ipython().user_ns.pop(_n, None)  # every variable, function and import of the last run
+del _n
+get_ipython().user_ns["Out"].clear()  # Out[n]: what the last run displayed
+get_ipython().user_ns.update({{"_": "", "__": "", "___": ""}})
 import importlib as _importlib, json as _json, os as _os, sys as _sys
 _os.environ.update(_json.loads({environment!r}))
 if "labjournal.kit.record" in _sys.modules:
@@ -61,7 +65,9 @@ if "pandas" in _sys.modules:
 if "torch" in _sys.modules:
     _sys.modules["torch"].set_default_dtype(_sys.modules["torch"].float32)
     _sys.modules["torch"].set_grad_enabled(True)
-%reset -f
+for _n in [_n for _n in get_ipython().user_ns if _n not in get_ipython().user_ns_hidden]:
+    get_ipython().user_ns.pop(_n, None)  # and the reset's own names
+del _n
 """
 
 
