@@ -473,3 +473,22 @@ def test_runs_go_to_the_workers_in_turn_from_each_notebook() -> None:
 
     items = [item("a", 0), item("a", 1), item("a", 2), item("b", 0), item("c", 0), item("c", 1)]
     assert [i.key for i in interleave(items)] == ["a0", "b0", "c0", "a1", "c1", "a2"]
+
+
+def test_running_one_lab_with_another_profile_keeps_the_other_labs_results(tmp_path: Path) -> None:
+    from conftest import make_demo_project
+
+    project = make_demo_project(tmp_path / "p")
+    plan = project / "journal.yml"
+    text = plan.read_text()
+    other = text[text.index("  demo:") :].replace("  demo:", "  other:")
+    plan.write_text(text + other.replace("[1.0, 2.0, 3.0]", "[5.0, 6.0]").replace("[1.0, 2.0]", "[5.0]"))
+    _run(project, profile="default")
+    before = {r["key"]: r for r in _index(project)["runs"] if r["lab"] == "other"}
+    assert before and all(r["status"] == "ok" for r in before.values())
+    _run(project, profile="quick", lab="demo")
+    rows = _index(project)["runs"]
+    assert {r["key"]: r for r in rows if r["lab"] == "other"} == before  # not forgotten
+    demo = [r for r in rows if r["lab"] == "demo"]
+    assert demo and all(r["profile"] == "quick" and r["status"] == "ok" for r in demo)
+    assert [r["lab"] for r in rows] == sorted((r["lab"] for r in rows), key=["demo", "other"].index)

@@ -38,6 +38,7 @@ def build_index(
             "notebook": spec.notebook,
             "experiment": spec.experiment,
             "notebook_path": str(spec.notebook_path.relative_to(plan.root)),
+            "profile": profile,
             "params": spec.params,
             "seed": spec.seed,
             "key": item.key,
@@ -74,3 +75,18 @@ def build_index(
         "data": {name: source.to_json() for name, source in sources.items()},
         "runs": rows,
     }
+
+
+def merge_lab(
+    previous: dict[str, Any] | None, current: dict[str, Any], lab: str, labs: list[str]
+) -> dict[str, Any]:
+    """The index after `labjournal run --lab LAB`: that lab's rows from this run, every other
+    lab's rows as the previous index had them (possibly of another profile: each row says which),
+    in the plan's order of labs. Running one lab never makes the journal forget the others."""
+    if not previous:
+        return current
+    kept = [row for row in previous.get("runs", []) if row["lab"] != lab and row["lab"] in labs]
+    fresh = [row for row in current["runs"] if row["lab"] == lab]
+    order = {name: position for position, name in enumerate(labs)}
+    rows = sorted(kept + fresh, key=lambda row: order[row["lab"]])  # stable: runs keep their order
+    return {**current, "runs": rows, "data": {**previous.get("data", {}), **current["data"]}}

@@ -34,7 +34,7 @@ from labjournal.errors import DataUnavailableError, LabjournalError, RunsFailedE
 from labjournal.execute import Job, Outcome, describe_error
 from labjournal.executors import WorkerLost, default_workers, make_executor
 from labjournal.files import atomic_write_json
-from labjournal.index import build_index
+from labjournal.index import build_index, merge_lab
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
@@ -189,6 +189,12 @@ def run_plan(
         else:
             console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
         index = build_index(plan, store, keyed, profile_name, sources, commit, design)
+        if lab is not None:
+            try:
+                previous = store.read_index()
+            except json.JSONDecodeError:
+                previous = None  # a broken index is rebuilt from the store; only this lab's rows survive
+            index = merge_lab(previous, index, lab, list(plan.labs))
         store.write_index(index)
     summary.wall_s = time.monotonic() - started
     console.print(summary.line())
