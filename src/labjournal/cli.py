@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="family-wise error control over every comparison (default: the claims file's setting)",
     )
+    new = commands.add_parser("new", help="start a new journal in an empty folder")
+    new.add_argument("folder")
+    new.add_argument("--title", default="My lab journal")
+    new.add_argument("--author", default="A. Learner")
     serve = commands.add_parser("serve", help="preview the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
     return parser
@@ -128,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
         elif args.command == "check":
             commands.check(args.project, strict=args.strict, familywise=args.familywise, console=console)
+        elif args.command == "new":
+            commands.new(args.folder, title=args.title, author=args.author, console=console)
         elif args.command == "serve":
             commands.serve(args.project, port=args.port, console=console)
     except LabjournalError as exc:

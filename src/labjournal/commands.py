@@ -27,6 +27,7 @@ from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.render import render_journal
 from labjournal.results import Results
+from labjournal.scaffold import new_journal
 from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
 from labjournal.sequential import Design
 from labjournal.store import ResultsStore
@@ -90,6 +91,14 @@ def show_plan(
         _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         table.add_row(escape(item.spec.label), item.key[:12], reason)
     console.print(table)
+
+
+def new(folder: str, title: str, author: str, console: Console) -> Path:
+    target = new_journal(folder, title=title, author=author)
+    console.print(
+        f"A new journal in {target}. Next: cd {folder} && make report   (then open _site/index.html)"
+    )
+    return target
 
 
 def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
