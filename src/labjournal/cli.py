@@ -107,6 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("folder")
     new.add_argument("--title", default="My lab journal")
     new.add_argument("--author", default="A. Learner")
+    publish = commands.add_parser(
+        "publish", help="commit _site/ to the gh-pages branch, or copy it to a folder"
+    )
+    publish.add_argument("target", nargs="?", default="gh-pages", help="gh-pages (default) or a folder")
     serve = commands.add_parser("serve", help="preview the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
     return parser
@@ -134,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             commands.check(args.project, strict=args.strict, familywise=args.familywise, console=console)
         elif args.command == "new":
             commands.new(args.folder, title=args.title, author=args.author, console=console)
+        elif args.command == "publish":
+            commands.publish(args.project, target=args.target, console=console)
         elif args.command == "serve":
             commands.serve(args.project, port=args.port, console=console)
     except LabjournalError as exc:

@@ -25,6 +25,7 @@ from labjournal.decide import run_until_decided, settings_for
 from labjournal.errors import ClaimsNotSupportedError
 from labjournal.plan import load_plan
 from labjournal.project import Project
+from labjournal.publish import publish as publish_site
 from labjournal.render import render_journal
 from labjournal.results import Results
 from labjournal.scaffold import new_journal
@@ -99,6 +100,12 @@ def new(folder: str, title: str, author: str, console: Console) -> Path:
         f"A new journal in {target}. Next: cd {folder} && make report   (then open _site/index.html)"
     )
     return target
+
+
+def publish(project_dir: str | None, console: Console, target: str = "gh-pages") -> str:
+    message = publish_site(Project.discover(project_dir), target)
+    console.print(f"Published: {message}")
+    return message
 
 
 def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:

@@ -1,0 +1,302 @@
+"""`labjournal build`: the rendered Quarto project in `_build/` becomes `_site/` and `journal.pdf`.
+
+Two engines produce the same outputs from the same `_quarto.yml`:
+- `quarto`: `quarto render` of the website, and of one combined document to typst for the PDF.
+- `pandoc` (built in, used when Quarto is absent): pandoc renders each page to HTML with the
+  templates in `templates/`, and the combined document to typst, which `typst` compiles to PDF.
+  Citations are resolved by pandoc's citeproc in both outputs.
+
+`auto` picks Quarto when the `quarto` command is on PATH.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+
+from labjournal.errors import BuildError, LabjournalError
+from labjournal.project import PDF_NAME, Page, Project, SiteConfig
+from labjournal.render import JOURNAL_CSS, MANIFEST
+
+FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+COMBINED = "_journal.qmd"  # underscore: Quarto does not render it as a site page
+
+
+def choose_engine(requested: str) -> str:
+    if requested == "auto":
+        return "quarto" if shutil.which("quarto") else "pandoc"
+    if requested == "quarto" and not shutil.which("quarto"):
+        raise BuildError(
+            "--engine quarto: the quarto command is not on PATH. Install Quarto (or `pip install -e .[quarto]` "
+            "where the internet is reachable), or build with --engine pandoc."
+        )
+    return requested
+
+
+def split_front_matter(text: str, source: str) -> tuple[dict, str]:
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise BuildError(f"{source}: the YAML front matter is invalid: {exc}") from exc
+    return meta, text[match.end() :]
+
+
+def build_outputs(
+    project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None
+) -> None:
+    console = console or Console(stderr=True)
+    build_dir = project.build_dir
+    if not (build_dir / MANIFEST).exists():
+        raise BuildError(f"{build_dir} holds no rendered journal: run `labjournal render` first")
+    site = project.site_config()
+    chosen = choose_engine(engine)
+    console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
+    pages = read_pages(build_dir, site)
+    write_combined(build_dir, site, pages)
+    out = project.site_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if only in (None, "site"):
+        # The site is built into a fresh folder and swapped in, so pages and figures of an
+        # earlier build never linger; the PDF is carried over unless it is rebuilt below.
+        fresh = out.with_name(out.name + ".tmp")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        if chosen == "quarto":
+            _quarto_site(project, fresh)
+        else:
+            _pandoc_site(project, site, pages, fresh)
+        if (out / PDF_NAME).exists():
+            shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
+        retired = out.with_name(out.name + ".old")
+        shutil.rmtree(retired, ignore_errors=True)
+        out.rename(retired)
+        fresh.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    if only in (None, "pdf"):
+        if chosen == "quarto":
+            _quarto_pdf(project, site, out)
+        else:
+            _typst_pdf(project, site, out)
+    if only in (None, "site"):
+        console.print(f"Site: {out / 'index.html'}")
+    if only in (None, "pdf"):
+        console.print(f"PDF:  {out / PDF_NAME}")
+
+
+def read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
+    pages = []
+    for page in site.pages:
+        path = build_dir / page.source
+        meta, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
+        if "title" not in meta:
+            raise BuildError(f"{page.source}: the page has no title in its front matter")
+        pages.append((page, meta, body))
+    return pages
+
+
+def write_combined(build_dir: Path, site: SiteConfig, pages: list[tuple[Page, dict, str]]) -> Path:
+    """One document of every page in order, each page a level-1 section: the PDF's source."""
+    meta = {
+        "title": site.title,
+        "subtitle": site.subtitle or None,
+        "author": site.author or None,
+        "date": site.date or None,
+        # A bare year is not a full date: without this Quarto prints "January 1, 2026".
+        "date-format": "YYYY" if re.fullmatch(r"\d{4}", site.date or "") else None,
+        "bibliography": site.bibliography,
+        "toc": True,
+        "toc-depth": 2,
+        "link-citations": True,
+    }
+    parts = ["---\n" + yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False) + "---\n"]
+    for page, page_meta, body in pages:
+        anchor = Path(page.source).stem
+        parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body.strip()}\n")
+    path = build_dir / COMBINED
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in engine
+
+
+def _pandoc() -> str:
+    import pypandoc
+
+    return pypandoc.get_pandoc_path()
+
+
+SHORTCODE = re.compile(r"\{\{<\s*([\w-]+)([^>]*)>\}\}")
+PAGEBREAK = '\n\n```{=html}\n<div class="pagebreak"></div>\n```\n\n```{=typst}\n#pagebreak()\n```\n\n'
+
+
+def builtin_shortcodes(text: str, where: str) -> str:
+    """Quarto shortcodes for the built-in engine: `{{< pagebreak >}}` becomes a page break in the
+    PDF (and a marker in the HTML); any other shortcode is refused, naming it, rather than
+    printed as it is."""
+
+    def replace(match: re.Match) -> str:
+        if match.group(1) == "pagebreak":
+            return PAGEBREAK
+        line = text.count("\n", 0, match.start()) + 1
+        raise BuildError(
+            f"{where}:{line}: the built-in engine does not support the Quarto shortcode "
+            f"{match.group(0)} (it supports: pagebreak); build with Quarto (--engine quarto) or remove it"
+        )
+
+    return SHORTCODE.sub(replace, text)
+
+
+def _run(command: list[str], cwd: Path, what: str, stdin: str | None = None) -> None:
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, input=stdin)
+    if completed.returncode != 0:
+        raise BuildError(f"{what} failed (exit {completed.returncode}):\n{completed.stderr.strip()}")
+
+
+def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dict, str]], out: Path) -> None:
+    build_dir = project.build_dir
+    templates = project.templates_dir
+    for asset in ("site.css", JOURNAL_CSS, "search.js"):
+        shutil.copy2(templates / asset, out / asset)
+    for folder in ("figures", "runs"):  # figures, and the executed notebooks they link to
+        if (build_dir / folder).exists():
+            shutil.copytree(build_dir / folder, out / folder, dirs_exist_ok=True)
+    nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
+    common = [
+        _pandoc(),
+        "--from=markdown",
+        "--to=html5",
+        "--standalone",
+        f"--template={templates / 'page.html'}",
+        f"--lua-filter={templates / 'callouts.lua'}",
+        f"--lua-filter={templates / 'figures.lua'}",
+        "--toc",
+        "--toc-depth=2",
+        "--mathml",
+        "--section-divs",
+    ]
+    if site.bibliography:
+        common += ["--citeproc", f"--bibliography={build_dir / site.bibliography}"]
+
+    def render_page(position: int) -> None:
+        page, _meta, _body = pages[position]
+        variables = {
+            "site-title": site.title,
+            "site-author": site.author,
+            "pdf": PDF_NAME,
+            "nav": [{**item, "current": i == position} for i, item in enumerate(nav)],
+            "prev": nav[position - 1] if position > 0 else None,
+            "next": nav[position + 1] if position + 1 < len(nav) else None,
+        }
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump({k: v for k, v in variables.items() if v is not None}, handle)
+        try:
+            _run(
+                common + [f"--metadata-file={handle.name}", "-o", str(out / page.html)],
+                build_dir,
+                f"pandoc ({page.source} -> HTML)",
+                stdin=builtin_shortcodes((build_dir / page.source).read_text(encoding="utf-8"), page.source),
+            )
+        finally:
+            Path(handle.name).unlink(missing_ok=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(render_page, range(len(pages))))
+    index_for_search(out, [page.html for page, _meta, _body in pages])
+
+
+def index_for_search(site: Path, pages: list[str]) -> None:
+    """Pagefind's index of the journal pages (not of the executed notebooks under runs/), in
+    `pagefind/`, with the search box's script and style. Only the `<main data-pagefind-body>` of
+    each page is indexed: navigation, contents and pager are left out."""
+    command = [sys.executable, "-m", "pagefind", "--site", str(site), "--glob", "*.html", "--silent"]
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BuildError(
+            f"pagefind could not index the site in {site} (exit {completed.returncode}):\n"
+            f"{(completed.stderr or completed.stdout).strip()}\n"
+            'Is the pagefind binary installed? `pip install "pagefind[bin]"` installs it.'
+        )
+    entry = site / "pagefind" / "pagefind-entry.json"
+    try:
+        languages = json.loads(entry.read_text())["languages"]
+        indexed = sum(language["page_count"] for language in languages.values())
+    except (OSError, ValueError, KeyError) as exc:
+        raise BuildError(f"pagefind ran but its index is unreadable: {entry} ({exc})") from exc
+    if indexed != len(pages):
+        raise BuildError(
+            f"pagefind indexed {indexed} pages of {site}, expected the {len(pages)} journal pages"
+        )
+
+
+def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
+    import typst
+
+    build_dir = project.build_dir
+    command = [
+        _pandoc(),
+        "--from=markdown",
+        "--to=typst",
+        "--standalone",
+        f"--template={project.templates_dir / 'journal.typ'}",
+        f"--lua-filter={project.templates_dir / 'callouts.lua'}",
+        f"--lua-filter={project.templates_dir / 'figures.lua'}",
+        "-o",
+        "journal.typ",
+    ]
+    if site.bibliography:
+        command[1:1] = ["--citeproc", f"--bibliography={site.bibliography}"]
+    combined = builtin_shortcodes((build_dir / COMBINED).read_text(encoding="utf-8"), COMBINED)
+    _run(command, build_dir, "pandoc (journal -> typst)", stdin=combined)
+    try:
+        pdf = typst.compile(str(build_dir / "journal.typ"), root=str(build_dir))
+    except Exception as exc:  # typst reports source errors as its own exception types
+        raise BuildError(f"typst could not compile {build_dir / 'journal.typ'}:\n{exc}") from exc
+    tmp = out / f".{PDF_NAME}.tmp"
+    tmp.write_bytes(pdf)
+    tmp.replace(out / PDF_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Quarto engine
+
+
+def _quarto() -> str:
+    quarto = shutil.which("quarto")
+    if quarto is None:  # choose_engine checked; PATH may have changed since
+        raise LabjournalError("quarto disappeared from PATH")
+    return quarto
+
+
+def _quarto_site(project: Project, out: Path) -> None:
+    build_dir = project.build_dir
+    _run([_quarto(), "render", "--to", "html"], build_dir, "quarto render (site)")
+    shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
+
+
+def _quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
+    """Render the combined document on its own, outside any Quarto project, so that the website's
+    settings (output folder, render list) cannot interfere with the PDF."""
+    build_dir = project.build_dir
+    with tempfile.TemporaryDirectory(prefix="labjournal-pdf-") as folder:
+        work = Path(folder)
+        shutil.copy2(build_dir / COMBINED, work / "journal.qmd")
+        if (build_dir / "figures").exists():
+            shutil.copytree(build_dir / "figures", work / "figures")
+        if site.bibliography:
+            shutil.copy2(build_dir / site.bibliography, work / site.bibliography)
+        _run([_quarto(), "render", "journal.qmd", "--to", "typst"], work, "quarto render (PDF)")
+        shutil.copy2(work / PDF_NAME, out / PDF_NAME)

@@ -1,0 +1,162 @@
+"""What each CLI command does, in terms of the engine's modules."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from labjournal.build import build_outputs
+from labjournal.claims import (
+    CLAIMS_FILE,
+    CONTRADICTED,
+    DECIDED,
+    NEGLIGIBLE,
+    SUPPORTED,
+    attach_stop_reasons,
+    evaluate_all,
+    load_claims_file,
+)
+from labjournal.decide import run_until_decided, settings_for
+from labjournal.errors import ClaimsNotSupportedError
+from labjournal.plan import load_plan
+from labjournal.project import Project
+from labjournal.render import render_journal
+from labjournal.results import Results
+from labjournal.scaffold import new_journal
+from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
+from labjournal.sequential import Design
+from labjournal.store import ResultsStore
+
+
+def run(
+    project_dir: str | None,
+    console: Console,
+    until_decided: bool = False,
+    max_seeds: int | None = None,
+    budget: float | None = None,
+    **options,
+) -> RunSummary:
+    """Execute the plan; with --until-decided (or a profile with `decide:`), add seeds where
+    claims need them until they are decided."""
+    project = Project.discover(project_dir)
+    plan = load_plan(project.plan_file)
+    store = ResultsStore(project.results_dir)
+    _, spec = plan.profile(options.get("profile"))
+    if until_decided or spec.decide is not None or max_seeds is not None or budget is not None:
+        settings = settings_for(plan, options.get("profile"), max_seeds, budget)
+        return run_until_decided(plan, store, project.report_dir, settings, console, **options)
+    return run_plan(plan, store, console=console, **options)
+
+
+def render(project_dir: str | None, console: Console) -> Path:
+    project = Project.discover(project_dir)
+    out = render_journal(project)
+    console.print(f"Rendered the journal into {out.relative_to(project.root)}/")
+    return out
+
+
+def build(project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None) -> None:
+    project = Project.discover(project_dir)
+    build_outputs(project, engine=engine, only=only, console=console)
+
+
+def report(
+    project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None, **run_options
+) -> None:
+    run(project_dir, console=console, **run_options)
+    render(project_dir, console=console)
+    build(project_dir, console=console, engine=engine, only=only)
+
+
+def show_plan(
+    project_dir: str | None, console: Console, profile: str | None = None, data_dir: str | None = None
+) -> None:
+    project = Project.discover(project_dir)
+    plan = load_plan(project.plan_file)
+    profile_name, profile_spec = plan.profile(profile)
+    specs = plan.runs(profile_name)
+    sources = resolve_sources(specs, specs, profile_spec.data, data_dir)
+    store = ResultsStore(project.results_dir)
+    keyed = plan_keys(specs, sources)
+    distinct = len({item.key for item in keyed})
+    table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
+    for column in ("run", "key", "status"):
+        table.add_column(column)
+    for item in keyed:
+        _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
+        table.add_row(escape(item.spec.label), item.key[:12], reason)
+    console.print(table)
+
+
+def new(folder: str, title: str, author: str, console: Console) -> Path:
+    target = new_journal(folder, title=title, author=author)
+    console.print(
+        f"A new journal in {target}. Next: cd {folder} && make report   (then open _site/index.html)"
+    )
+    return target
+
+
+def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
+    project = Project.discover(project_dir)
+    site = project.site_dir
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"Serving {site} at http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        server.serve_forever()
+
+
+VERDICT_STYLES = {"supported": "green", "contradicted": "red", "negligible": "blue", "inconclusive": "yellow"}
+
+
+def check(
+    project_dir: str | None, console: Console, strict: bool = False, familywise: str | None = None
+) -> None:
+    """Evaluate every claim against the results store (never runs a notebook). The table goes to
+    stdout, so it can be piped; errors and the exit status say whether the claims hold."""
+    project = Project.discover(project_dir)
+    claims = load_claims_file(project.report_dir / CLAIMS_FILE)
+    results = Results.load(project.results_dir)
+    verdicts = evaluate_all(results, claims, familywise=familywise)
+    attach_stop_reasons(verdicts, ResultsStore(project.results_dir).read_decisions())
+    table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")
+    for column in ("claim", "lab", "verdict", "evidence"):
+        table.add_column(column)
+    for v in verdicts:
+        style = VERDICT_STYLES[v.verdict]
+        lines = [escape(e.summary()) + f" → {e.verdict}" for e in v.evidence]
+        if v.verdict not in DECIDED:
+            needed = v.seeds_needed()
+            lines.append(
+                f"[italic]stopped: {escape(v.stopped)}; "
+                + (
+                    f"its most promising open comparison would need about {needed} seeds per grid point"
+                    if needed
+                    else "no number of seeds can be estimated from this spread"
+                )
+                + "[/]"
+            )
+        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", "\n".join(lines))
+    out = Console(soft_wrap=False)
+    out.print(table)
+    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
+    out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
+    design = Design.from_json(results.index.get("design"))
+    method = familywise or claims.familywise
+    out.print(
+        f"Judged with {design.describe()}; family-wise error control: {'Holm' if method == 'holm' else 'none'}."
+    )
+    failing = [
+        v
+        for v in verdicts
+        if v.verdict == CONTRADICTED or (strict and v.verdict not in (SUPPORTED, NEGLIGIBLE))
+    ]
+    if failing:
+        what = "not supported" if strict else "contradicted"
+        raise ClaimsNotSupportedError(
+            f"{len(failing)} claim(s) {what}: " + ", ".join(v.claim_id for v in failing)
+        )

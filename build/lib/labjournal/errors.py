@@ -1,0 +1,49 @@
+"""The errors labjournal reports to a user. Each names the file and the place it is about."""
+
+from __future__ import annotations
+
+
+class LabjournalError(Exception):
+    """Base class: the CLI prints these without a traceback and exits with `exit_code`."""
+
+    exit_code = 2
+
+
+class PlanError(LabjournalError):
+    """journal.yml is broken or asks for something that does not exist. Nothing has run."""
+
+    def __init__(self, path: str, problems: list[str]):
+        self.path = path
+        self.problems = list(dict.fromkeys(problems))  # one message per problem
+        listing = "\n".join(f"  {problem}" for problem in self.problems)
+        super().__init__(f"{path}: the plan is invalid, nothing was run:\n{listing}")
+
+
+class DataUnavailableError(LabjournalError):
+    """A dataset a notebook needs is neither on disk nor downloadable."""
+
+
+class StoreLockedError(LabjournalError):
+    """Another labjournal process holds the results store."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class RenderError(LabjournalError):
+    """A journal page could not be rendered (Jinja syntax, a missing metric or figure)."""
+
+
+class BuildError(LabjournalError):
+    """pandoc, typst or Quarto failed to build the site or the PDF."""
+
+
+class RunsFailedError(LabjournalError):
+    """One or more notebooks raised; their runs are marked failed, the others completed."""
+
+    exit_code = 1
+
+
+class ClaimsNotSupportedError(LabjournalError):
+    """`labjournal check`: a claim is contradicted (or, with --strict, not supported)."""
+
+    exit_code = 1

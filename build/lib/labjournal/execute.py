@@ -1,0 +1,170 @@
+"""Execute one notebook run with papermill, in the calling process (a pool worker).
+
+This module knows about papermill and kernels and nothing about the store: it runs a notebook into a
+staging folder and reports what happened. When the notebook raises, the outcome names the notebook,
+the cell (counted in the source notebook, as a reader sees it) and the exception.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from papermill.exceptions import PapermillExecutionError
+
+from labjournal.kernel import IpcKernelManager
+from labjournal.store import EXECUTED_NOTEBOOK
+
+KERNEL_LOG = "kernel.log"
+
+
+@dataclass
+class Job:
+    key: str
+    notebook_path: Path
+    parameters: dict[str, Any]
+    staging: Path
+    kernel_name: str
+    environment: dict[str, str] = field(default_factory=dict)
+    timeout_s: int | None = None
+    warm: bool = True  # reuse this worker's kernel of the notebook (see labjournal.warm)
+
+
+@dataclass
+class Outcome:
+    key: str
+    ok: bool
+    started: float
+    duration_s: float
+    error: dict[str, Any] | None = None
+    cold_start: bool = True  # the run started a kernel (and imported everything) of its own
+
+
+def execute_job(job: Job) -> Outcome:
+    """Run one notebook. Never raises for a failing notebook: the Outcome says what failed."""
+    os.environ.update(job.environment)  # inherited by the kernel this process starts
+    started = time.time()
+    output = job.staging / EXECUTED_NOTEBOOK
+    error = None
+    # The kernel inherits file descriptor 2: its warnings and shutdown chatter go to the run's log.
+    saved_stderr = os.dup(2)
+    kernel_log = open(job.staging / KERNEL_LOG, "w")  # noqa: SIM115 - closed in finally
+    os.dup2(kernel_log.fileno(), 2)
+    engine: dict[str, Any] = {}
+    kernel = None
+    cold_start = True
+    if job.warm:
+        from labjournal import warm
+
+        kernel = warm.WORKER_KERNELS.get(job.kernel_name)
+        cold_start = not kernel.started
+        log_offset = kernel.log_size()
+        engine = {
+            "engine_name": warm.ENGINE_NAME,
+            "warm_notebook": str(job.notebook_path),
+            "warm_environment": job.environment,
+            "warm_output": str(output),
+        }
+    try:
+        papermill.execute_notebook(
+            str(job.notebook_path),
+            str(output),
+            parameters=job.parameters,
+            kernel_name=job.kernel_name,
+            language="python",  # the project's kernel; a notebook without kernelspec metadata runs too
+            cwd=str(job.staging),
+            progress_bar=False,
+            log_output=False,
+            # Saving the whole notebook after every cell costs up to half a second per run for
+            # notebooks with figures; progress is reported by kit.progress instead. The warm engine
+            # writes the notebook at the end, also after a timeout or a dead kernel.
+            request_save_on_cell_execute=not job.warm,
+            execution_timeout=job.timeout_s,
+            kernel_manager_class=IpcKernelManager,
+            **engine,
+        )
+    except PapermillExecutionError as exc:
+        cell, source = _source_cell(job.notebook_path, exc.source)
+        error = {
+            "notebook": str(job.notebook_path),
+            "cell": cell,
+            "cell_source": source,
+            "exception": exc.ename,
+            "message": exc.evalue,
+        }
+    except Exception as exc:  # the kernel died, would not start, or a timeout hit
+        cell, source = _running_cell(job.notebook_path, output)
+        message = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
+        if type(exc).__name__ == "CellTimeoutError":
+            message = f"the cell was still running after the --timeout of {job.timeout_s} s"
+        error = {
+            "notebook": str(job.notebook_path),
+            "cell": cell,
+            "cell_source": source,
+            "exception": type(exc).__name__,
+            "message": message,
+            "traceback": traceback.format_exc(limit=3),
+        }
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+        if kernel is not None:  # this run's slice of the warm kernel's stderr
+            with open(kernel.log_path, "rb") as log:
+                log.seek(log_offset)
+                kernel_log.write(log.read().decode(errors="replace"))
+            warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None)
+        kernel_log.close()
+    return Outcome(
+        key=job.key,
+        ok=error is None,
+        started=started,
+        duration_s=time.time() - started,
+        error=error,
+        cold_start=cold_start,
+    )
+
+
+def _running_cell(notebook_path: Path, output: Path) -> tuple[int | None, str]:
+    """The cell that was running when execution stopped (a timeout, a dead kernel): papermill
+    saves the output notebook as it goes and marks the cell it runs."""
+    try:
+        executed = nbformat.read(str(output), as_version=4)
+    except Exception:
+        return None, ""
+    started = [
+        cell
+        for cell in executed.cells
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    # The last cell papermill started is the one that was running (after a timeout papermill
+    # still marks it "completed"; the cells after it stay "pending").
+    return _source_cell(notebook_path, started[-1].source) if started else (None, "")
+
+
+def _source_cell(notebook_path: Path, failing_source: str) -> tuple[int | None, str]:
+    """The failing cell's 1-based number in the source notebook (as a reader counts cells), found
+    by its source; papermill's own index counts the cells it injected."""
+    try:
+        notebook = nbformat.read(str(notebook_path), as_version=4)
+    except Exception:
+        return None, ""
+    for number, cell in enumerate(notebook.cells, start=1):
+        if cell.cell_type == "code" and cell.source.strip() == (failing_source or "").strip():
+            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+            return number, first_line
+    return None, ""
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    where = f"{error['notebook']}"
+    if error.get("cell"):
+        where += f", cell {error['cell']}"
+        if error.get("cell_source"):
+            where += f" ({error['cell_source'].strip()[:60]})"
+    return f"{where}: {error['exception']}: {error['message']}"

@@ -1,0 +1,93 @@
+"""The models of the labs, small and explicit."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class LogisticRegression(nn.Module):
+    """Logistic regression as a one-layer network: a linear map to one logit.
+
+    The sigmoid lives in the loss (BCEWithLogitsLoss), which is numerically safer than applying it here.
+    """
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear = nn.Linear(n_features, 1)
+
+    def forward(self, x):
+        return self.linear(self.flatten(x))
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def mlp(
+    n_inputs: int,
+    n_outputs: int,
+    hidden_layers: int,
+    hidden_units: int,
+    activation: str = "relu",
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """input -> (Linear -> activation -> Dropout) x hidden_layers -> Linear to the logits."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation '{activation}' (use one of: {', '.join(ACTIVATIONS)})")
+    layers: list[nn.Module] = []
+    width = n_inputs
+    for _ in range(hidden_layers):
+        layers += [nn.Linear(width, hidden_units), ACTIVATIONS[activation]()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = hidden_units
+    layers.append(nn.Linear(width, n_outputs))
+    return nn.Sequential(*layers)
+
+
+def image_mlp(hidden_layers: int, hidden_units: int, dropout: float, n_classes: int = 10) -> nn.Sequential:
+    """The Lab 02 classifier: flattened 28x28 images through an MLP with ReLU and dropout."""
+    return nn.Sequential(nn.Flatten(), *mlp(28 * 28, n_classes, hidden_layers, hidden_units, "relu", dropout))
+
+
+def embedding_dim(n_codes: int) -> int:
+    """A common rule of thumb (fast.ai): grows slowly with the number of categories, at most 16 here."""
+    return max(2, min(16, round(1.6 * n_codes**0.56)))
+
+
+class TabularNet(nn.Module):
+    """An MLP over dense features plus optional embeddings of integer-coded categories.
+
+    The input is one float tensor: the dense columns first, then one column of codes per embedded
+    category (code -1 = unseen in training), so the generic training loop can slice batches of it.
+    """
+
+    def __init__(
+        self,
+        n_dense: int,
+        n_classes: int,
+        hidden_layers: int,
+        hidden_units: int,
+        activation: str = "relu",
+        dropout: float = 0.0,
+        embeddings: dict[str, int] | None = None,
+    ):
+        super().__init__()
+        embeddings = embeddings or {}
+        self.n_dense = n_dense
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(n_codes + 1, embedding_dim(n_codes)) for n_codes in embeddings.values()
+        )
+        width = n_dense + sum(e.embedding_dim for e in self.embeddings)
+        self.body = mlp(width, n_classes, hidden_layers, hidden_units, activation, dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [x[:, : self.n_dense]]
+        codes = x[:, self.n_dense :].long() + 1  # shift so the unseen code -1 gets row 0
+        parts += [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
+        return self.body(torch.cat(parts, dim=1))

@@ -1,0 +1,32 @@
+"""Live progress of a running notebook (e.g. "epoch 12/30"), shown by `labjournal run`.
+
+The notebook writes a tiny `.progress` file in its run folder; the scheduler polls it while the
+run executes. It is removed before the run is sealed, so it is never part of the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from labjournal.files import atomic_write_text
+from labjournal.kit.env import RUN_DIR_ENV
+
+PROGRESS_FILE = ".progress"
+
+
+def report(done: int, total: int, unit: str = "epoch") -> None:
+    run_dir = os.environ.get(RUN_DIR_ENV)
+    if run_dir:  # opened by hand in Jupyter: nobody is polling
+        atomic_write_text(
+            Path(run_dir) / PROGRESS_FILE, json.dumps({"done": done, "total": total, "unit": unit})
+        )
+
+
+def read(run_dir: Path) -> str:
+    try:
+        state = json.loads((run_dir / PROGRESS_FILE).read_text())
+    except (OSError, ValueError):
+        return ""
+    return f"{state['unit']} {state['done']}/{state['total']}"

@@ -1,0 +1,129 @@
+"""Where a journal project keeps things, and what `_quarto.yml` says about the site.
+
+`_quarto.yml` is the single source of the journal's structure: title, author, page order (the
+sidebar's contents), bibliography and output folder. Quarto reads it when it is installed; the
+built-in engine reads the same keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from labjournal.errors import LabjournalError
+
+PLAN_FILE = "journal.yml"
+REPORT_DIR = "report"  # the author's prose: pages, claims.yml, references.bib
+QUARTO_FILE = "_quarto.yml"
+PDF_NAME = "journal.pdf"
+
+
+@dataclass(frozen=True)
+class Page:
+    source: str  # file name in report/, e.g. "lab01.qmd"
+    text: str | None  # the navigation label; None means the page's own title
+
+    @property
+    def html(self) -> str:
+        return Path(self.source).with_suffix(".html").name
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    author: str
+    pages: list[Page]
+    subtitle: str = ""
+    date: str = ""
+    bibliography: str | None = None
+    output_dir: str = "_site"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @classmethod
+    def discover(cls, start: str | Path | None = None) -> Project:
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / PLAN_FILE).exists():
+                return cls(folder)
+        raise LabjournalError(
+            f"no {PLAN_FILE} in {here} or any folder above it: is this a labjournal project?"
+        )
+
+    @property
+    def plan_file(self) -> Path:
+        return self.root / PLAN_FILE
+
+    @property
+    def quarto_file(self) -> Path:
+        return self.root / QUARTO_FILE
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / REPORT_DIR
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def build_dir(self) -> Path:
+        """The generated Quarto project: rendered pages, figures, bibliography."""
+        return self.root / "_build"
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / self.site_config().output_dir
+
+    def site_config(self) -> SiteConfig:
+        return read_site_config(self.quarto_file)
+
+
+def read_site_config(path: Path) -> SiteConfig:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise LabjournalError(f"{path}: cannot read the site configuration ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise LabjournalError(f"{where}: YAML syntax error: {getattr(exc, 'problem', exc)}") from exc
+    website = raw.get("website") or {}
+    contents = (website.get("sidebar") or {}).get("contents")
+    if not contents:
+        raise LabjournalError(f"{path}: website.sidebar.contents must list the journal's pages in order")
+    pages = []
+    for entry in contents:
+        if isinstance(entry, str):
+            pages.append(Page(entry, None))
+        elif isinstance(entry, dict) and "href" in entry:
+            pages.append(Page(entry["href"], entry.get("text")))
+        else:
+            raise LabjournalError(
+                f"{path}: website.sidebar.contents: cannot read entry {entry!r} (want a file or href/text)"
+            )
+    if pages[0].source != "index.qmd":
+        raise LabjournalError(
+            f"{path}: website.sidebar.contents must start with index.qmd (the site's front page)"
+        )
+    author = raw.get("author", "")
+    if isinstance(author, list):
+        author = ", ".join(a["name"] if isinstance(a, dict) else str(a) for a in author)
+    return SiteConfig(
+        title=website.get("title") or raw.get("title") or "Journal",
+        subtitle=raw.get("subtitle", ""),
+        author=author,
+        date=str(raw.get("date", "")),
+        pages=pages,
+        bibliography=raw.get("bibliography"),
+        output_dir=(raw.get("project") or {}).get("output-dir", "_site"),
+    )

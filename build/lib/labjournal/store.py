@@ -1,0 +1,199 @@
+"""The results store: one folder per run, content-addressed by the run's cache key.
+
+    results/
+      index.json                     one row per planned run of the last `labjournal run`
+      extra_seeds.json               seeds added where claims needed them (per profile), and the
+                                     sequential design they were added under
+      decisions.json                 why adding seeds stopped, per claim
+      runs/<lab>/<notebook>/<key>/   a completed run
+        params.json                  the injected parameters and seed
+        metrics.json                 scalars, per-epoch series, tables, figure list (schema-checked)
+        figures/*.png
+        notebook.ipynb               the executed notebook
+        run.json                     provenance: key inputs, versions, device, times, checksums
+      failed/<lab>/<notebook>/<key>/ the last failed attempt of a run, notebook kept for reading
+      .staging/                      runs being executed; never read as results
+
+A run is executed in `.staging` and moved into `runs/` only once it succeeded and its provenance
+is written, so an interrupted run never leaves a half-written result and a failed re-run never
+replaces a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from labjournal.errors import LabjournalError, StoreLockedError
+from labjournal.files import atomic_write_json, sha256_file
+from labjournal.kit.progress import PROGRESS_FILE
+
+
+class StoreCorruptError(LabjournalError):
+    """A bookkeeping file of the results store is not valid JSON."""
+
+
+RUN_RECORD = "run.json"
+METRICS = "metrics.json"
+PARAMS = "params.json"
+EXECUTED_NOTEBOOK = "notebook.ipynb"
+INDEX = "index.json"
+EXTRA_SEEDS = "extra_seeds.json"
+DECISIONS = "decisions.json"
+
+
+class ResultsStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.runs_dir = self.root / "runs"
+        self.failed_dir = self.root / "failed"
+        self.staging_dir = self.root / ".staging"
+        self.index_path = self.root / INDEX
+
+    # -- locking ---------------------------------------------------------------------------
+
+    @contextmanager
+    def locked(self, wait_s: float = 0) -> Iterator[None]:
+        """Hold the store for writing; a second writer waits `wait_s` seconds, then is refused."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock_path = self.root / ".lock"
+        lock = FileLock(str(lock_path))
+        try:
+            lock.acquire(timeout=wait_s)
+        except Timeout as exc:
+            owner = (
+                (self.root / ".lock.owner").read_text().strip()
+                if (self.root / ".lock.owner").exists()
+                else "?"
+            )
+            raise StoreLockedError(
+                f"{self.root}: another labjournal process is writing to this results store ({owner}).\n"
+                f"  Wait for it to finish, or pass --wait SECONDS to queue behind it."
+            ) from exc
+        try:
+            (self.root / ".lock.owner").write_text(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n")
+            self._discard_staging()
+            yield
+        finally:
+            self._discard_staging()
+            (self.root / ".lock.owner").unlink(missing_ok=True)
+            lock.release()
+
+    def _discard_staging(self) -> None:
+        """Leftovers of an interrupted run: never results, safe to drop while we hold the lock."""
+        if self.staging_dir.exists():
+            shutil.rmtree(self.staging_dir, ignore_errors=True)
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def run_dir(self, lab: str, notebook: str, key: str) -> Path:
+        return self.runs_dir / lab / notebook / key[:16]
+
+    def failed_run_dir(self, lab: str, notebook: str, key: str) -> Path:
+        return self.failed_dir / lab / notebook / key[:16]
+
+    def new_staging(self, key: str) -> Path:
+        path = self.staging_dir / f"{key[:16]}-{os.getpid()}-{time.monotonic_ns()}"
+        path.mkdir(parents=True)
+        return path
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def lookup(self, lab: str, notebook: str, key: str) -> tuple[dict[str, Any] | None, str]:
+        """The provenance of a completed run with this key, or None and the reason it is unusable."""
+        folder = self.run_dir(lab, notebook, key)
+        record_path = folder / RUN_RECORD
+        if not record_path.exists():
+            return None, "not run yet"
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            return None, f"{record_path} is unreadable ({exc})"
+        if record.get("key") != key or record.get("status") != "ok":
+            return None, f"{record_path} belongs to another run"
+        for relative, expected in record.get("artifacts", {}).items():
+            artifact = folder / relative
+            if not artifact.exists():
+                return None, f"{artifact} is missing"
+            if sha256_file(artifact) != expected:
+                return None, f"{artifact} was changed after the run (checksum differs)"
+        return record, "cached"
+
+    def read_metrics(self, run_dir: Path) -> dict[str, Any]:
+        """The run's metrics; a notebook that recorded nothing has none (and no file)."""
+        path = Path(run_dir) / METRICS
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def read_index(self) -> dict[str, Any] | None:
+        if not self.index_path.exists():
+            return None
+        return json.loads(self.index_path.read_text())
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def commit(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
+        """Seal a finished run: checksum its files, write run.json last, swap it into place."""
+        (staging / PROGRESS_FILE).unlink(missing_ok=True)
+        record["artifacts"] = {
+            str(path.relative_to(staging)): sha256_file(path)
+            for path in sorted(staging.rglob("*"))
+            if path.is_file() and path.name != RUN_RECORD
+        }
+        atomic_write_json(staging / RUN_RECORD, record)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.exists():
+            # --force over a good run: the new run is complete, so the old one may go.
+            retired = self.staging_dir / f"retired-{destination.name}-{time.monotonic_ns()}"
+            os.replace(destination, retired)
+            os.replace(staging, destination)
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(staging, destination)
+
+    def keep_failed(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
+        atomic_write_json(staging / RUN_RECORD, record)
+        if destination.exists():
+            shutil.rmtree(destination)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging, destination)
+
+    def write_index(self, payload: dict[str, Any]) -> None:
+        atomic_write_json(self.index_path, payload)
+
+    # -- seeds added until claims are decided ------------------------------------------------
+
+    def read_extra_seeds(self, profile: str) -> dict[str, Any]:
+        """{"design": {...}, "points": [{"lab", "experiment", "point", "seeds"}]} for a profile."""
+        path = self.root / EXTRA_SEEDS
+        if not path.exists():
+            return {}
+        try:
+            return json.loads(path.read_text()).get(profile, {})
+        except (json.JSONDecodeError, AttributeError) as exc:
+            raise StoreCorruptError(
+                f"{path} is corrupt ({exc}): delete it to drop the seeds added by --until-decided"
+            ) from exc
+
+    def write_extra_seeds(self, profile: str, payload: dict[str, Any]) -> None:
+        path = self.root / EXTRA_SEEDS
+        everything = json.loads(path.read_text()) if path.exists() else {}
+        everything[profile] = payload
+        atomic_write_json(path, everything)
+
+    def read_decisions(self) -> dict[str, Any]:
+        path = self.root / DECISIONS
+        try:
+            return json.loads(path.read_text()) if path.exists() else {}
+        except json.JSONDecodeError:
+            return {}  # only explanations: a broken file loses them, not results
+
+    def write_decisions(self, payload: dict[str, Any]) -> None:
+        atomic_write_json(self.root / DECISIONS, payload)

@@ -1,0 +1,41 @@
+"""Where in a YAML file a key stands: errors about the plan name the file, the line and the key."""
+
+from __future__ import annotations
+
+import yaml
+
+
+def yaml_error(shown: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+    problem = getattr(exc, "problem", None) or str(exc)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark and (not mark or context_mark.line != mark.line):
+        problem += f" ({context} at line {context_mark.line + 1})"
+    return f"{where}: YAML syntax error: {problem}"
+
+
+def index_lines(node: yaml.Node, path: tuple, lines: dict, problems: list[str], shown: str) -> None:
+    """Remember the line of every key so that errors can point at it; flag duplicate keys."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                where = ".".join(map(str, path + (key,)))
+                problems.append(f"{shown}:{key_node.start_mark.line + 1}: {where}: duplicate key")
+            seen.add(key)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            index_lines(value_node, path + (key,), lines, problems, shown)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            index_lines(item, path + (index,), lines, problems, shown)
+
+
+def line_of(lines: dict[tuple, int], loc: tuple) -> int:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return 1
