@@ -47,6 +47,7 @@ from labjournal.evidence import (
     DETERMINISTIC_WORDS,
     INCONCLUSIVE,
     NEGLIGIBLE,
+    NOT_RUN,
     SUPPORTED,
     TOLERANCE,
     VERDICTS,
@@ -64,6 +65,7 @@ __all__ = [
     "DECIDED",
     "INCONCLUSIVE",
     "NEGLIGIBLE",
+    "NOT_RUN",
     "SUPPORTED",
     "VERDICTS",
     "Claim",
@@ -305,6 +307,8 @@ def evaluate_all(
     design = Design.from_json(results.index.get("design"))
     verdicts = [
         evaluate_claim(results, claim_id, claim, design, settings.margins)
+        if results.has_lab(claim.lab)
+        else Verdict(claim_id, claim, NOT_RUN)
         for claim_id, claim in settings.claims.items()
     ]
     if (familywise or settings.familywise) == "holm":
@@ -322,6 +326,8 @@ def apply_holm(verdicts: list[Verdict], alpha: float) -> None:
     for evidence, p in zip(family, adjusted, strict=True):
         evidence.familywise_p = float(p)
     for v in verdicts:
+        if v.verdict == NOT_RUN:
+            continue
         if v.claim.expect.kind() == "all":
             v.verdict = combine([e.verdict for e in v.evidence])
         else:
@@ -332,7 +338,9 @@ def attach_stop_reasons(verdicts: list[Verdict], decisions: dict[str, Any]) -> N
     """Why adding seeds stopped (`results/decisions.json`), for the claims left undecided."""
     reasons = decisions.get("claims", {})
     for verdict in verdicts:
-        if verdict.verdict not in DECIDED:
+        if verdict.verdict == NOT_RUN:
+            verdict.stopped = f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
+        elif verdict.verdict not in DECIDED:
             state = reasons.get(verdict.claim_id, {}).get("stopped")
             verdict.stopped = (
                 state if state and state != "decided" else "no seeds were added (run --until-decided)"

@@ -117,7 +117,13 @@ def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
         server.serve_forever()
 
 
-VERDICT_STYLES = {"supported": "green", "contradicted": "red", "negligible": "blue", "inconclusive": "yellow"}
+VERDICT_STYLES = {
+    "supported": "green",
+    "contradicted": "red",
+    "negligible": "blue",
+    "inconclusive": "yellow",
+    "not-run": "dim",
+}
 
 
 def check(
@@ -136,7 +142,9 @@ def check(
     for v in verdicts:
         style = VERDICT_STYLES[v.verdict]
         lines = [escape(e.summary()) + f" → {e.verdict}" for e in v.evidence]
-        if v.verdict not in DECIDED:
+        if v.verdict == "not-run":
+            lines.append(f"[italic]{escape(v.stopped)}[/]")
+        elif v.verdict not in DECIDED:
             needed = v.seeds_needed()
             lines.append(
                 f"[italic]stopped: {escape(v.stopped)}; "

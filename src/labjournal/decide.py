@@ -26,7 +26,7 @@ from typing import Any
 from rich.console import Console
 
 from labjournal.claims import CLAIMS_FILE, ClaimError, evaluate_all, load_claims_file
-from labjournal.evidence import DECIDED, Evidence
+from labjournal.evidence import DECIDED, NOT_RUN, Evidence
 from labjournal.plan import Plan
 from labjournal.results import Results, split_ref
 from labjournal.scheduler import RunSummary, run_plan
@@ -92,6 +92,9 @@ def run_until_decided(
                 continue  # --lab: only that lab's claims get seeds
             if verdict.verdict in DECIDED:
                 stopped[verdict.claim_id] = {"stopped": "decided"}
+                continue
+            if verdict.verdict == NOT_RUN:
+                stopped[verdict.claim_id] = {"stopped": "its lab has no results"}
                 continue
             open_parts = [e for e in verdict.evidence if e.verdict not in DECIDED]
             growing = [e for e in open_parts if e.n < settings.max_seeds]

@@ -37,6 +37,7 @@ from labjournal.sequential import Design, seeds_to_decide
 
 SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE = "supported", "contradicted", "negligible", "inconclusive"
 VERDICTS = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE)
+NOT_RUN = "not-run"  # the claim's lab has no results yet: nothing to judge
 DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE)
 DETERMINISTIC_WORDS = ("flops", "parameters")  # counted, the same on every seed
 TOLERANCE = 1e-9  # relative: differences below this are floating-point noise

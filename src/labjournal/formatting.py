@@ -3,6 +3,8 @@ made safe for Markdown and HTML (it always shows as text)."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -39,6 +41,26 @@ def escape_data(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """What the prose gets for a lab of the plan that has no results yet: it prints as a note,
+    and any attribute (`.mean`, `best(...).lr`) is itself, so a page still renders."""
+
+    lab: str
+    mean: float = math.nan
+    std: float = math.nan
+    n: int = 0
+
+    def __getattr__(self, name: str) -> NotRun:
+        return self
+
+    def __str__(self) -> str:
+        return f"(not run yet: `labjournal run --lab {self.lab}`)"
+
+    def note(self) -> Markup:
+        return Markup(f"*Not run yet: `labjournal run --lab {self.lab}` fills this in.*")
+
+
 def _fmt(value: float, digits: int, percent: bool) -> str:
     if percent:
         return f"{value * 100:.{digits}f}"
@@ -46,6 +68,10 @@ def _fmt(value: float, digits: int, percent: bool) -> str:
     if value != 0 and float(fixed.replace(",", "")) == 0:
         return f"{value:.2g}"  # 0.00025, not 0.000
     return fixed
+
+
+def format_aggregate_or_note(agg: Aggregate | NotRun, **options: Any) -> str:
+    return str(agg) if isinstance(agg, NotRun) else format_aggregate(agg, **options)
 
 
 def format_aggregate(

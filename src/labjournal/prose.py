@@ -20,6 +20,7 @@ from labjournal.claims import (
     load_claims_file,
 )
 from labjournal.formatting import (
+    NotRun,
     describe_params,
     describe_seeds,
     format_aggregate,
@@ -81,14 +82,25 @@ class JournalContext:
     def _split(self, ref: str) -> tuple[str, str]:
         return split_ref(ref)
 
-    def metric(self, ref: str, name: str, over: list[str] | None = None, **params: Any) -> Aggregate:
+    def _not_run(self, refs: str | list[str]) -> NotRun | None:
+        """A note instead of values for a lab of the plan that has no results yet, so the author's
+        pages build while labs are missing."""
+        labs = {self._split(ref)[0] for ref in ([refs] if isinstance(refs, str) else refs)}
+        missing = [lab for lab in labs if lab in self.labs and not self.results.has_lab(lab)]
+        return NotRun(missing[0]) if missing and len(missing) == len(labs) else None
+
+    def metric(self, ref: str, name: str, over: list[str] | None = None, **params: Any) -> Aggregate | NotRun:
         """A metric at one grid point over its seeds; `over` adds replicate parameters (folds)."""
+        if note := self._not_run(ref):
+            return note
         lab, experiment = self._split(ref)
         return self.results.metric(lab, experiment, name, over=over or (), **params)
 
     def best(self, ref: str | list[str], name: str, highest: bool = True) -> BestPoint:
         """The grid point with the highest (or lowest) mean of a metric, in one experiment or
         across several (`ref` a list); `.ref` says which experiment it came from."""
+        if note := self._not_run(ref):
+            return note  # type: ignore[return-value]
         scored = []
         for one in [ref] if isinstance(ref, str) else ref:
             lab, experiment = self._split(one)
@@ -113,6 +125,8 @@ class JournalContext:
 
     def figure(self, ref: str, name: str, seed: int | None = None, **params: Any) -> Markup:
         """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given)."""
+        if note := self._not_run(ref):
+            return note.note()
         lab, experiment = self._split(ref)
         rows = self.results.point_rows(lab, experiment, **params)
         if seed is not None:
@@ -212,6 +226,8 @@ class JournalContext:
         parameters that are replicates, like folds, aggregated together with the seeds.
         `baselines` maps a metric prefix to a label: a run that records `logreg_accuracy` next to
         `accuracy` gets a "logistic regression" row (split by `baseline_by` parameters, if any)."""
+        if note := self._not_run(ref):
+            return note.note()
         lab, experiment = self._split(ref)
         headings = metrics if isinstance(metrics, dict) else {m: m.replace("_", " ") for m in metrics}
         over = over or []
@@ -281,6 +297,8 @@ class JournalContext:
         self, ref: str, name: str, caption: str = "", seed: int | None = None, **params: Any
     ) -> Markup:
         """A table a run recorded itself (record.table), e.g. the gradient-check errors."""
+        if note := self._not_run(ref):
+            return note.note()
         lab, experiment = self._split(ref)
         rows = self.results.point_rows(lab, experiment, **params)
         if seed is not None:

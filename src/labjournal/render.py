@@ -27,7 +27,8 @@ from markupsafe import Markup
 
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_json, atomic_write_text
-from labjournal.formatting import attribute_text, escape_data, format_aggregate, markdown_text
+from labjournal.formatting import attribute_text, escape_data, markdown_text
+from labjournal.formatting import format_aggregate_or_note as _shown
 from labjournal.plan import load_plan
 from labjournal.project import QUARTO_FILE, Project
 from labjournal.prose import JournalContext
@@ -58,12 +59,12 @@ def make_environment(project: Project) -> jinja2.Environment:
     env.filters["md"] = markdown_text
     env.filters["attr"] = attribute_text
     # Numbers formatted by the engine: digits, %, ±, "n = 3"; nothing from data.
-    env.filters["pct"] = lambda agg, digits=1: Markup(format_aggregate(agg, digits, percent=True))
-    env.filters["num"] = lambda agg, digits=3: Markup(format_aggregate(agg, digits))
+    env.filters["pct"] = lambda agg, digits=1: Markup(_shown(agg, digits=digits, percent=True))
+    env.filters["num"] = lambda agg, digits=3: Markup(_shown(agg, digits=digits))
     env.filters["mean_pct"] = lambda agg, digits=1: Markup(
-        format_aggregate(agg, digits, percent=True, spread=False)
+        _shown(agg, digits=digits, percent=True, spread=False)
     )
-    env.filters["mean"] = lambda agg, digits=3: Markup(format_aggregate(agg, digits, spread=False))
+    env.filters["mean"] = lambda agg, digits=3: Markup(_shown(agg, digits=digits, spread=False))
     return env
 
 
