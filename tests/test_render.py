@@ -91,9 +91,13 @@ def test_shortcode_protection_is_exact() -> None:
     assert protect_shortcodes("{{ x }}") == "{{ x }}"
 
 
-def test_rendering_before_any_run_says_to_run_first(demo_project: Path) -> None:
-    with pytest.raises(RenderError, match=r"demo.qmd:7: asked for demo/squares but there are no results yet"):
-        render_journal(Project(demo_project))
+def test_rendering_before_any_run_places_notes_saying_what_to_run(demo_project: Path) -> None:
+    page = (render_journal(Project(demo_project)) / "demo.qmd").read_text()
+    assert "The square at x = 2 is (not run yet: `labjournal run --lab demo`)." in page
+    assert page.count("*Not run yet: `labjournal run --lab demo` fills this in.*") == 2  # figure, table
+    (demo_project / "report" / "demo.qmd").write_text("{{ metric('nolab/squares', 'square') }}\n")
+    with pytest.raises(RenderError, match=r"asked for nolab/squares but there are no results yet"):
+        render_journal(Project(demo_project))  # a lab the plan does not have stays an error
 
 
 def test_tables_can_carry_baseline_rows(results_store: Path) -> None:
