@@ -16,7 +16,7 @@ endif
 
 RUN_FLAGS := --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: report run render site pdf serve test lint format clean distclean bench
+.PHONY: report run render site pdf serve preview publish test lint format clean distclean bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,14 @@ site: $(STAMP) render    ## build only the website into _site/
 pdf: $(STAMP) render     ## build only _site/journal.pdf
 	$(BIN)/labjournal build --only pdf
 
-serve: $(STAMP)          ## preview the built site on http://127.0.0.1:$(PORT)/
+serve: $(STAMP)          ## serve the built site on http://127.0.0.1:$(PORT)/
 	$(BIN)/labjournal serve --port $(PORT)
+
+preview: $(STAMP)        ## build, serve on http://127.0.0.1:$(PORT)/ and rebuild on every save
+	$(BIN)/labjournal preview --port $(PORT) --profile $(PROFILE)
+
+publish: $(STAMP)        ## commit _site/ to the gh-pages branch (pushed where a remote is set)
+	$(BIN)/labjournal publish gh-pages
 
 test: $(STAMP)           ## unit tests and the end-to-end test of the quick profile
 	$(BIN)/python -m pytest

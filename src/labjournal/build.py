@@ -166,7 +166,15 @@ def _run(command: list[str], cwd: Path, what: str, stdin: str | None = None) -> 
         raise BuildError(f"{what} failed (exit {completed.returncode}):\n{completed.stderr.strip()}")
 
 
-def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dict, str]], out: Path) -> None:
+def _pandoc_site(
+    project: Project,
+    site: SiteConfig,
+    pages: list[tuple[Page, dict, str]],
+    out: Path,
+    only: set[str] | None = None,
+) -> None:
+    """The built-in engine's site: every page (or the `only` ones, for `labjournal preview`)
+    through pandoc with the page template, the assets, figures and executed notebooks."""
     build_dir = project.build_dir
     templates = project.templates_dir
     for asset in ("site.css", JOURNAL_CSS, "search.js"):
@@ -213,9 +221,20 @@ def _pandoc_site(project: Project, site: SiteConfig, pages: list[tuple[Page, dic
         finally:
             Path(handle.name).unlink(missing_ok=True)
 
+    chosen = [i for i, (page, _meta, _body) in enumerate(pages) if only is None or page.source in only]
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(render_page, range(len(pages))))
-    index_for_search(out, [page.html for page, _meta, _body in pages])
+        list(pool.map(render_page, chosen))
+    if only is None:
+        index_for_search(out, [page.html for page, _meta, _body in pages])
+
+
+def rebuild_pages(project: Project, sources: set[str]) -> None:
+    """Rebuild some pages of the built-in engine's site in place (`labjournal preview`): the
+    rendered pages in `_build/` that changed, with any new figures and notebooks; the search
+    index and the PDF are left to a full build."""
+    site = project.site_config()
+    pages = read_pages(project.build_dir, site)
+    _pandoc_site(project, site, pages, project.site_dir, only=sources)
 
 
 def index_for_search(site: Path, pages: list[str]) -> None:

@@ -111,7 +111,12 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="commit _site/ to the gh-pages branch, or copy it to a folder"
     )
     publish.add_argument("target", nargs="?", default="gh-pages", help="gh-pages (default) or a folder")
-    serve = commands.add_parser("serve", help="preview the built site on localhost")
+    preview = commands.add_parser(
+        "preview", help="build, serve on 127.0.0.1 and rebuild on every save (pages reload themselves)"
+    )
+    preview.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    preview.add_argument("--profile", default=None)
+    serve = commands.add_parser("serve", help="serve the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
     return parser
 
@@ -140,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             commands.new(args.folder, title=args.title, author=args.author, console=console)
         elif args.command == "publish":
             commands.publish(args.project, target=args.target, console=console)
+        elif args.command == "preview":
+            commands.preview(args.project, port=args.port, profile=args.profile, console=console)
         elif args.command == "serve":
             commands.serve(args.project, port=args.port, console=console)
     except LabjournalError as exc:

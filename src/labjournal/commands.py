@@ -108,6 +108,12 @@ def publish(project_dir: str | None, console: Console, target: str = "gh-pages")
     return message
 
 
+def preview(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
+    from labjournal.preview import serve_and_watch  # watchfiles only where previewing
+
+    serve_and_watch(Project.discover(project_dir), console, port=port, profile=profile)
+
+
 def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
     project = Project.discover(project_dir)
     site = project.site_dir
