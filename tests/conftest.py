@@ -123,6 +123,18 @@ def make_demo_project(root: Path) -> Path:
     return root
 
 
+def add_second_lab(project: Path, name: str = "other", page: str = "demo.qmd") -> None:
+    """A copy of the demo lab under another name, with other grid values (so other cache keys)."""
+    plan = project / "journal.yml"
+    text = plan.read_text()
+    copy = (
+        text[text.index("  demo:") :]
+        .replace("  demo:", f"  {name}:")
+        .replace("page: demo.qmd", f"page: {page}")
+    )
+    plan.write_text(text + copy.replace("[1.0, 2.0, 3.0]", "[5.0, 6.0]").replace("[1.0, 2.0]", "[5.0, 6.0]"))
+
+
 @pytest.fixture
 def demo_project(tmp_path: Path) -> Path:
     return make_demo_project(tmp_path / "journal-project")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import make_demo_project
+from conftest import add_second_lab, make_demo_project
 from rich.console import Console
 
 from labjournal.build import build_outputs
@@ -36,14 +36,8 @@ Squares grow. {{ claim("other-grows") }}
 
 def test_a_lab_without_results_renders_notes_and_its_claims_are_not_run(tmp_path: Path, capsys) -> None:
     project = make_demo_project(tmp_path / "p")
+    add_second_lab(project, page="other.qmd")
     plan = project / "journal.yml"
-    text = plan.read_text()
-    other = (
-        text[text.index("  demo:") :]
-        .replace("  demo:", "  other:")
-        .replace("page: demo.qmd", "page: other.qmd")
-    )
-    plan.write_text(text + other.replace("[1.0, 2.0, 3.0]", "[5.0, 6.0]").replace("[1.0, 2.0]", "[5.0, 6.0]"))
     (project / "report" / "other.qmd").write_text(OTHER_PAGE)
     quarto = project / "_quarto.yml"
     quarto.write_text(quarto.read_text() + "      - other.qmd\n")

@@ -379,17 +379,10 @@ def test_a_selector_or_count_that_means_nothing_is_an_error(
 
 
 def test_force_of_a_lab_outside_the_selected_lab_is_an_error(tmp_path: Path, capsys) -> None:
-    from conftest import make_demo_project
+    from conftest import add_second_lab, make_demo_project
 
     project = make_demo_project(tmp_path / "p")
-    plan = project / "journal.yml"
-    text = plan.read_text()
-    second = (
-        text[text.index("  demo:") :]
-        .replace("  demo:", "  other:")
-        .replace("page: demo.qmd", "page: demo.qmd")
-    )
-    plan.write_text(text + second.replace("squares:", "cubes:"))
+    add_second_lab(project)
     code = main(["--project", str(project), "run", "--profile", "quick", "--force", "other", "--lab", "demo"])
     assert code == 2
     assert "--force other: matches no run among the runs of --lab demo" in " ".join(
@@ -476,13 +469,10 @@ def test_runs_go_to_the_workers_in_turn_from_each_notebook() -> None:
 
 
 def test_running_one_lab_with_another_profile_keeps_the_other_labs_results(tmp_path: Path) -> None:
-    from conftest import make_demo_project
+    from conftest import add_second_lab, make_demo_project
 
     project = make_demo_project(tmp_path / "p")
-    plan = project / "journal.yml"
-    text = plan.read_text()
-    other = text[text.index("  demo:") :].replace("  demo:", "  other:")
-    plan.write_text(text + other.replace("[1.0, 2.0, 3.0]", "[5.0, 6.0]").replace("[1.0, 2.0]", "[5.0]"))
+    add_second_lab(project)
     _run(project, profile="default")
     before = {r["key"]: r for r in _index(project)["runs"] if r["lab"] == "other"}
     assert before and all(r["status"] == "ok" for r in before.values())
