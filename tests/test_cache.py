@@ -17,6 +17,14 @@ from labjournal.datasets import DataSource
 from labjournal.plan import load_plan
 from labjournal.scheduler import plan_keys
 
+FIXED_INPUTS = dict(
+    code_hash="c",
+    parameters={"lr": 0.1, "seed": 0},
+    data_fingerprints={"d": "1"},
+    input_keys=[],
+    kit="k",
+    environment={"torch": "2"},
+)
 PINNED_KEY = "6ffdf412ba8251d2c794dfa28c1cb2f8646c378e206118302ff38ffcaf1e78a0"
 SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 
@@ -63,15 +71,7 @@ def test_keys_are_the_same_in_two_fresh_processes_with_different_hash_seeds(
 def test_a_key_is_pinned() -> None:
     """A key computed from fixed inputs never drifts between versions by accident (change
     KEY_FORMAT on purpose when the recipe changes)."""
-    inputs = key_inputs(
-        code_hash="c",
-        parameters={"lr": 0.1, "seed": 0},
-        data_fingerprints={"d": "1"},
-        input_keys=[],
-        kit="k",
-        environment={"torch": "2"},
-    )
-    assert run_key(inputs) == PINNED_KEY
+    assert run_key(key_inputs(**FIXED_INPUTS)) == PINNED_KEY
 
 
 def test_editing_the_kit_changes_every_key_and_its_bytecode_does_not(tmp_path: Path, monkeypatch) -> None:
@@ -129,14 +129,7 @@ def test_moving_the_parameters_tag_changes_the_key(demo_project: Path) -> None:
 
 
 def test_every_key_input_matters() -> None:
-    base = dict(
-        code_hash="c",
-        parameters={"lr": 0.1, "seed": 0},
-        data_fingerprints={"d": "1"},
-        input_keys=[],
-        kit="k",
-        environment={"torch": "2"},
-    )
+    base = dict(FIXED_INPUTS)
     reference = run_key(key_inputs(**base))
     variants = [
         {"code_hash": "c2"},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import make_demo_project
+from conftest import QUARTO, make_demo_project
 from rich.console import Console
 
 from labjournal.build import COMBINED, read_pages, split_front_matter, write_combined
@@ -19,24 +19,14 @@ from labjournal.render import quarto_config, render_journal
 from labjournal.scheduler import run_plan
 from labjournal.store import ResultsStore
 
-BOOK = """\
-project: {type: website, output-dir: _site}
-title: "Demo journal"
-subtitle: "A subtitle for the title page only"
-author: "Tester"
-date: "2026"
-bibliography: references.bib
-website:
-  title: "Demo journal"
-  sidebar:
-    contents:
-      - href: index.qmd
-        text: Home
-      - demo.qmd
-format:
-  html:
-    toc: true
-"""
+# The demo project's configuration, with what only the PDF's title page should show.
+BOOK = (
+    QUARTO.replace(
+        'author: "Tester"\n',
+        'subtitle: "A subtitle for the title page only"\nauthor: "Tester"\ndate: "2026"\n',
+    )
+    + "format:\n  html:\n    toc: true\n"
+)
 
 
 @pytest.fixture(scope="module")

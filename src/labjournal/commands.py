@@ -141,7 +141,7 @@ def check(
     claims = load_claims_file(project.report_dir / CLAIMS_FILE)
     results = Results.load(project.results_dir)
     verdicts = evaluate_all(results, claims, familywise=familywise)
-    attach_stop_reasons(verdicts, ResultsStore(project.results_dir).read_decisions())
+    attach_stop_reasons(verdicts, results.decisions)
     table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")
     for column in ("claim", "lab", "verdict", "evidence"):
         table.add_column(column)

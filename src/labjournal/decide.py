@@ -19,7 +19,6 @@ page.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,37 +27,27 @@ from rich.console import Console
 from labjournal.claims import CLAIMS_FILE, ClaimError, evaluate_all, load_claims_file
 from labjournal.evidence import DECIDED, NOT_RUN, Evidence
 from labjournal.plan import Plan
+from labjournal.plan_file import Decide
 from labjournal.results import Results, split_ref
 from labjournal.scheduler import RunSummary, run_plan
 from labjournal.sequential import Design
 from labjournal.store import ResultsStore
 
 
-@dataclass(frozen=True)
-class DecideSettings:
-    max_seeds: int = 10
-    batch: int = 2
-    budget_minutes: float | None = None
-
-
-def settings_for(
-    plan: Plan, profile: str | None, max_seeds: int | None, budget: float | None
-) -> DecideSettings:
-    """The profile's `decide:` settings, with the command line's overrides."""
+def settings_for(plan: Plan, profile: str | None, max_seeds: int | None, budget: float | None) -> Decide:
+    """The profile's `decide:` settings (the plan's defaults where it has none), with the
+    command line's overrides."""
     _, spec = plan.profile(profile)
-    base = spec.decide
-    return DecideSettings(
-        max_seeds=max_seeds or (base.max_seeds if base else 10),
-        batch=base.batch if base else 2,
-        budget_minutes=budget if budget is not None else (base.budget_minutes if base else None),
-    )
+    base = spec.decide or Decide()
+    update = {"max_seeds": max_seeds, "budget_minutes": budget}
+    return base.model_copy(update={k: v for k, v in update.items() if v is not None})
 
 
 def run_until_decided(
     plan: Plan,
     store: ResultsStore,
     report_dir: Path,
-    settings: DecideSettings,
+    settings: Decide,
     console: Console,
     profile: str | None = None,
     **run_options: Any,
@@ -148,7 +137,7 @@ def _add_batch(
     store: ResultsStore,
     profile: str,
     design: Design,
-    settings: DecideSettings,
+    settings: Decide,
     wanted: Any,
 ) -> list[dict[str, Any]]:
     """Give every wanted grid point its next `batch` seeds (never past the cap); save them."""

@@ -52,6 +52,8 @@ class NotRun:
     n: int = 0
 
     def __getattr__(self, name: str) -> NotRun:
+        if name.startswith("__"):
+            raise AttributeError(name)  # no protocol (copying, __html__, ...) is implied
         return self
 
     def __str__(self) -> str:

@@ -123,17 +123,23 @@ class JournalContext:
 
     # -- blocks ------------------------------------------------------------------------------
 
-    def figure(self, ref: str, name: str, seed: int | None = None, **params: Any) -> Markup:
-        """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given)."""
-        if note := self._not_run(ref):
-            return note.note()
+    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
+        """The run of one grid point whose figure or table a page shows: the given seed, else the
+        first seed."""
         lab, experiment = self._split(ref)
         rows = self.results.point_rows(lab, experiment, **params)
         if seed is not None:
             rows = [r for r in rows if r["seed"] == seed]
             if not rows:
                 raise ResultLookupError(f"{ref}: no run with seed {seed}")
-        row = sorted(rows, key=lambda r: (r["seed"] is None, r["seed"]))[0]
+        return sorted(rows, key=lambda r: (r["seed"] is None, r["seed"]))[0]
+
+    def figure(self, ref: str, name: str, seed: int | None = None, **params: Any) -> Markup:
+        """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given)."""
+        if note := self._not_run(ref):
+            return note.note()
+        lab, _ = self._split(ref)
+        row = self._run_row(ref, seed, params)
         figures = row.get("figures", {})
         if name not in figures:
             known = ", ".join(sorted(figures)) or "none"
@@ -299,11 +305,7 @@ class JournalContext:
         """A table a run recorded itself (record.table), e.g. the gradient-check errors."""
         if note := self._not_run(ref):
             return note.note()
-        lab, experiment = self._split(ref)
-        rows = self.results.point_rows(lab, experiment, **params)
-        if seed is not None:
-            rows = [r for r in rows if r["seed"] == seed]
-        row = rows[0]
+        row = self._run_row(ref, seed, params)
         tables = self.results.metrics_of(row).get("tables", {})
         if name not in tables:
             known = ", ".join(sorted(tables)) or "none"

@@ -97,7 +97,7 @@ def _to_branch(project: Project, site: Path) -> str:
             "(`labjournal publish DIR`)"
         ) from None
     env = dict(os.environ)
-    if not _git_config(root, "user.email"):
+    if not _try(root, "config", "--get", "user.email"):
         env.update(GIT_AUTHOR_NAME="labjournal", GIT_AUTHOR_EMAIL="labjournal@localhost")
         env.update(GIT_COMMITTER_NAME="labjournal", GIT_COMMITTER_EMAIL="labjournal@localhost")
     with tempfile.TemporaryDirectory(prefix="labjournal-publish-") as folder:
@@ -127,10 +127,6 @@ def _to_branch(project: Project, site: Path) -> str:
 def _try(root: Path, *args: str) -> str:
     completed = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
     return completed.stdout.strip() if completed.returncode == 0 else ""
-
-
-def _git_config(root: Path, key: str) -> str:
-    return _try(root, "config", "--get", key)
 
 
 def _remote(root: Path) -> str | None:

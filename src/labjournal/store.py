@@ -127,6 +127,15 @@ class ResultsStore:
                 return None, f"{artifact} was changed after the run (checksum differs)"
         return record, "cached"
 
+    def recorded_checksum(self, lab: str, notebook: str, key: str, name: str) -> str | None:
+        """The checksum a run's record holds for one of its files, read without checking the
+        files again (`lookup` does that); None where the run has no record."""
+        try:
+            record = json.loads((self.run_dir(lab, notebook, key) / RUN_RECORD).read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+        return record.get("artifacts", {}).get(name)
+
     def read_metrics(self, run_dir: Path) -> dict[str, Any]:
         """The run's metrics; a notebook that recorded nothing has none (and no file)."""
         path = Path(run_dir) / METRICS
@@ -187,13 +196,6 @@ class ResultsStore:
         everything = json.loads(path.read_text()) if path.exists() else {}
         everything[profile] = payload
         atomic_write_json(path, everything)
-
-    def read_decisions(self) -> dict[str, Any]:
-        path = self.root / DECISIONS
-        try:
-            return json.loads(path.read_text()) if path.exists() else {}
-        except json.JSONDecodeError:
-            return {}  # only explanations: a broken file loses them, not results
 
     def write_decisions(self, payload: dict[str, Any]) -> None:
         atomic_write_json(self.root / DECISIONS, payload)

@@ -39,11 +39,11 @@ def inputs_content(item: KeyedRun, keyed: list[KeyedRun], store: ResultsStore) -
     """What a summary read: the checksum of every input run's metrics, as the runs are now. A
     summary is current only while this is what it recorded: an input re-executed with `--force`
     (same key, new timings) makes it stale even though no key changed."""
-    content = []
-    for other in keyed:
-        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab:
-            record, _ = store.lookup(other.spec.lab, other.spec.notebook, other.key)
-            content.append([other.key, (record or {}).get("artifacts", {}).get(METRICS)])
+    content = [
+        [other.key, store.recorded_checksum(other.spec.lab, other.spec.notebook, other.key, METRICS)]
+        for other in keyed
+        if other.key in item.inputs["inputs"] and other.spec.lab == item.spec.lab
+    ]
     return sha256_bytes(canonical_json(sorted(content)).encode())
 
 
