@@ -107,6 +107,19 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("folder")
     new.add_argument("--title", default="My lab journal")
     new.add_argument("--author", default="A. Learner")
+    add = commands.add_parser(
+        "add", help="adopt an existing notebook: tag its parameters, add it to journal.yml"
+    )
+    add.add_argument("notebook", help="the .ipynb file, inside the project")
+    add.add_argument("--lab", required=True, help="the lab it joins")
+    add.add_argument(
+        "--experiment", default=None, help="an experiment name (default with --grid: the notebook's)"
+    )
+    add.add_argument(
+        "--grid", action="append", default=[], metavar="NAME=V1,V2", help="a parameter's grid (repeatable)"
+    )
+    add.add_argument("--name", default=None, help="its name in the plan (default: the file's stem)")
+    add.add_argument("--page", default=None, help="a new lab's page in report/ (only for a new lab)")
     publish = commands.add_parser(
         "publish", help="commit _site/ to the gh-pages branch, or copy it to a folder"
     )
@@ -143,6 +156,17 @@ def main(argv: list[str] | None = None) -> int:
             commands.check(args.project, strict=args.strict, familywise=args.familywise, console=console)
         elif args.command == "new":
             commands.new(args.folder, title=args.title, author=args.author, console=console)
+        elif args.command == "add":
+            commands.add(
+                args.project,
+                args.notebook,
+                args.lab,
+                experiment=args.experiment,
+                grid=args.grid,
+                name=args.name,
+                page=args.page,
+                console=console,
+            )
         elif args.command == "publish":
             commands.publish(args.project, target=args.target, console=console)
         elif args.command == "preview":

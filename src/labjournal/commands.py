@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from labjournal.adopt import Adoption, adopt
 from labjournal.build import build_outputs
 from labjournal.claims import (
     CLAIMS_FILE,
@@ -100,6 +101,27 @@ def new(folder: str, title: str, author: str, console: Console) -> Path:
         f"A new journal in {target}. Next: cd {folder} && make report   (then open _site/index.html)"
     )
     return target
+
+
+def add(
+    project_dir: str | None,
+    notebook: str,
+    lab: str,
+    console: Console,
+    experiment: str | None = None,
+    grid: list[str] | None = None,
+    name: str | None = None,
+    page: str | None = None,
+) -> Adoption:
+    """Adopt an ordinary notebook: tag its parameters cell and add it to journal.yml."""
+    project = Project.discover(project_dir or Path(notebook).resolve().parent)
+    adoption = adopt(project, notebook, lab, experiment=experiment, grid=grid or [], name=name, page=page)
+    for line in adoption.done():
+        console.print(escape(line))
+    console.print("Next:")
+    for step in adoption.next_steps():
+        console.print(f"  - {escape(step)}")
+    return adoption
 
 
 def publish(project_dir: str | None, console: Console, target: str = "gh-pages") -> str:
