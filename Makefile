@@ -18,9 +18,9 @@ RUN_FLAGS := --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
 .PHONY: report run render site pdf serve preview publish test lint format clean distclean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml experiments/requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]"
+	$(BIN)/python -m pip install --disable-pip-version-check -q -e ".[dev]" -r experiments/requirements.txt
 	@touch $@
 
 report: $(STAMP)         ## run the experiments, render the journal, build site + PDF

@@ -38,11 +38,11 @@ from pathlib import Path
 
 import nbformat
 
+from labjournal.cache import plan_keys, resolve_sources
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.placement import run_environment
 from labjournal.plan import load_plan
 from labjournal.provenance import available_cores
-from labjournal.scheduler import plan_keys, resolve_sources
 from labjournal.summaries import summary_inputs
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -88,8 +88,8 @@ def direct_execution(project: Path, profile: str, workdir: Path) -> float:
     plan = load_plan(project / "journal.yml")
     _, profile_spec = plan.profile(profile)
     specs = plan.runs(profile)
-    sources = resolve_sources(specs, specs, profile_spec.data, None)
-    keyed = plan_keys(specs, sources)
+    sources = resolve_sources(plan, specs, specs, profile_spec.data, None)
+    keyed = plan_keys(plan, specs, sources)
     done: dict[str, Path] = {}
     cells: dict[Path, list[tuple[bool, str]]] = {}
     started = time.perf_counter()

@@ -11,28 +11,28 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal import cache as cache_module
-from labjournal.cache import key_inputs, notebook_code_hash, run_key
+from labjournal import codedeps
+from labjournal.cache import key_inputs, notebook_code_hash, plan_keys, run_key
 from labjournal.datasets import DataSource
 from labjournal.plan import load_plan
-from labjournal.scheduler import plan_keys
 
 FIXED_INPUTS = dict(
     code_hash="c",
     parameters={"lr": 0.1, "seed": 0},
     data_fingerprints={"d": "1"},
     input_keys=[],
-    kit="k",
+    code={"labjournal/kit/record.py": "k"},
+    deps={"data.csv": "d"},
     environment={"torch": "2"},
 )
-PINNED_KEY = "6ffdf412ba8251d2c794dfa28c1cb2f8646c378e206118302ff38ffcaf1e78a0"
+PINNED_KEY = "ead4ab0fb7764496430b9992c3081140469b3fc282c27ac143a60fe721fc9d5f"  # KEY_FORMAT 2: code + deps
 SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 
 
 def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) -> dict[str, str]:
     plan = load_plan(project / "journal.yml")
     sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", fingerprint)}
-    return {item.spec.label: item.key for item in plan_keys(plan.runs(profile), sources)}
+    return {item.spec.label: item.key for item in plan_keys(plan, plan.runs(profile), sources)}
 
 
 KEYS_SCRIPT = """
@@ -40,10 +40,10 @@ import json, sys
 from pathlib import Path
 from labjournal.datasets import DataSource
 from labjournal.plan import load_plan
-from labjournal.scheduler import plan_keys
+from labjournal.cache import plan_keys
 plan = load_plan(Path(sys.argv[1]) / "journal.yml")
 sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)}
-print(json.dumps({item.spec.label: item.key for item in plan_keys(plan.runs("default"), sources)}))
+print(json.dumps({item.spec.label: item.key for item in plan_keys(plan, plan.runs("default"), sources)}))
 """
 
 
@@ -74,24 +74,38 @@ def test_a_key_is_pinned() -> None:
     assert run_key(key_inputs(**FIXED_INPUTS)) == PINNED_KEY
 
 
-def test_editing_the_kit_changes_every_key_and_its_bytecode_does_not(tmp_path: Path, monkeypatch) -> None:
-    kit = tmp_path / "kit"
-    shutil.copytree(cache_module.KIT_DIR, kit, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache_module, "KIT_DIR", kit)
-    cache_module.kit_hash.cache_clear()
-    before = cache_module.kit_hash()
-    (kit / "__pycache__").mkdir(exist_ok=True)
-    (kit / "__pycache__" / "train.cpython-311.pyc").write_bytes(b"compiled")
-    cache_module.kit_hash.cache_clear()
-    assert cache_module.kit_hash() == before  # bytecode is not source
-    train = kit / "train.py"
-    train.write_text(train.read_text() + "\n# a comment is an edit\n")
-    cache_module.kit_hash.cache_clear()
-    after = cache_module.kit_hash()
-    assert after != before
-    base = dict(code_hash="c", parameters={}, data_fingerprints={}, input_keys=[], environment={"t": "1"})
-    assert run_key(key_inputs(**base, kit=before)) != run_key(key_inputs(**base, kit=after))
-    cache_module.kit_hash.cache_clear()
+SHOWCASE = Path(__file__).resolve().parents[1]
+
+
+def _showcase_keys(sources: dict[str, DataSource] | None = None) -> dict[str, str]:
+    plan = load_plan(SHOWCASE / "journal.yml")
+    keyed = plan_keys(plan, plan.runs("quick"), sources or {"fashion_mnist": SOURCE})
+    return {item.spec.label: item.key for item in keyed}
+
+
+def test_a_kit_edit_changes_the_keys_of_the_notebooks_that_import_it_and_bytecode_does_not(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The kit is hashed module by module, as imported: editing `kit/plots.py` re-runs the summaries
+    (which draw with it) and nothing else; editing `kit/record.py` (imported by all) re-runs all."""
+    engine = tmp_path / "engine"
+    shutil.copytree(
+        codedeps.ENGINE_ROOT / "labjournal",
+        engine / "labjournal",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    monkeypatch.setattr(codedeps, "ENGINE_ROOT", engine)
+    before = _showcase_keys()
+    kit = engine / "labjournal" / "kit"
+    (kit / "__pycache__").mkdir()
+    (kit / "__pycache__" / "plots.cpython-311.pyc").write_bytes(b"compiled")
+    assert _showcase_keys() == before  # bytecode is not source
+    (kit / "plots.py").write_text((kit / "plots.py").read_text() + "\n# a comment is an edit\n")
+    after = _showcase_keys()
+    changed = {label for label in before if before[label] != after[label]}
+    assert changed == {"lab01/summary", "lab02/summary", "lab03/summary"}
+    (kit / "record.py").write_text((kit / "record.py").read_text() + "\n# an edit\n")
+    assert all(before[label] != key for label, key in _showcase_keys().items())
 
 
 def test_changing_one_grid_value_changes_only_its_runs_and_the_summary(demo_project: Path) -> None:
@@ -137,7 +151,9 @@ def test_every_key_input_matters() -> None:
         {"parameters": {"lr": 0.1, "seed": 1}},
         {"data_fingerprints": {"d": "2"}},
         {"input_keys": ["x"]},
-        {"kit": "k2"},
+        {"code": {"labjournal/kit/record.py": "k2"}},
+        {"code": {"labjournal/kit/record.py": "k", "helpers.py": "h"}},
+        {"deps": {"data.csv": "d2"}},
         {"environment": {"torch": "3"}},
     ]
     for change in variants:
@@ -148,11 +164,8 @@ def test_every_key_input_matters() -> None:
 
 
 def test_data_fingerprint_reaches_only_notebooks_that_declare_data() -> None:
-    plan = load_plan(Path(__file__).resolve().parents[1] / "journal.yml")
-    runs = plan.runs("quick")
-    first = {item.spec.label: item.key for item in plan_keys(runs, {"fashion_mnist": SOURCE})}
-    other = DataSource("fashion_mnist", "full", "full", "/data", "0" * 64)
-    second = {item.spec.label: item.key for item in plan_keys(runs, {"fashion_mnist": other})}
+    first = _showcase_keys()
+    second = _showcase_keys({"fashion_mnist": DataSource("fashion_mnist", "full", "full", "/data", "0" * 64)})
     changed = {label for label in first if first[label] != second[label]}
     assert "lab01/gradients seed=0" not in changed  # declares no data
     assert any(label.startswith("lab01/lr_batch") for label in changed)

@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from labjournal.kit.models import TabularNet, image_mlp, mlp, parameter_count
-from labjournal.kit.scores import classification_scores, minority_class
-from labjournal.kit.train import evaluate, fit
+from course.models import TabularNet, image_mlp, mlp
+from course.scores import classification_scores, minority_class
+from course.train import evaluate, fit
+from labjournal.kit.flops import parameter_count
 
 
 def test_image_mlp_shapes_and_parameter_count() -> None:
@@ -97,7 +98,7 @@ def test_the_backward_graph_is_the_same_however_often_it_is_drawn() -> None:
     import matplotlib.pyplot as plt
     import torch
 
-    from labjournal.kit.autograd import draw_graph, graph_edges
+    from course.autograd import draw_graph, graph_edges
 
     def build() -> torch.Tensor:
         x = torch.randn(4, requires_grad=True)

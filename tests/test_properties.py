@@ -10,9 +10,9 @@ from conftest import write_notebook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from labjournal.cache import plan_keys
 from labjournal.errors import PlanError
 from labjournal.plan import load_plan
-from labjournal.scheduler import plan_keys
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -47,7 +47,7 @@ def _keys(root: Path) -> dict[tuple, str]:
     plan = load_plan(root / "journal.yml")
     return {
         (item.spec.experiment, tuple(sorted(item.spec.params.items())), item.spec.seed): item.key
-        for item in plan_keys(plan.runs("default"), {})
+        for item in plan_keys(plan, plan.runs("default"), {})
     }
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from labjournal.datasets import resolve_austin_outcomes
+from course.shelter import CANONICAL_COLUMNS, SchemaError, canonicalize, load_outcomes
+from labjournal.datasets import Resolver, resolve
 from labjournal.errors import DataUnavailableError
-from labjournal.kit.shelter import CANONICAL_COLUMNS, SchemaError, canonicalize, load_outcomes
+from labjournal.plan_file import Dataset
 
 CURRENT = pd.DataFrame(
     {
@@ -138,12 +140,24 @@ def test_a_file_that_is_not_csv_names_the_file(tmp_path: Path) -> None:
         load_outcomes(path)
 
 
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def resolve_austin_outcomes(variant: str, data: Path):
+    """The showcase's dataset as the engine resolves it: journal.yml's loader, through the kit."""
+    os.environ["LABJOURNAL_DATA"] = str(data)
+    resolver = Resolver(PROJECT, (PROJECT / "experiments",))
+    specs = {"austin_outcomes": Dataset(loader="course.datasets:austin_outcomes")}
+    return resolve(resolver, specs, ["austin_outcomes"], variant)["austin_outcomes"]
+
+
 def test_the_resolver_finds_a_local_csv_and_fingerprints_its_content(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "data" / "austin-animal-center"
     folder.mkdir(parents=True)
     csv = folder / "Austin_Animal_Center_Outcomes.csv"
     CURRENT.to_csv(csv, index=False)
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABJOURNAL_DATA", "")
     first = resolve_austin_outcomes("sample", tmp_path / "data")
     assert first.variant == "sample" and first.root == str(csv)
     assert "5 rows, outcomes 2025-05-05 to 2025-05-09" in first.description
@@ -153,6 +167,7 @@ def test_the_resolver_finds_a_local_csv_and_fingerprints_its_content(tmp_path: P
 
 def test_missing_data_says_where_it_looked(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABJOURNAL_DATA", "")
 
     def offline(*args, **kwargs):
         raise OSError("network is unreachable")

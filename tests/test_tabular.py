@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from test_shelter import CURRENT, OLDER
 
-from labjournal.kit import tabular
-from labjournal.kit.shelter import canonicalize
+from course import tabular
+from course.shelter import canonicalize
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ A run's key is the SHA-256 of:
   outputs and other cell metadata never count),
 - the injected parameters and the seed,
 - the content fingerprint of every dataset the notebook declares (not its path),
-- the source of `labjournal.kit`, the helpers notebooks import,
+- the content of every module of the project or of `labjournal.kit` the notebook imports,
+  transitively (`labjournal.codedeps`), by name relative to the project,
+- the content of every file or folder the plan declares under the notebook's `deps:`,
 - the versions of Python and of the numerical libraries,
 - for a summary notebook, the keys of the runs it reads.
 
@@ -24,14 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
-from labjournal.files import canonical_json, sha256_bytes, sha256_file
+from labjournal.codedeps import local_modules, shown_name
+from labjournal.errors import DataUnavailableError, LabjournalError
+from labjournal.files import canonical_json, sha256_bytes
+from labjournal.fingerprint import FingerprintCache
+from labjournal.notebooks import declared_parameters
 
 if TYPE_CHECKING:
-    from labjournal.plan import RunSpec
+    from labjournal.datasets import DataSource
+    from labjournal.plan import Plan, RunSpec
 
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 KEYED_LIBRARIES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "matplotlib")
-KIT_DIR = Path(__file__).parent / "kit"
 
 
 def notebook_code_hash(path: Path) -> str:
@@ -45,10 +51,25 @@ def notebook_code_hash(path: Path) -> str:
     return sha256_bytes(canonical_json(code).encode())
 
 
-@cache
-def kit_hash() -> str:
-    files = sorted(p for p in KIT_DIR.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return sha256_bytes(canonical_json({str(f.relative_to(KIT_DIR)): sha256_file(f) for f in files}).encode())
+def code_fingerprints(
+    notebook: Path, pythonpath: list[Path], project: Path, cache: FingerprintCache
+) -> dict[str, str]:
+    """The content of every project or engine module the notebook imports, by shown name."""
+    modules = local_modules(notebook, pythonpath, project)
+    return dict(sorted((shown_name(path, project), cache.file(path)) for path in modules))
+
+
+def deps_fingerprints(patterns: tuple[str, ...], project: Path, cache: FingerprintCache) -> dict[str, str]:
+    """The content of every file or folder a notebook's `deps:` names (glob patterns allowed)."""
+    found: dict[str, str] = {}
+    for pattern in patterns:
+        matched = sorted(project.glob(pattern)) if any(c in pattern for c in "*?[") else [project / pattern]
+        matched = [path for path in matched if path.exists()]
+        if not matched:
+            raise LabjournalError(f"journal.yml: deps: '{pattern}' matches no file in {project.name}/")
+        for path in matched:
+            found[shown_name(path, project)] = cache.of(path)
+    return dict(sorted(found.items()))
 
 
 @cache
@@ -68,7 +89,8 @@ def key_inputs(
     parameters: dict[str, Any],
     data_fingerprints: dict[str, str],
     input_keys: list[str],
-    kit: str | None = None,
+    code: dict[str, str] | None = None,
+    deps: dict[str, str] | None = None,
     environment: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Everything a key is made of, as plain data (also stored in each run's provenance)."""
@@ -77,7 +99,8 @@ def key_inputs(
         "notebook_code": code_hash,
         "parameters": parameters,
         "data": dict(sorted(data_fingerprints.items())),
-        "kit": kit if kit is not None else kit_hash(),
+        "code": dict(sorted((code or {}).items())),
+        "deps": dict(sorted((deps or {}).items())),
         "environment": environment if environment is not None else library_versions(),
         "inputs": sorted(input_keys),
     }
@@ -94,3 +117,54 @@ class KeyedRun:
     spec: RunSpec
     key: str
     inputs: dict[str, Any]
+
+
+def plan_keys(plan: Plan, specs: list[RunSpec], sources: dict[str, DataSource]) -> list[KeyedRun]:
+    """The cache key of every run; summaries after the runs they read.
+
+    The key holds the effective parameters (the notebook's defaults overlaid with the plan's), so
+    two experiments that spell the same configuration differently share one run."""
+    code: dict[Path, tuple[str, dict[str, Any], dict[str, str]]] = {}
+    deps: dict[tuple[str, ...], dict[str, str]] = {}
+    files = FingerprintCache()
+    keyed: list[KeyedRun] = []
+    for spec in specs:
+        path = spec.notebook_path
+        if path not in code:
+            modules = code_fingerprints(path, plan.pythonpath, plan.root, files)
+            code[path] = (notebook_code_hash(path), declared_parameters(path), modules)
+        if spec.deps not in deps:
+            deps[spec.deps] = deps_fingerprints(spec.deps, plan.root, files)
+        code_hash, defaults, modules = code[path]
+        input_keys = [k.key for k in keyed if k.spec.lab == spec.lab and k.spec.notebook in spec.inputs]
+        inputs = key_inputs(
+            code_hash=code_hash,
+            parameters={**defaults, **spec.parameters},
+            data_fingerprints={
+                n: sources[n].fingerprint if n in sources else "unavailable" for n in spec.data
+            },
+            input_keys=input_keys,
+            code=modules,
+            deps=deps[spec.deps],
+        )
+        keyed.append(KeyedRun(spec, run_key(inputs), inputs))
+    files.save()
+    return keyed
+
+
+def resolve_sources(
+    plan: Plan, specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
+) -> dict[str, DataSource]:
+    """Resolve every dataset of the plan's runs; only those the selected runs need must be available."""
+    from labjournal.datasets import Resolver, resolve
+
+    resolver = Resolver(plan.root, tuple(plan.pythonpath), data_dir)
+    must_have = {name for spec in selected for name in spec.data}
+    sources = {}
+    for name in sorted({name for spec in specs for name in spec.data}):
+        try:
+            sources.update(resolve(resolver, plan.spec.data, [name], want))
+        except DataUnavailableError:
+            if name in must_have:
+                raise
+    return sources

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from labjournal.adopt import Adoption, adopt
 from labjournal.build import build_outputs
+from labjournal.cache import plan_keys, resolve_sources
 from labjournal.claims import (
     CLAIMS_FILE,
     CONTRADICTED,
@@ -30,7 +31,7 @@ from labjournal.publish import publish as publish_site
 from labjournal.render import render_journal
 from labjournal.results import Results
 from labjournal.scaffold import new_journal
-from labjournal.scheduler import RunSummary, plan_keys, resolve_sources, run_plan
+from labjournal.scheduler import RunSummary, run_plan
 from labjournal.sequential import Design
 from labjournal.store import ResultsStore
 
@@ -82,9 +83,9 @@ def show_plan(
     plan = load_plan(project.plan_file)
     profile_name, profile_spec = plan.profile(profile)
     specs = plan.runs(profile_name)
-    sources = resolve_sources(specs, specs, profile_spec.data, data_dir)
+    sources = resolve_sources(plan, specs, specs, profile_spec.data, data_dir)
     store = ResultsStore(project.results_dir)
-    keyed = plan_keys(specs, sources)
+    keyed = plan_keys(plan, specs, sources)
     distinct = len({item.key for item in keyed})
     table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
     for column in ("run", "key", "status"):
@@ -93,6 +94,29 @@ def show_plan(
         _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         table.add_row(escape(item.spec.label), item.key[:12], reason)
     console.print(table)
+    console.print(what_keys_cover(keyed, sources))
+
+
+def what_keys_cover(keyed: list, sources: dict) -> str:
+    """Per notebook, the files and datasets its runs' keys cover (besides its code and parameters)."""
+    lines = ["What each notebook's cache key covers besides its cells and parameters:"]
+    seen: set[tuple[str, str]] = set()
+    for item in keyed:
+        if (item.spec.lab, item.spec.notebook) in seen:
+            continue
+        seen.add((item.spec.lab, item.spec.notebook))
+        lines.append(f"  {item.spec.lab}/{item.spec.notebook} ({item.inputs['notebook_code'][:8]})")
+        code = ", ".join(item.inputs["code"]) or "none"
+        lines.append(f"    code: {escape(code)}")
+        for name in item.spec.data:
+            found = sources.get(name)
+            shown = f"{found.description}, {found.fingerprint[:12]}" if found else "unavailable"
+            lines.append(f"    data: {name} ({escape(shown)})")
+        for name, fingerprint in item.inputs["deps"].items():
+            lines.append(f"    deps: {escape(name)} ({fingerprint[:12]})")
+        if item.spec.inputs:
+            lines.append(f"    reads the runs of: {', '.join(item.spec.inputs)}")
+    return "\n".join(lines)
 
 
 def new(folder: str, title: str, author: str, console: Console) -> Path:

@@ -1,219 +1,214 @@
-"""Where each dataset comes from, which variant it is, and its content fingerprint.
+"""The datasets a journal declares (`data:` in journal.yml), found and fingerprinted before anything runs.
 
-The engine resolves every dataset a notebook declares before anything runs, so that the data's
-fingerprint is part of the run's cache key and a missing dataset stops the plan with a clear
-message instead of failing inside a notebook. The notebook receives the resolved source through
-the environment (see `labjournal.kit.data`).
+Three kinds, and no engine code for any particular dataset:
+- `path:` a file or folder, relative to the project or absolute;
+- `url:` + `sha256:` a download, looked for first in the offline folder
+  (`$LABJOURNAL_DATA/<name>/<file>`), else fetched once into the cache with pooch and verified;
+- `loader: "module:function"` code of the journal's own (imported from the project's `pythonpath`
+  folders) that finds the dataset for the profile's data variant and returns a `Found`.
 
-Search order for a dataset:
-1. the data directory: `--data-dir` or the `LABJOURNAL_DATA` environment variable;
-2. the cache directory: `LABJOURNAL_CACHE`, else `~/.cache/labjournal`;
-3. a download into the cache directory, with the dataset's real loader.
+Each resolved dataset's content fingerprint goes into the key of every run that declares it, so a
+changed file re-runs exactly those runs. The notebook receives the resolved sources through the
+environment (`labjournal.kit.data`); opened by hand, `resolve_by_hand` resolves them the same way.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import struct
-from collections.abc import Callable
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 from labjournal.errors import DataUnavailableError
-from labjournal.files import sha256_bytes, sha256_file
+from labjournal.fingerprint import FingerprintCache, cache_dir
+
+if TYPE_CHECKING:
+    from labjournal.plan_file import Dataset
 
 DATA_DIR_ENV = "LABJOURNAL_DATA"
-CACHE_DIR_ENV = "LABJOURNAL_CACHE"
 SOURCES_ENV = "LABJOURNAL_DATA_SOURCES"
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a `loader:` function returns: where the dataset is, in words, and which variant it is."""
+
+    path: str | Path
+    description: str = ""
+    variant: str | None = None  # the variant actually found; by default the one asked for
 
 
 @dataclass(frozen=True)
 class DataSource:
     name: str
-    variant: str  # "sample" or "full"
+    variant: str  # "sample" or "full" for loaders; "" for a file or a download
     description: str  # what a caption says, e.g. "Fashion-MNIST offline sample (3,443 train / 1,000 test)"
-    root: str
-    fingerprint: str
+    root: str  # the absolute path of the file or folder
+    fingerprint: str  # SHA-256 of the content
+    url: str = ""  # where a `url:` dataset comes from (a Dask worker fetches it into its own cache)
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
 def data_dir(explicit: str | Path | None = None) -> Path | None:
+    """The offline data folder: `--data-dir`, else `$LABJOURNAL_DATA`, else none."""
     chosen = explicit or os.environ.get(DATA_DIR_ENV)
     return Path(chosen).expanduser().resolve() if chosen else None
 
 
-def cache_dir() -> Path:
-    chosen = os.environ.get(CACHE_DIR_ENV)
-    return Path(chosen).expanduser() if chosen else Path.home() / ".cache" / "labjournal"
+@dataclass(frozen=True)
+class Resolver:
+    """Resolves a journal's datasets: its project folder, import folders and offline folder."""
+
+    root: Path
+    pythonpath: tuple[Path, ...] = ()
+    explicit_dir: str | Path | None = None
+
+    def resolve(self, name: str, spec: Dataset, variant: str, cache: FingerprintCache) -> DataSource:
+        if spec.path is not None:
+            return self._path(name, spec, cache)
+        if spec.url is not None:
+            return self._url(name, spec, cache)
+        return self._loader(name, spec, variant, cache)
+
+    def _path(self, name: str, spec: Dataset, cache: FingerprintCache) -> DataSource:
+        path = (self.root / str(spec.path)).resolve()
+        if not path.exists():
+            raise DataUnavailableError(
+                f"dataset '{name}': {spec.path} does not exist (journal.yml: data.{name}.path)"
+            )
+        described = spec.description or str(spec.path)
+        return DataSource(name, "", described, str(path), cache.of(path))
+
+    def _url(self, name: str, spec: Dataset, cache: FingerprintCache) -> DataSource:
+        expected = str(spec.sha256).lower()
+        file = spec.file or Path(urlparse(str(spec.url)).path).name or name
+        described = spec.description or file
+        offline = data_dir(self.explicit_dir)
+        for folder in ([offline / name] if offline else []) + [cache_dir() / "data" / name]:
+            if (folder / file).is_file():
+                actual = cache.file(folder / file)
+                if actual != expected:
+                    raise DataUnavailableError(
+                        f"dataset '{name}': {folder / file} does not match journal.yml (data.{name}.sha256):\n"
+                        f"  expected sha256 {expected}\n  actual   sha256 {actual}"
+                    )
+                return DataSource(name, "", described, str(folder / file), expected, str(spec.url))
+        path = download(name, str(spec.url), expected, file, offline)
+        return DataSource(name, "", described, str(path), cache.file(path), str(spec.url))
+
+    def _loader(self, name: str, spec: Dataset, variant: str, cache: FingerprintCache) -> DataSource:
+        function = self.import_loader(str(spec.loader))
+        try:
+            found = function(variant)
+        except DataUnavailableError:
+            raise
+        except Exception as exc:
+            raise DataUnavailableError(
+                f"dataset '{name}': its loader {spec.loader} failed for the '{variant}' variant: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        if not isinstance(found, Found):
+            raise DataUnavailableError(
+                f"dataset '{name}': its loader {spec.loader} returned {type(found).__name__}, not "
+                f"labjournal.kit.data.Found(path, description, variant)"
+            )
+        path = Path(found.path).resolve()
+        if not path.exists():
+            raise DataUnavailableError(
+                f"dataset '{name}': its loader {spec.loader} found {path}, which does not exist"
+            )
+        described = found.description or spec.description or name
+        return DataSource(name, found.variant or variant, described, str(path), cache.of(path))
+
+    def import_loader(self, loader: str):  # noqa: ANN201 - any callable
+        """The loader function, imported afresh from the project's import folders."""
+        module_name, function_name = loader.split(":")
+        folders = [str(folder) for folder in (self.root, *self.pythonpath)]
+        sys.path[:0] = folders
+        try:
+            _forget_modules_under(folders)
+            module = importlib.import_module(module_name)
+            return getattr(module, function_name)
+        except (ImportError, AttributeError) as exc:
+            raise DataUnavailableError(
+                f"loader {loader}: {exc} (modules are imported from the project folder and its pythonpath: "
+                f"{', '.join(folders)})"
+            ) from exc
+        finally:
+            for folder in folders:
+                sys.path.remove(folder)
 
 
-# --------------------------------------------------------------------------------------------
-# Fashion-MNIST
+def download(name: str, url: str, sha256: str, file: str, offline: Path | None = None) -> Path:
+    """Fetch a `url:` dataset into the cache (once; pooch verifies the checksum)."""
+    import pooch
 
-_FMNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-_FMNIST_FULL_TRAIN = 60_000
-
-
-def _idx_count(path: Path) -> int:
-    with open(path, "rb") as handle:
-        header = handle.read(8)
-    return struct.unpack(">I", header[4:8])[0]
-
-
-def _fmnist_root_ok(root: Path) -> bool:
-    raw = root / "FashionMNIST" / "raw"
-    return all((raw / name).is_file() for name in _FMNIST_FILES)
-
-
-def _fmnist_source(root: Path) -> DataSource:
-    raw = root / "FashionMNIST" / "raw"
-    n_train = _idx_count(raw / "train-images-idx3-ubyte")
-    n_test = _idx_count(raw / "t10k-images-idx3-ubyte")
-    variant = "full" if n_train >= _FMNIST_FULL_TRAIN else "sample"
-    label = "Fashion-MNIST" if variant == "full" else "Fashion-MNIST offline sample"
-    fingerprint = sha256_file_list([raw / name for name in _FMNIST_FILES])
-    return DataSource(
-        name="fashion_mnist",
-        variant=variant,
-        description=f"{label} ({n_train:,} train / {n_test:,} test)",
-        root=str(root),
-        fingerprint=fingerprint,
-    )
-
-
-def resolve_fashion_mnist(want: str, explicit_dir: str | Path | None = None) -> DataSource:
-    candidates: list[Path] = []
-    base = data_dir(explicit_dir)
-    if base is not None:
-        sample = [base / "fashion-mnist-sample"]
-        full = [base / "fashion-mnist", base]
-        candidates += (full + sample) if want == "full" else (sample + full)
-    cache = cache_dir() / "fashion-mnist"
-    candidates.append(cache)
-    for root in candidates:
-        if _fmnist_root_ok(root):
-            source = _fmnist_source(root)
-            if want == "full" and source.variant != "full":
-                continue
-            return source
+    target = cache_dir() / "data" / name
     try:
-        from torchvision.datasets import FashionMNIST
-
-        FashionMNIST(root=str(cache), train=True, download=True)
-        FashionMNIST(root=str(cache), train=False, download=True)
-    except Exception as exc:  # any network or disk failure ends the same way for the user
-        looked = ", ".join(str(path) for path in candidates)
+        got = pooch.retrieve(url, known_hash=f"sha256:{sha256}", fname=file, path=target, progressbar=False)
+    except ValueError as exc:  # pooch's checksum mismatch names both hashes
+        raise DataUnavailableError(f"dataset '{name}': the download from {url} was rejected: {exc}") from exc
+    except Exception as exc:  # no network, a refused connection, a 404
+        where = offline / name if offline else f"${DATA_DIR_ENV}/{name}"
         raise DataUnavailableError(
-            f"Fashion-MNIST ({want} variant) is not on disk and could not be downloaded ({exc}).\n"
-            f"  Looked in: {looked}\n"
-            f"  Point {DATA_DIR_ENV} (or --data-dir) at a folder holding 'fashion-mnist-sample/' or a "
-            f"torchvision root with FashionMNIST/raw, or run where the download can reach the internet."
+            f"dataset '{name}': could not download {url} ({type(exc).__name__}: {exc}).\n"
+            f"  Offline, put the file at {where}/{file} (its sha256 must be {sha256})."
         ) from exc
-    return _fmnist_source(cache)
+    return Path(got)
 
 
-# --------------------------------------------------------------------------------------------
-# Austin Animal Center outcomes (City of Austin open data)
-
-AUSTIN_DOWNLOAD_URL = "https://data.austintexas.gov/api/views/9t4d-g238/rows.csv?accessType=DOWNLOAD"
-AUSTIN_FOLDER = "austin-animal-center"
-# The city's export name, then the names of the older public copies (Kaggle and others).
-AUSTIN_FILE_NAMES = (
-    "Austin_Animal_Center_Outcomes.csv",
-    "aac_shelter_outcomes.csv",
-    "aac_intakes_outcomes.csv",
-)
-_AUSTIN_DATE_COLUMNS = ("Outcome Date", "DateTime", "datetime", "outcome_datetime")
-
-
-def _austin_csv(folder: Path) -> Path | None:
-    for name in AUSTIN_FILE_NAMES:
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _austin_source(path: Path, variant: str) -> DataSource:
-    import pandas as pd
-
-    header = pd.read_csv(path, nrows=0).columns
-    date_column = next((c for c in _AUSTIN_DATE_COLUMNS if c in header), None)
-    frame = pd.read_csv(path, usecols=[date_column] if date_column else [header[0]])
-    span = ""
-    if date_column:
-        dates = pd.to_datetime(frame[date_column], errors="coerce", format="mixed").dropna()
-        if len(dates):
-            span = f", outcomes {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"
-    label = "Austin Animal Center outcomes" + (", offline copy" if variant == "sample" else "")
-    return DataSource(
-        name="austin_outcomes",
-        variant=variant,
-        description=f"{label} ({len(frame):,} rows{span})",
-        root=str(path),
-        fingerprint=sha256_file(path),
-    )
-
-
-def resolve_austin_outcomes(want: str, explicit_dir: str | Path | None = None) -> DataSource:
-    """A local CSV in either public schema, else the city's current export (downloaded once).
-
-    The offline copy in the data directory is the "sample" variant (a one-year window); "full"
-    prefers the city's current export, cached under the cache directory."""
-    base = data_dir(explicit_dir)
-    local = _austin_csv(base / AUSTIN_FOLDER) if base is not None else None
-    cached = cache_dir() / AUSTIN_FOLDER / AUSTIN_FILE_NAMES[0]
-    if want == "sample" and local is not None:
-        return _austin_source(local, "sample")
-    if cached.is_file():
-        return _austin_source(cached, "full")
-    try:
-        import urllib.request
-
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".part")
-        with urllib.request.urlopen(AUSTIN_DOWNLOAD_URL, timeout=60) as response:
-            partial.write_bytes(response.read())
-        partial.replace(cached)  # never leave a half-downloaded CSV where the next run finds it
-        return _austin_source(cached, "full")
-    except Exception as exc:  # any network or disk failure ends the same way for the user
-        looked = ", ".join(str(p) for p in ([base / AUSTIN_FOLDER] if base else []) + [cached.parent])
-        raise DataUnavailableError(
-            f"The Austin Animal Center outcomes ({want} variant) are not on disk and could not be "
-            f"downloaded from {AUSTIN_DOWNLOAD_URL} ({exc}).\n"
-            f"  Looked in: {looked} (for {', '.join(AUSTIN_FILE_NAMES)})\n"
-            f"  Point {DATA_DIR_ENV} (or --data-dir) at a folder holding '{AUSTIN_FOLDER}/' with one of "
-            f"those CSV files, or run where the download can reach the internet."
-        ) from exc
-
-
-def sha256_file_list(paths: list[Path]) -> str:
-    return sha256_text("\n".join(f"{path.name}:{sha256_file(path)}" for path in paths))
-
-
-def sha256_text(text: str) -> str:
-    return sha256_bytes(text.encode())
-
-
-# The registry the plan validates `data:` entries against. Each resolver takes the wanted variant
-# ("sample" or "full") and an optional explicit data directory.
-KNOWN_DATASETS: dict[str, Callable[[str, str | Path | None], DataSource]] = {
-    "fashion_mnist": resolve_fashion_mnist,
-    "austin_outcomes": resolve_austin_outcomes,
-}
+def _forget_modules_under(folders: list[str]) -> None:
+    """Drop the project's own modules from `sys.modules`, so an edited loader is imported anew."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if (
+            not file
+            or name == "__main__"
+            or file.startswith(sys.prefix)
+            or name.split(".")[0] == "labjournal"
+        ):
+            continue  # this program, the environment's libraries and the engine stay
+        if any(file.startswith(folder + os.sep) for folder in folders):
+            del sys.modules[name]
 
 
 def resolve(
-    names: list[str] | tuple[str, ...], want: str, explicit_dir: str | Path | None = None
+    resolver: Resolver, specs: dict[str, Dataset], names: list[str], variant: str
 ) -> dict[str, DataSource]:
-    return {name: KNOWN_DATASETS[name](want, explicit_dir) for name in names}
+    cache = FingerprintCache()
+    try:
+        return {name: resolver.resolve(name, specs[name], variant, cache) for name in names}
+    finally:
+        cache.save()
+
+
+def resolve_by_hand(name: str, start: Path | None = None) -> DataSource:
+    """A dataset for a notebook opened outside `labjournal run`: resolved from the journal.yml
+    above the notebook's folder, for the default profile's data variant."""
+    from labjournal.plan_file import read_plan_file
+
+    folder = (start or Path.cwd()).resolve()
+    plan_path = next(
+        (f / "journal.yml" for f in (folder, *folder.parents) if (f / "journal.yml").is_file()), None
+    )
+    if plan_path is None:
+        raise DataUnavailableError(f"dataset '{name}': no journal.yml in {folder} or above it")
+    spec = read_plan_file(plan_path)
+    if name not in spec.data:
+        known = ", ".join(spec.data) or "none"
+        raise DataUnavailableError(
+            f"dataset '{name}' is not declared under data: in {plan_path} (declared: {known})"
+        )
+    root = plan_path.parent
+    resolver = Resolver(root, tuple(root / p for p in spec.pythonpath))
+    variant = spec.profiles[spec.default_profile].data if spec.default_profile in spec.profiles else "sample"
+    return resolve(resolver, spec.data, [name], variant)[name]
 
 
 def sources_to_env(sources: dict[str, DataSource]) -> str:

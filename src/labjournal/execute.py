@@ -34,6 +34,15 @@ class Job:
     environment: dict[str, str] = field(default_factory=dict)
     timeout_s: int | None = None
     warm: bool = True  # reuse this worker's kernel of the notebook (see labjournal.warm)
+    # What a Dask worker without the project's files needs besides the notebook: the project's
+    # folder and its files the run reads (local modules, declared deps, small datasets).
+    project: Path | None = None
+    ship: tuple[Path, ...] = ()
+
+    @property
+    def cwd(self) -> Path:
+        """Where the run executes: the notebook's own folder, as in Jupyter."""
+        return self.notebook_path.parent
 
 
 @dataclass
@@ -44,11 +53,13 @@ class Outcome:
     duration_s: float
     error: dict[str, Any] | None = None
     cold_start: bool = True  # the run started a kernel (and imported everything) of its own
+    written_beside: list[str] = field(default_factory=list)  # files the run wrote in the notebook's folder
 
 
 def execute_job(job: Job) -> Outcome:
     """Run one notebook. Never raises for a failing notebook: the Outcome says what failed."""
     os.environ.update(job.environment)  # inherited by the kernel this process starts
+    before = folder_state(job.cwd)
     started = time.time()
     output = job.staging / EXECUTED_NOTEBOOK
     error = None
@@ -78,7 +89,7 @@ def execute_job(job: Job) -> Outcome:
             parameters=job.parameters,
             kernel_name=job.kernel_name,
             language="python",  # the project's kernel; a notebook without kernelspec metadata runs too
-            cwd=str(job.staging),
+            cwd=str(job.cwd),  # as in Jupyter: the notebook's folder (its files and modules)
             progress_bar=False,
             log_output=False,
             # Saving the whole notebook after every cell costs up to half a second per run for
@@ -127,7 +138,34 @@ def execute_job(job: Job) -> Outcome:
         duration_s=time.time() - started,
         error=error,
         cold_start=cold_start,
+        written_beside=changed_files(job.cwd, before),
     )
+
+
+_NOT_WATCHED = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".venv", "results"}
+_WATCH_LIMIT = 5000  # files; a folder holding a dataset of many files is not listed file by file
+
+
+def folder_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of the files under a notebook's folder, to see what a run wrote there."""
+    state: dict[str, tuple[int, int]] = {}
+    for current, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in _NOT_WATCHED and not name.startswith(".")]
+        for name in files:
+            try:
+                stat = os.stat(os.path.join(current, name))
+            except OSError:
+                continue
+            state[os.path.relpath(os.path.join(current, name), folder)] = (stat.st_size, stat.st_mtime_ns)
+            if len(state) >= _WATCH_LIMIT:
+                return state
+    return state
+
+
+def changed_files(folder: Path, before: dict[str, tuple[int, int]]) -> list[str]:
+    """Files created or changed under the folder since `before` (outside the run's evidence)."""
+    after = folder_state(folder)
+    return sorted(name for name, stamp in after.items() if before.get(name) != stamp)
 
 
 def _running_cell(notebook_path: Path, output: Path) -> tuple[int | None, str]:

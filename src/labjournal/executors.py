@@ -11,14 +11,18 @@ local run. Summary notebooks, which read the results store, run on this machine.
 dies mid-run has its task rescheduled by Dask on another worker; only when Dask gives up is the
 run failed. Every worker must run one task at a time (`dask worker --nthreads 1`): a run sets
 environment variables and redirects file descriptors of its process, which threads would share.
-The datasets must be readable by the workers at the paths this machine resolved them to (a
-read-only copy on each machine at the same path will do).
+The notebook's project files travel with it (its local modules, declared deps and `path:`
+datasets inside the project up to 64 MiB), laid out as in the project, and the run executes in
+the notebook's folder there; a `url:` dataset is fetched by the worker into its own cache and
+verified by its checksum. Larger datasets and those of `loader:`s must be readable by the
+workers at the paths this machine resolved them to (a read-only copy at the same path will do).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import tempfile
 import uuid
@@ -28,6 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from labjournal.datasets import SOURCES_ENV, download
 from labjournal.errors import LabjournalError
 from labjournal.execute import Job, Outcome, execute_job
 from labjournal.files import atomic_write_bytes
@@ -129,8 +134,8 @@ class DaskExecutor:
                 self._local = LocalExecutor(1)
             return self._local.submit(job)
         key = f"labjournal-{job.key[:16]}-{uuid.uuid4().hex[:8]}"
-        notebook = job.notebook_path.read_bytes()
-        task = self.client.submit(execute_remote, job, notebook, key=key, pure=False, retries=0)
+        files = pack_files(job)
+        task = self.client.submit(execute_remote, job, files, key=key, pure=False, retries=0)
         self._tasks[key] = task
         outer: Future = Future()
 
@@ -154,30 +159,56 @@ class DaskExecutor:
         self.client.close()
 
 
-def execute_remote(job: Job, notebook: bytes) -> tuple[Outcome, dict[str, tuple[bytes, str]]]:
-    """On a Dask worker: run the job in a folder of the worker's own (the notebook comes with the
-    job) and return its outcome and its files with their SHA-256 checksums."""
+def pack_files(job: Job) -> dict[str, bytes]:
+    """The notebook and the project files its run reads, by their path in the project."""
+    project = job.project or job.notebook_path.parent
+    paths = [job.notebook_path, *job.ship]
+    return {path.relative_to(project).as_posix(): path.read_bytes() for path in paths}
+
+
+def execute_remote(job: Job, files: dict[str, bytes]) -> tuple[Outcome, dict[str, tuple[bytes, str]]]:
+    """On a Dask worker: lay the project's files out in a folder of the worker's own, run the job
+    in the notebook's folder there, and return its outcome and its files with their checksums."""
     with tempfile.TemporaryDirectory(prefix="labjournal-remote-") as folder:
         local = Path(folder)
         staging = local / "run"
         staging.mkdir()
-        notebook_path = local / job.notebook_path.name
-        notebook_path.write_bytes(notebook)
+        project = local / "project"
+        for name, data in files.items():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_bytes(data)
+        here = str(job.project or job.notebook_path.parent)
         remote = dataclasses.replace(
             job,
-            notebook_path=notebook_path,
+            notebook_path=project / job.notebook_path.relative_to(here),
             staging=staging,
-            environment={**job.environment, RUN_DIR_ENV: str(staging)},
+            environment=remote_environment(job.environment, here, str(project), staging),
         )
         outcome = execute_job(remote)
         if outcome.error:
             outcome.error["notebook"] = str(job.notebook_path)  # the name the user knows
-        files = {}
+        results = {}
         for path in sorted(staging.rglob("*")):
             if path.is_file():
                 data = path.read_bytes()
-                files[str(path.relative_to(staging))] = (data, hashlib.sha256(data).hexdigest())
-    return outcome, files
+                results[str(path.relative_to(staging))] = (data, hashlib.sha256(data).hexdigest())
+    return outcome, results
+
+
+def remote_environment(environment: dict[str, str], here: str, there: str, staging: Path) -> dict[str, str]:
+    """A run's environment on a worker: project paths moved to the worker's copy, the run's
+    folder its own, and `url:` datasets the worker lacks fetched into its cache (verified)."""
+    moved = {name: value.replace(here, there) for name, value in environment.items()}
+    moved[RUN_DIR_ENV] = str(staging)
+    sources = json.loads(environment.get(SOURCES_ENV) or "{}")
+    for name, source in sources.items():
+        if source["root"].startswith(here + os.sep):
+            source["root"] = there + source["root"][len(here) :]
+        elif source.get("url") and not Path(source["root"]).exists():
+            file = Path(source["root"]).name
+            source["root"] = str(download(name, source["url"], source["fingerprint"], file))
+    moved[SOURCES_ENV] = json.dumps(sources, sort_keys=True)
+    return moved
 
 
 def receive_files(staging: Path, files: dict[str, tuple[bytes, str]]) -> None:

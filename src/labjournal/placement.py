@@ -5,11 +5,12 @@ learns its folder, key, thread share, device and data."""
 from __future__ import annotations
 
 import itertools
+import os
 from pathlib import Path
 
 from labjournal.cache import KeyedRun
 from labjournal.datasets import SOURCES_ENV, DataSource, sources_to_env
-from labjournal.kit.env import DEVICE_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.kit.env import DEVICE_ENV, PYTHONPATH_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 
 
 def interleave(items: list[KeyedRun]) -> list[KeyedRun]:
@@ -33,11 +34,26 @@ def run_device(policy: str, workers: int) -> str:
     return policy
 
 
+def import_path(notebook_folder: Path, pythonpath: list[Path]) -> str:
+    """What a run imports from first: its notebook's folder, then the plan's pythonpath folders."""
+    return os.pathsep.join(str(folder) for folder in (notebook_folder, *pythonpath))
+
+
 def run_environment(
-    item: KeyedRun, run_dir: Path, sources: dict[str, DataSource], threads: int, workers: int = 1
+    item: KeyedRun,
+    run_dir: Path,
+    sources: dict[str, DataSource],
+    threads: int,
+    workers: int = 1,
+    pythonpath: list[Path] | None = None,
 ) -> dict[str, str]:
-    """What a run's notebook finds in its environment: its folder, key, thread share, device and data."""
+    """What a run's notebook finds in its environment: its folder, key, thread share, device,
+    data and import path (a fresh kernel reads PYTHONPATH; a warm one LABJOURNAL_PYTHONPATH)."""
+    folders = import_path(item.spec.notebook_path.parent, pythonpath or [])
+    inherited = os.environ.get("PYTHONPATH", "")  # this process's: the scheduler never changes it
     return {
+        PYTHONPATH_ENV: folders,
+        "PYTHONPATH": os.pathsep.join(part for part in (folders, inherited) if part),
         RUN_DIR_ENV: str(run_dir),
         RUN_KEY_ENV: item.key,
         THREADS_ENV: str(threads),
@@ -47,3 +63,28 @@ def run_environment(
         SOURCES_ENV: sources_to_env({n: sources[n] for n in item.spec.data if n in sources}),
         "PYTHONHASHSEED": "0",
     }
+
+
+SHIPPED_DATA_LIMIT = 64 * 2**20  # bytes: a `path:` dataset inside the project up to this size travels
+
+
+def shipped_files(project: Path, item: KeyedRun, sources: dict[str, DataSource]) -> tuple[Path, ...]:
+    """The project's files a run reads besides its notebook: its local modules, its declared deps
+    and its small datasets inside the project. A Dask worker without the project gets them with
+    the job (larger datasets, downloads and loaders are resolved on the worker's side)."""
+    names = [*item.inputs.get("code", {}), *item.inputs.get("deps", {})]
+    found = [project / name for name in names if (project / name).exists()]
+    for name in item.spec.data:
+        root = Path(sources[name].root) if name in sources else None
+        if root is not None and project in root.parents and _size(root) <= SHIPPED_DATA_LIMIT:
+            found.append(root)
+    files = [
+        f for path in found for f in ([path] if path.is_file() else sorted(path.rglob("*"))) if f.is_file()
+    ]
+    return tuple(dict.fromkeys(files))
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())

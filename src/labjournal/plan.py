@@ -17,7 +17,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from labjournal.datasets import KNOWN_DATASETS
 from labjournal.errors import PlanError
 from labjournal.files import canonical_json
 from labjournal.notebooks import NoParametersCell, declared_parameters
@@ -40,6 +39,7 @@ class RunSpec:
     params: dict[str, Any]
     seed: int | None
     data: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()  # files the notebook reads that its imports do not show (see Notebook.deps)
     inputs: tuple[str, ...] = ()
     grid_names: tuple[str, ...] = ()  # the parameters that vary in this run's grid
     device: str = "auto"  # the notebook's device policy (see Notebook.device)
@@ -72,6 +72,11 @@ class Plan:
     @property
     def labs(self) -> dict[str, Lab]:
         return self.spec.labs
+
+    @property
+    def pythonpath(self) -> list[Path]:
+        """The folders every notebook imports from after its own (absolute)."""
+        return [(self.root / folder).resolve() for folder in self.spec.pythonpath]
 
     def profile(self, name: str | None) -> tuple[str, Profile]:
         chosen = name or self.spec.default_profile
@@ -142,6 +147,7 @@ class Plan:
                             params=dict(sorted(point.items())),
                             seed=seed,
                             data=tuple(nb.data),
+                            deps=tuple(nb.deps),
                             inputs=tuple(nb.inputs),
                             grid_names=tuple(name for name in names if len(grid[name]) > 1),
                             device=nb.device,
@@ -254,6 +260,7 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
 
     if spec.default_profile not in spec.profiles:
         report(("default_profile",), f"no profile named '{spec.default_profile}'")
+    _check_files(plan, report)
     experiment_owner: dict[tuple[str, str], str] = {}
     for lab_name, lab in spec.labs.items():
         lab_loc = ("labs", lab_name)
@@ -275,12 +282,17 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                 continue
             if not nb.inputs and SEED_PARAMETER not in declared:
                 report(nb_loc + ("path",), f"{nb.path} declares no '{SEED_PARAMETER}' parameter")
-            for dataset in nb.data:
-                if dataset not in KNOWN_DATASETS:
+            for index, dataset in enumerate(nb.data):
+                if dataset not in spec.data:
+                    known = ", ".join(spec.data) or "none declared"
                     report(
-                        nb_loc + ("data",),
-                        f"unknown dataset '{dataset}' (known: {', '.join(KNOWN_DATASETS)})",
+                        nb_loc + ("data", index),
+                        f"unknown dataset '{dataset}': declare it under `data:` at the top of journal.yml "
+                        f"(path:, url: + sha256:, or loader:); declared: {known}",
                     )
+            for index, pattern in enumerate(nb.deps):
+                if not _matches(plan.root, pattern):
+                    report(nb_loc + ("deps", index), f"'{pattern}' matches no file or folder of the project")
             for source in nb.inputs:
                 if source not in lab.notebooks or source == nb_name:
                     report(nb_loc + ("inputs",), f"'{source}' is not another notebook of lab '{lab_name}'")
@@ -334,6 +346,23 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                     check_values(exp_loc + ("profiles", prof, "params"), override.params, False)
                     check_values(exp_loc + ("profiles", prof, "grid"), override.grid, True)
     return problems
+
+
+def _matches(root: Path, pattern: str) -> bool:
+    if any(char in pattern for char in "*?["):
+        return any(True for _ in root.glob(pattern))
+    return (root / pattern).exists()
+
+
+def _check_files(plan: Plan, report) -> None:  # noqa: ANN001 - the reporter of _check_references
+    """Folders to import from and datasets given by path exist (downloads and loaders are
+    resolved when the runs that need them are planned)."""
+    for index, folder in enumerate(plan.spec.pythonpath):
+        if not (plan.root / folder).is_dir():
+            report(("pythonpath", index), f"{folder} is not a folder of the project")
+    for name, dataset in plan.spec.data.items():
+        if dataset.path is not None and not (plan.root / dataset.path).exists():
+            report(("data", name, "path"), f"{dataset.path} does not exist")
 
 
 def _check_profile_name(spec: PlanFile, name: str, loc: tuple, report) -> None:

@@ -4,9 +4,10 @@ and wrong types refused). Loading, line numbers and the checks against the noteb
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 
 class _Strict(BaseModel):
@@ -44,10 +45,39 @@ class Experiment(_Strict):
     profiles: dict[str, Override] = Field(default_factory=dict)
 
 
+class Dataset(_Strict):
+    """One dataset of the journal (`data:` at the top of journal.yml): exactly one of a file or
+    folder (`path`), a download checked by its checksum (`url` + `sha256`), or code that finds it
+    (`loader: "module:function"`, called with the profile's data variant)."""
+
+    path: str | None = None
+    url: str | None = None
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    file: str | None = None  # the name a `url` download is saved (and looked for offline) under
+    loader: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Dataset:
+        given = [name for name in ("path", "url", "loader") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of path, url or loader (got {', '.join(given) or 'none'})")
+        if self.url is not None and self.sha256 is None:
+            raise ValueError(
+                "a url dataset needs its sha256 (`sha256sum FILE` prints it), so its content is pinned"
+            )
+        if self.url is None and (self.sha256 is not None or self.file is not None):
+            raise ValueError("sha256 and file belong to a url dataset")
+        return self
+
+
 class Notebook(_Strict):
     path: str
     description: str = ""
     data: list[str] = Field(default_factory=list)
+    # Files the notebook reads that its imports do not show (a CSV opened by name, a config):
+    # paths or glob patterns relative to the project; their content is part of every run's key.
+    deps: list[str] = Field(default_factory=list)
     params: dict[str, JsonValue] = Field(default_factory=dict)
     seeds: list[int] | None = None
     profiles: dict[str, Override] = Field(default_factory=dict)
@@ -69,4 +99,15 @@ class Lab(_Strict):
 class PlanFile(_Strict):
     profiles: dict[str, Profile]
     default_profile: str = "default"
+    # Folders (relative to the project) every notebook can import from, after its own folder:
+    # code shared by several labs. Their modules a notebook imports are part of its runs' keys.
+    pythonpath: list[str] = Field(default_factory=list)
+    data: dict[str, Dataset] = Field(default_factory=dict)
     labs: dict[str, Lab]
+
+
+def read_plan_file(path: Path) -> PlanFile:
+    """journal.yml as models, without the checks against the notebooks (see `labjournal.plan`)."""
+    import yaml
+
+    return PlanFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))

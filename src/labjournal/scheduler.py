@@ -15,7 +15,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -28,9 +27,9 @@ from rich.progress import (
 )
 
 from labjournal import __version__
-from labjournal.cache import KeyedRun, key_inputs, notebook_code_hash, run_key
-from labjournal.datasets import DataSource, resolve
-from labjournal.errors import DataUnavailableError, LabjournalError, RunsFailedError
+from labjournal.cache import KeyedRun, plan_keys, resolve_sources
+from labjournal.datasets import DataSource
+from labjournal.errors import LabjournalError, RunsFailedError
 from labjournal.execute import Job, Outcome, describe_error
 from labjournal.executors import WorkerLost, default_workers, make_executor
 from labjournal.files import atomic_write_json
@@ -38,8 +37,7 @@ from labjournal.index import build_index, merge_lab
 from labjournal.kernel import ensure_kernelspec
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
-from labjournal.notebooks import declared_parameters
-from labjournal.placement import interleave, run_environment
+from labjournal.placement import interleave, run_environment, shipped_files
 from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import machine, now_iso, project_commit
 from labjournal.store import METRICS, PARAMS, ResultsStore
@@ -73,48 +71,6 @@ def matches(spec: RunSpec, key: str, selector: str) -> bool:
     return len(selector) >= 6 and key.startswith(selector)
 
 
-def plan_keys(specs: list[RunSpec], sources: dict[str, DataSource]) -> list[KeyedRun]:
-    """The cache key of every run; summaries after the runs they read.
-
-    The key holds the effective parameters (the notebook's defaults overlaid with the plan's), so
-    two experiments that spell the same configuration differently share one run."""
-    code_hashes: dict[Path, str] = {}
-    defaults: dict[Path, dict[str, Any]] = {}
-    keyed: list[KeyedRun] = []
-    for spec in specs:
-        if spec.notebook_path not in code_hashes:
-            code_hashes[spec.notebook_path] = notebook_code_hash(spec.notebook_path)
-            defaults[spec.notebook_path] = declared_parameters(spec.notebook_path)
-        input_keys = [k.key for k in keyed if k.spec.lab == spec.lab and k.spec.notebook in spec.inputs]
-        fingerprints = {
-            name: sources[name].fingerprint if name in sources else "unavailable" for name in spec.data
-        }
-        inputs = key_inputs(
-            code_hash=code_hashes[spec.notebook_path],
-            parameters={**defaults[spec.notebook_path], **spec.parameters},
-            data_fingerprints=fingerprints,
-            input_keys=input_keys,
-        )
-        keyed.append(KeyedRun(spec, run_key(inputs), inputs))
-    return keyed
-
-
-def resolve_sources(
-    specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
-) -> dict[str, DataSource]:
-    """Resolve every dataset of the plan; only those the selected runs need must be available."""
-    needed = sorted({name for spec in specs for name in spec.data})
-    must_have = {name for spec in selected for name in spec.data}
-    sources = {}
-    for name in needed:
-        try:
-            sources.update(resolve([name], want, data_dir))
-        except DataUnavailableError:
-            if name in must_have:
-                raise
-    return sources
-
-
 def run_plan(
     plan: Plan,
     store: ResultsStore,
@@ -140,8 +96,8 @@ def run_plan(
     design = added.get("design") or plan.design(profile_name).to_json()
     all_specs = plan.runs(profile_name, extra=added.get("points"))
     selected_specs = plan.runs(profile_name, lab, extra=added.get("points"))
-    sources = resolve_sources(all_specs, selected_specs, profile_spec.data, data_dir)
-    keyed = plan_keys(all_specs, sources)
+    sources = resolve_sources(plan, all_specs, selected_specs, profile_spec.data, data_dir)
+    keyed = plan_keys(plan, all_specs, sources)
     selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
 
     if force not in (None, "all") and not any(matches(k.spec, k.key, force) for k in selected_keyed):
@@ -173,6 +129,7 @@ def run_plan(
         summary.cached = summary.distinct - len(todo)
         if todo:
             _execute(
+                plan,
                 store,
                 todo,
                 keyed,
@@ -204,6 +161,7 @@ def run_plan(
 
 
 def _execute(
+    plan: Plan,
     store: ResultsStore,
     todo: dict[str, KeyedRun],
     keyed: list[KeyedRun],
@@ -227,7 +185,7 @@ def _execute(
     def make_job(item: KeyedRun) -> tuple[Job, Path]:
         staging = store.new_staging(item.key)
         atomic_write_json(staging / PARAMS, {"parameters": item.spec.parameters})
-        environment = run_environment(item, staging, sources, threads, workers)
+        environment = run_environment(item, staging, sources, threads, workers, plan.pythonpath)
         if item.spec.is_summary:
             inputs_file = staging / "inputs.json"
             run_dir_of = lambda other: store.run_dir(other.spec.lab, other.spec.notebook, other.key).resolve()  # noqa: E731
@@ -242,6 +200,8 @@ def _execute(
             environment=environment,
             timeout_s=timeout_s,
             warm=warm,
+            project=plan.root,
+            ship=shipped_files(plan.root, item, sources),
         )
         return job, staging
 

@@ -6,7 +6,9 @@ Starting a kernel and importing the libraries costs about 2 s on 2 cores and abo
 notebook) means a worker pays that once, however the scheduler interleaves notebooks. Reuse is
 safe because before each run a reset cell (not part of the executed notebook) clears the user
 namespace, the kit's per-run state and the open figures, restores matplotlib's, pandas' and
-torch's defaults, points the environment at the new run and changes into its folder. A kernel is
+torch's defaults, points the environment at the new run, changes into its notebook's folder and
+puts that folder (and the plan's `pythonpath`) first on `sys.path`, forgetting the project's
+modules the last run imported, so each run imports them afresh from its own folder. A kernel is
 retired after a run that failed or after `MAX_RUNS` runs; its replacement is started at once,
 so that it boots and imports torch while the worker reports back and takes its next job. Each
 run still writes its own executed notebook, with execution counts starting at 1 as in a fresh
@@ -36,7 +38,7 @@ from labjournal.kernel import IpcKernelManager
 
 ENGINE_NAME = "labjournal-warm"
 MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds what a notebook might leak
-WARM_UP = "import labjournal.kit, matplotlib.pyplot, numpy, pandas, torch"  # what every lab imports
+WARM_UP = "import labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"  # what labs import
 
 RESET = """\
 import os as _os
@@ -47,6 +49,15 @@ del _n
 get_ipython().user_ns["Out"].clear()  # Out[n]: what the last run displayed
 get_ipython().user_ns.update({{"_": "", "__": "", "___": ""}})
 import importlib as _importlib, json as _json, os as _os, sys as _sys
+_paths = [[_p for _p in _e.get("LABJOURNAL_PYTHONPATH", "").split(_os.pathsep) if _p]
+          for _e in (_os.environ, _json.loads({environment!r}))]
+_sys.path[:] = [_p for _p in _sys.path if _p not in _paths[0]]  # the last run's folders
+for _n, _m in list(_sys.modules.items()):  # the project's modules: imported afresh, as edited now
+    _f = getattr(_m, "__file__", None) or ""
+    if not _f.startswith(_sys.prefix) and _n.split(".")[0] not in ("labjournal", "__main__") and any(_f.startswith(_p + _os.sep) for _p in _paths[0] + _paths[1]):
+        del _sys.modules[_n]
+_sys.path[:0] = _paths[1]  # this run's: its notebook's folder, then the plan's pythonpath
+_importlib.invalidate_caches()
 _os.environ.update(_json.loads({environment!r}))
 if "labjournal.kit.record" in _sys.modules:
     _sys.modules["labjournal.kit.record"]._default.cache_clear()

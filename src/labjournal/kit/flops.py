@@ -1,5 +1,6 @@
 """Compute counted, not timed: the floating-point operations of training, from PyTorch's own
-flop counter (`torch.utils.flop_counter.FlopCounterMode`).
+flop counter (`torch.utils.flop_counter.FlopCounterMode`), and parameters counted. Needs torch
+(`pip install 'labjournal[torch]'`).
 
 Wall time changes with whatever else the machine runs; the operations a model needs do not. The
 count covers the forward and backward passes of the matrix products and convolutions (what the
@@ -11,6 +12,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+
+def parameter_count(model: nn.Module) -> int:
+    """The trainable parameters of a model."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def step_flops(model: nn.Module, loss_fn: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -> int:

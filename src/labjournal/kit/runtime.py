@@ -1,23 +1,35 @@
-"""Set-up every notebook does first: seeds, threads, device."""
+"""Set-up every notebook does first: seeds, threads, device.
+
+PyTorch is optional: without it, `setup` seeds Python's and NumPy's generators and returns "cpu".
+"""
 
 from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 import numpy as np
-import torch
 
 from labjournal.kit import record
 from labjournal.kit.env import DEVICE_ENV, THREADS_ENV
 
 
-def setup(seed: int, device: str | None = None) -> torch.device:
+def setup(seed: int, device: str | None = None) -> Any:
     """Seed every generator, take this worker's share of the cores and pick the device: the one
     given, else the plan's choice for this run (`device:` of the notebook, resolved by the
-    scheduler), else CUDA when present."""
+    scheduler), else CUDA when present. Returns a `torch.device`, or "cpu" without torch."""
     random.seed(seed)
     np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:
+        if (device or os.environ.get(DEVICE_ENV) or "auto").startswith("cuda"):
+            raise RuntimeError(
+                "this run asks for CUDA (journal.yml: device), but torch is not installed"
+            ) from None
+        record.device("cpu")
+        return "cpu"
     torch.manual_seed(seed)
     threads = os.environ.get(THREADS_ENV)
     if threads:

@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from labjournal.kit.shelter import OUTCOME_CLASSES
+from course.shelter import OUTCOME_CLASSES
 
 # Columns (canonical or raw, normalised) that are known only when the animal leaves the shelter.
 OUTCOME_DERIVED = frozenset(

@@ -21,10 +21,6 @@ class LogisticRegression(nn.Module):
         return self.linear(self.flatten(x))
 
 
-def parameter_count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 

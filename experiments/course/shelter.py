@@ -10,7 +10,7 @@ the tests do not care which file was read:
     date_of_birth, intake_date, outcome, adopted, outcome_date, altered_at_outcome
 
 `outcome`, `adopted`, `outcome_date` and `altered_at_outcome` are known only when the animal
-leaves; `labjournal.kit.tabular` keeps them out of the features.
+leaves; `course.tabular` keeps them out of the features.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from labjournal.kit import data
+from labjournal.kit.data import DataSource
 
 CANONICAL_COLUMNS = (
     "animal_id",
@@ -212,3 +215,9 @@ def load_outcomes(path: str | Path) -> pd.DataFrame:
     except SchemaError as exc:
         raise SchemaError(f"{path}: {exc}") from None
     return canonical
+
+
+def austin_outcomes() -> tuple[pd.DataFrame, DataSource]:
+    """The Austin Animal Center outcomes declared in journal.yml, as the canonical frame."""
+    src = data.source("austin_outcomes")
+    return load_outcomes(src.root), src
