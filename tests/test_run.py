@@ -51,10 +51,12 @@ def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project
         "notebook_code",
         "parameters",
         "data",
-        "kit",
+        "code",
+        "deps",
         "environment",
         "inputs",
     }
+    assert "labjournal/kit/record.py" in record["key_inputs"]["code"]  # the kit module the notebook imports
     assert "metrics.json" in record["artifacts"] and record["duration_s"] > 0
     executed = json.loads((run_dir / "notebook.ipynb").read_text())
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])

@@ -87,6 +87,7 @@ class Verdict:
     verdict: str
     evidence: list[Evidence] = field(default_factory=list)
     stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.decide)
+    notes: list[str] = field(default_factory=list)  # what undermines its runs (a seed never used)
 
     @property
     def refs(self) -> list[str]:
@@ -313,7 +314,20 @@ def evaluate_all(
     ]
     if (familywise or settings.familywise) == "holm":
         apply_holm(verdicts, design.alpha)
+    attach_seed_warnings(verdicts, results)
     return verdicts
+
+
+def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
+    """A claim resting on a notebook whose results never change with the seed says so: its
+    'seeds' are copies of one run, not replicates."""
+    unused = results.index.get("seed_unused") or {}
+    if not unused:
+        return
+    owner = {(row["lab"], row["experiment"]): f"{row['lab']}/{row['notebook']}" for row in results.runs}
+    for verdict in verdicts:
+        names = {owner.get(split_ref(ref)) for ref in verdict.refs}
+        verdict.notes += [f"{name}: {unused[name]}" for name in sorted(n for n in names if n in unused)]
 
 
 def apply_holm(verdicts: list[Verdict], alpha: float) -> None:

@@ -207,6 +207,7 @@ def check(
                 )
                 + "[/]"
             )
+        lines += [f"[yellow]warning: {escape(note)}[/]" for note in v.notes]
         table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", "\n".join(lines))
     out = Console(soft_wrap=False)
     out.print(table)

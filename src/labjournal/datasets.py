@@ -90,16 +90,18 @@ class Resolver:
         file = spec.file or Path(urlparse(str(spec.url)).path).name or name
         described = spec.description or file
         offline = data_dir(self.explicit_dir)
-        for folder in ([offline / name] if offline else []) + [cache_dir() / "data" / name]:
-            if (folder / file).is_file():
-                actual = cache.file(folder / file)
-                if actual != expected:
-                    raise DataUnavailableError(
-                        f"dataset '{name}': {folder / file} does not match journal.yml (data.{name}.sha256):\n"
-                        f"  expected sha256 {expected}\n  actual   sha256 {actual}"
-                    )
-                return DataSource(name, "", described, str(folder / file), expected, str(spec.url))
-        path = download(name, str(spec.url), expected, file, offline)
+        if offline is not None and (offline / name / file).is_file():  # put there by hand: must match
+            actual = cache.file(offline / name / file)
+            if actual != expected:
+                raise DataUnavailableError(
+                    f"dataset '{name}': {offline / name / file} does not match journal.yml (data.{name}.sha256):\n"
+                    f"  expected sha256 {expected}\n  actual   sha256 {actual}"
+                )
+            return DataSource(name, "", described, str(offline / name / file), expected, str(spec.url))
+        cached = cache_dir() / "data" / name / file
+        if cached.is_file() and cache.file(cached) == expected:  # downloaded before, unchanged
+            return DataSource(name, "", described, str(cached), expected, str(spec.url))
+        path = download(name, str(spec.url), expected, file, offline)  # (again, if the checksum changed)
         return DataSource(name, "", described, str(path), cache.file(path), str(spec.url))
 
     def _loader(self, name: str, spec: Dataset, variant: str, cache: FingerprintCache) -> DataSource:

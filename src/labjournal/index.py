@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from labjournal.cache import KeyedRun
 from labjournal.provenance import now_iso
+from labjournal.runchecks import seed_unused
 
 if TYPE_CHECKING:
     from labjournal.datasets import DataSource
@@ -74,6 +75,7 @@ def build_index(
         "design": design or {},  # the sequential design claims are judged by (labjournal.sequential)
         "data": {name: source.to_json() for name, source in sources.items()},
         "runs": rows,
+        "seed_unused": seed_unused(rows),  # notebooks whose results never change with the seed
     }
 
 
@@ -89,4 +91,5 @@ def merge_lab(
     fresh = [row for row in current["runs"] if row["lab"] == lab]
     order = {name: position for position, name in enumerate(labs)}
     rows = sorted(kept + fresh, key=lambda row: order[row["lab"]])  # stable: runs keep their order
-    return {**current, "runs": rows, "data": {**previous.get("data", {}), **current["data"]}}
+    data = {**previous.get("data", {}), **current["data"]}
+    return {**current, "runs": rows, "data": data, "seed_unused": seed_unused(rows)}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -40,6 +41,7 @@ from labjournal.kit.progress import read as read_progress
 from labjournal.placement import interleave, run_environment, shipped_files
 from labjournal.plan import Plan, RunSpec
 from labjournal.provenance import machine, now_iso, project_commit
+from labjournal.runchecks import recorded_nothing, written_beside
 from labjournal.store import METRICS, PARAMS, ResultsStore
 from labjournal.summaries import inputs_content, stale_summary, summary_inputs
 
@@ -55,6 +57,7 @@ class RunSummary:
     cold_starts: int = 0  # runs that started a kernel of their own (see labjournal.warm)
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a notebook lacks (labjournal.runchecks)
 
     def line(self) -> str:
         return (
@@ -153,7 +156,11 @@ def run_plan(
                 previous = None  # a broken index is rebuilt from the store; only this lab's rows survive
             index = merge_lab(previous, index, lab, list(plan.labs))
         store.write_index(index)
+    for name, problem in index.get("seed_unused", {}).items():
+        summary.warnings.append(f"{name}: {problem}")
     summary.wall_s = time.monotonic() - started
+    for warning in summary.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     console.print(summary.line())
     if summary.failed:
         raise RunsFailedError("\n".join(["These runs failed (executed notebooks kept):", *summary.failures]))
@@ -252,6 +259,14 @@ def _execute(
             done_count += 1
             read = inputs_content(item, keyed, store) if item.spec.is_summary else None
             _record(store, item, staging, outcome, sources, commit, threads, read)
+            notebook = os.path.relpath(item.spec.notebook_path, plan.root)
+            if (
+                outcome.ok
+                and not (store.run_dir(item.spec.lab, item.spec.notebook, item.key) / METRICS).exists()
+            ):
+                summary.warnings.append(recorded_nothing(item.spec.label, notebook))
+            if outcome.written_beside:
+                summary.warnings.append(written_beside(item.spec.label, notebook, outcome.written_beside))
             status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
             console.print(f"[{done_count}/{len(todo)}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
             summary.cold_starts += outcome.cold_start
