@@ -211,3 +211,38 @@ def test_workers_without_the_project_folder_run_and_survive_a_killed_worker(demo
         for name, checksum in run["artifacts"].items():  # every file arrived whole
             assert hashlib.sha256((record.parent / name).read_bytes()).hexdigest() == checksum
     assert not (demo_project / "results" / ".staging").exists()
+
+
+def test_workers_without_the_project_get_its_modules_files_and_datasets(tmp_path: Path, monkeypatch) -> None:
+    """A learner's notebook that imports a helper beside it, reads a CSV beside it by name, a
+    `path:` dataset of the project and a `url:` dataset: on workers that cannot see the project,
+    the first three travel with the job and the worker fetches the download into its own cache."""
+    from test_own_labs import FIT_CELL, FIT_PARAMETERS, PLAN, _notebook, _served, _sha
+
+    project = tmp_path / "journal"
+    lab = project / "experiments" / "mine"
+    _notebook(lab / "fit.ipynb", FIT_PARAMETERS, FIT_CELL)
+    (lab / "points.csv").write_text("x\n1\n2\n3\n")
+    (lab / "helpers.py").write_text("def total(frame):\n    return float(frame['x'].sum())\n")
+    (project / "data").mkdir()
+    (project / "data" / "extra.csv").write_text("v\n10\n")
+    (project / "report").mkdir()
+    (project / "report" / "index.qmd").write_text("# Mine\n")
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "remote.txt").write_text("100")
+    monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABJOURNAL_DATA", str(tmp_path / "offline"))
+    only_fit = PLAN[: PLAN.index("      other:")]
+    with _served(served) as url:
+        plan = only_fit.replace("URL", f"{url}/remote.txt").replace("SHA", _sha(served / "remote.txt"))
+        (project / "journal.yml").write_text(plan)
+        with separate_cluster(tmp_path) as (address, _client, hide):
+            if not hide and os.environ.get("CI"):
+                pytest.fail("CI runs as root and must hide the project from the workers (unshare)")
+            summary = _run(project, profile="quick", executor="dask", scheduler=address)
+    assert (summary.executed, summary.failed) == (2, 0), (project / "run.log").read_text()
+    index = json.loads((project / "results" / "index.json").read_text())
+    assert {row["params"]["scale"]: row["metrics"]["total"] for row in index["runs"]} == {1.0: 6.0, 2.0: 12.0}
+    assert {row["metrics"]["extra"] for row in index["runs"]} == {10.0}
+    assert {row["metrics"]["remote"] for row in index["runs"]} == {100.0}

@@ -239,7 +239,9 @@ _private = x
 import json as leaked_module
 def leaked_function():
     return x
-record.scalar("cwd_is_run_folder", float(os.getcwd() == os.environ["LABJOURNAL_RUN_DIR"]))
+import sys
+here = os.path.exists("square.ipynb") and (os.getcwd() in sys.path or "" in sys.path)
+record.scalar("cwd_is_notebook_folder", float(here))  # as in Jupyter: its folder, importable
 """
 
 
@@ -248,7 +250,7 @@ def test_warm_kernels_give_the_same_results_as_fresh_ones_and_leak_nothing(demo_
     _run(demo_project, profile="default", jobs=1)  # one worker: every run of the notebook shares a kernel
     warm = {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]}
     grid = [m for m in warm.values() if "square" in m]
-    assert grid and all(m["cwd_is_run_folder"] == 1.0 for m in grid)  # recorded by every run
+    assert grid and all(m["cwd_is_notebook_folder"] == 1.0 for m in grid)  # recorded by every run
     notebook = next((demo_project / "results" / "runs" / "demo" / "square").glob("*/notebook.ipynb"))
     counts = [
         c["execution_count"] for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"
@@ -343,21 +345,17 @@ def test_a_truncated_metrics_file_is_detected_and_the_run_re_executed(demo_proje
 
 def test_missing_data_stops_the_run_before_anything_executes(demo_project: Path, monkeypatch, capsys) -> None:
     plan = demo_project / "journal.yml"
-    plan.write_text(
-        plan.read_text().replace(
-            "path: notebooks/square.ipynb", "path: notebooks/square.ipynb\n        data: [austin_outcomes]"
-        )
+    text = plan.read_text().replace(
+        "path: notebooks/square.ipynb", "path: notebooks/square.ipynb\n        data: [points]"
     )
+    declared = 'data:\n  points: {url: "http://127.0.0.1:9/points.csv", sha256: "' + "0" * 64 + '"}\nlabs:'
+    plan.write_text(text.replace("labs:", declared, 1))
     monkeypatch.setenv("LABJOURNAL_DATA", str(demo_project / "no-data-here"))
     monkeypatch.setenv("LABJOURNAL_CACHE", str(demo_project / "cache"))
-
-    def offline(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr("urllib.request.urlopen", offline)
     assert main(["--project", str(demo_project), "run", "--profile", "quick"]) == 2
     message = capsys.readouterr().err
-    assert "Austin Animal Center outcomes" in message and "no-data-here" in message
+    assert "dataset 'points': could not download http://127.0.0.1:9/points.csv" in message
+    assert f"{demo_project / 'no-data-here'}/points/points.csv" in message  # where to put it offline
     assert not (demo_project / "results" / "runs").exists()
 
 

@@ -46,7 +46,7 @@ class Found:
 class DataSource:
     name: str
     variant: str  # "sample" or "full" for loaders; "" for a file or a download
-    description: str  # what a caption says, e.g. "Fashion-MNIST offline sample (3,443 train / 1,000 test)"
+    description: str  # what a caption says, e.g. "MNIST digits, offline copy (2,000 train / 500 test)"
     root: str  # the absolute path of the file or folder
     fingerprint: str  # SHA-256 of the content
     url: str = ""  # where a `url:` dataset comes from (a Dask worker fetches it into its own cache)

@@ -2,7 +2,7 @@
 
     from labjournal.kit import data
     frame = pd.read_csv(data.path("points"))      # a `path:` or `url:` dataset: its file
-    root = data.path("fashion_mnist")             # a `loader:` dataset: what its loader found
+    root = data.path("digits")                    # a `loader:` dataset: what its loader found
 
 Under `labjournal run` the engine resolved and fingerprinted every declared dataset before the
 notebook started and passes them in `LABJOURNAL_DATA_SOURCES`; opened by hand, the same
