@@ -169,3 +169,45 @@ def test_a_lab_page_that_does_not_exist_is_reported(demo_project: Path) -> None:
     )
     with pytest.raises(PlanError, match=r"journal.yml:8: labs.demo.page: report/lab04.qmd does not exist"):
         load_plan(demo_project / "journal.yml")
+
+
+def test_a_notebook_without_seed_is_told_what_to_add_and_where(demo_project: Path) -> None:
+    from conftest import SQUARE_CELL, write_notebook
+
+    write_notebook(
+        demo_project / "notebooks" / "square.ipynb", "x = 1.0", SQUARE_CELL.replace("seed / 10", "0")
+    )
+    with pytest.raises(PlanError) as caught:
+        load_plan(demo_project / "journal.yml")
+    (problem,) = caught.value.problems
+    assert "journal.yml:11: labs.demo.notebooks.square.path:" in problem
+    assert "add `seed = 0` to its cell tagged 'parameters'" in problem and "setup(seed)" in problem
+
+
+def test_datasets_pythonpath_and_deps_are_checked_at_their_lines(demo_project: Path) -> None:
+    plan = demo_project / "journal.yml"
+    declared = "pythonpath: [shared]\ndata:\n  points: {path: data/points.csv}\n  web: {url: 'http://x/y.csv'}\nlabs:"
+    deps = "path: notebooks/square.ipynb\n        deps: [notebooks/*.csv]"
+    plan.write_text(
+        plan.read_text().replace("labs:", declared, 1).replace("path: notebooks/square.ipynb", deps)
+    )
+    lines = plan.read_text().splitlines()
+    with pytest.raises(PlanError) as caught:
+        load_plan(plan)
+    (problem,) = caught.value.problems
+    web = lines.index("  web: {url: 'http://x/y.csv'}") + 1
+    assert f"journal.yml:{web}: data.web:" in problem
+    assert "a url dataset needs its sha256" in problem
+    plan.write_text(
+        plan.read_text().replace("'http://x/y.csv'}", "'http://x/y.csv', sha256: '" + "a" * 64 + "'}")
+    )
+    with pytest.raises(PlanError) as caught:
+        load_plan(plan)
+    problems = "\n".join(caught.value.problems)
+    assert (
+        f"journal.yml:{lines.index('pythonpath: [shared]') + 1}: pythonpath.0: shared is not a folder"
+        in problems
+    )
+    points = lines.index("  points: {path: data/points.csv}") + 1
+    assert f"journal.yml:{points}: data.points.path: data/points.csv does not exist" in problems
+    assert "deps.0: 'notebooks/*.csv' matches no file or folder of the project" in problems

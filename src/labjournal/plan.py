@@ -281,7 +281,12 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                 report(nb_loc + ("path",), f"cannot read the notebook {nb.path}: {exc}")
                 continue
             if not nb.inputs and SEED_PARAMETER not in declared:
-                report(nb_loc + ("path",), f"{nb.path} declares no '{SEED_PARAMETER}' parameter")
+                report(
+                    nb_loc + ("path",),
+                    f"{nb.path} declares no '{SEED_PARAMETER}' parameter: add `{SEED_PARAMETER} = 0` to its cell "
+                    f"tagged 'parameters' and seed the run with it (labjournal.kit.runtime.setup(seed), "
+                    f"or np.random.seed(seed) / torch.manual_seed(seed))",
+                )
             for index, dataset in enumerate(nb.data):
                 if dataset not in spec.data:
                     known = ", ".join(spec.data) or "none declared"
