@@ -265,3 +265,16 @@ def test_plan_shows_what_each_key_covers(own_lab, capsys) -> None:
     assert "deps: experiments/mine/points.csv" in shown and "data: extra (data/extra.csv," in shown
     plan = load_plan(project / "journal.yml")
     assert plan.pythonpath == []
+
+
+def test_an_undeclared_dataset_and_a_failing_helper_are_named(own_lab, capsys) -> None:
+    project, _served_folder, _url = own_lab
+    plan = project / "journal.yml"
+    plan.write_text(plan.read_text().replace("data: [extra, remote]", "data: [remote]"))
+    code, output = _run(project, capsys, "--lab", "mine")
+    assert code == 1 and "dataset 'extra' is not declared for this notebook" in output, output
+    plan.write_text(plan.read_text().replace("data: [remote]", "data: [extra, remote]"))
+    helpers = project / "experiments" / "mine" / "helpers.py"
+    helpers.write_text("def total(frame):\n    raise ValueError('no total today')\n")
+    code, output = _run(project, capsys, "--lab", "mine")
+    assert code == 1 and "raised in helpers.py:2: ValueError: no total today" in output, output

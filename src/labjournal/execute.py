@@ -8,6 +8,7 @@ the cell (counted in the source notebook, as a reader sees it) and the exception
 from __future__ import annotations
 
 import os
+import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ def execute_job(job: Job) -> Outcome:
             "cell_source": source,
             "exception": exc.ename,
             "message": exc.evalue,
+            "raised_in": _raised_in(exc.traceback, job.cwd),
         }
     except Exception as exc:  # the kernel died, would not start, or a timeout hit
         cell, source = _running_cell(job.notebook_path, output)
@@ -199,10 +201,33 @@ def _source_cell(notebook_path: Path, failing_source: str) -> tuple[int | None, 
     return None, ""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_FRAME = re.compile(r"File (?:\"(?P<a>[^\"]+)\", line (?P<b>\d+)|(?P<c>[^\s:,]+\.py):(?P<d>\d+))")
+
+
+def _raised_in(traceback_lines: list[str] | None, folder: Path) -> str:
+    """Where the exception came from when that is a module of the notebook's own folder (a
+    helper it imports), not the cell: `helpers.py:4`."""
+    frames = [m for line in traceback_lines or [] for m in _FRAME.finditer(_ANSI.sub("", line))]
+    if not frames:
+        return ""
+    last = frames[-1]
+    file, line = (last["a"], last["b"]) if last["a"] else (last["c"], last["d"])
+    path = Path(os.path.expanduser(file))
+    if "site-packages" in path.parts or not path.is_absolute():
+        return ""
+    try:
+        return f"{path.resolve().relative_to(folder.resolve())}:{line}"
+    except ValueError:
+        return ""
+
+
 def describe_error(error: dict[str, Any]) -> str:
     where = f"{error['notebook']}"
     if error.get("cell"):
         where += f", cell {error['cell']}"
         if error.get("cell_source"):
             where += f" ({error['cell_source'].strip()[:60]})"
+    if error.get("raised_in"):
+        where += f", raised in {error['raised_in']}"
     return f"{where}: {error['exception']}: {error['message']}"

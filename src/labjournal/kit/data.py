@@ -15,12 +15,14 @@ returns `Found(path, description, variant)`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from labjournal.datasets import DataSource, Found, data_dir, resolve_by_hand, sources_from_env
 from labjournal.errors import DataUnavailableError
 from labjournal.fingerprint import cache_dir
 from labjournal.kit import record
+from labjournal.kit.env import RUN_DIR_ENV
 
 __all__ = ["DataSource", "DataUnavailableError", "Found", "cache_dir", "data_dir", "path", "source"]
 
@@ -28,6 +30,12 @@ __all__ = ["DataSource", "DataUnavailableError", "Found", "cache_dir", "data_dir
 def source(name: str) -> DataSource:
     """The resolved dataset `name` (path, description, variant, fingerprint), recorded in the run."""
     sources = sources_from_env()
+    if name not in sources and os.environ.get(RUN_DIR_ENV):  # under `labjournal run`
+        raise DataUnavailableError(
+            f"dataset '{name}' is not declared for this notebook: add it to the notebook's `data:` "
+            f"list in journal.yml, so that its content is part of the run's key (declared here: "
+            f"{', '.join(sources) or 'none'})"
+        )
     chosen = sources[name] if name in sources else resolve_by_hand(name)
     record.data(name, chosen.to_json())
     return chosen
