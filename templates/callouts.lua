@@ -34,7 +34,7 @@ function Div(div)
 end
 
 -- Claim verdict badges: a coloured box in the PDF (the HTML styles them with journal.css).
-local BADGE_COLOURS = {supported = "rgb(46, 125, 50)", contradicted = "rgb(198, 40, 40)", negligible = "rgb(31, 95, 168)", inconclusive = "rgb(109, 109, 109)", ["not-run"] = "rgb(176, 183, 192)"}
+local BADGE_COLOURS = {supported = "rgb(46, 125, 50)", ["partly-supported"] = "rgb(138, 98, 0)", contradicted = "rgb(198, 40, 40)", negligible = "rgb(31, 95, 168)", inconclusive = "rgb(109, 109, 109)", ["not-run"] = "rgb(176, 183, 192)"}
 
 function Span(span)
   if not FORMAT:match("typst") or not span.classes:includes("claim-badge") then return nil end

@@ -1,6 +1,6 @@
 """The rules behind verdicts, one by one: margins and "negligible", zero spread, exact measures,
-censored runs, log-ratios, seed-blocked trends, folds, conjunctions, Holm, and the seeds a claim
-would need."""
+censored outcomes by order, log-ratios, trends on per-seed slopes, folds, claims judged part by
+part, Holm over claims, and the seeds a claim would need."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ from labjournal.claims import (
     evaluate_claim,
     load_claims,
 )
-from labjournal.evidence import Evidence, blocked_slope, combine
+from labjournal.evidence import PARTLY, Evidence
+from labjournal.ranks import RankedEvidence, order
 from labjournal.results import Results
 from labjournal.sequential import Design
+from labjournal.verdicts import judge
 
 
 def _row(params: dict, seed: int, metrics: dict) -> dict:
@@ -119,39 +121,41 @@ def test_deterministic_counts_are_compared_exactly() -> None:
     assert not evaluate_claim(varying, "c", _claim(_greater("parameters"))).evidence[0].exact
 
 
-def test_a_censored_run_counts_at_its_bound_and_decides_only_the_safe_direction() -> None:
-    """lab01-learning-rate: the fast learning rate never reached the threshold on one seed (None,
-    at least the 30 epochs trained). Dropping it hid a contradiction; counted at 30 it decides."""
+def test_a_censored_outcome_is_compared_by_order_never_as_a_number() -> None:
+    """lab01-learning-rate: the fast learning rate never reached the threshold on one seed. "Not
+    reached" ranks after every epoch that reached it; it is never counted as 30, and no Δ of
+    imputed epochs is printed. Three seeds out of three one way is a sign test p of 0.25."""
     rows = [_row({"lr": 0.02, "epochs": 30}, s, {"epochs_to_threshold": v}) for s, v in enumerate([4, 5, 4])]
     rows += [
         _row({"lr": 0.5, "epochs": 30}, s, {"epochs_to_threshold": v}) for s, v in enumerate([None, 30, 28])
     ]
     results = Results({"format": 1, "profile": "t", "data": {}, "runs": rows}, Path("."))
-    expect = {
-        "greater": {
-            "ref": "lab/exp",
-            "metric": "epochs_to_threshold",
-            "at": {"lr": 0.02},
-            "than": {"lr": 0.5},
-        }
-    }
-    dropped = evaluate_claim(results, "c", _claim(expect)).evidence[0]
-    assert dropped.n == 2 and dropped.planned == 3 and "n = 2 of 3" in dropped.summary()
-    censored = {"greater": {**expect["greater"], "censored_at": "epochs"}}
-    evidence = evaluate_claim(results, "c", _claim(censored)).evidence[0]
-    assert evidence.n == 3 and evidence.differences[0] == 4 - 30 and evidence.censored_high == 1
-    assert evidence.verdict == CONTRADICTED  # the true difference is even more negative
-    assert "1 censored at their bound" in evidence.summary()
-    # The other direction would be unsafe: the censored run could undo it.
-    flipped = {"less": {**censored["greater"], "at": {"lr": 0.5}, "than": {"lr": 0.02}}}
-    assert evaluate_claim(results, "c", _claim(flipped)).evidence[0].censored_low == 1
+    compared = {"ref": "lab/exp", "metric": "epochs_to_threshold", "censored_at": "epochs"}
+    expect = {"greater": {**compared, "at": {"lr": 0.02}, "than": {"lr": 0.5}}}
+    evidence = evaluate_claim(results, "c", _claim(expect)).evidence[0]
+    assert isinstance(evidence, RankedEvidence)
+    assert (evidence.later, evidence.earlier, evidence.ties, evidence.censored) == (0, 3, 0, 1)
+    assert evidence.p_value == pytest.approx(0.25) and evidence.verdict == INCONCLUSIVE
+    assert "Δ" not in evidence.summary() and "earlier on 3" in evidence.summary()
+    assert evidence.interval is None and evidence.seeds_needed() == 6  # six of six: p = 0.031
 
 
-def test_a_censored_value_that_could_undo_the_verdict_leaves_it_inconclusive() -> None:
-    evidence = Evidence(
-        "d", "positive", "r", 0.5, "", Design.fixed(), differences=[3.0, 3.1, 2.9], censored_high=1
+def test_both_censored_pairs_are_ties_counted_and_shown() -> None:
+    assert (order(None, None), order(None, 3.0), order(3.0, None), order(2.0, 3.0), order(3.0, 3.0)) == (
+        0,
+        1,
+        -1,
+        -1,
+        0,
     )
-    assert evidence.side == "positive" and evidence.verdict == INCONCLUSIVE
+    base = dict(
+        description="d", expected="positive", ref="r", margin=1.0, margin_note="", design=Design.fixed()
+    )
+    evidence = RankedEvidence(**base, orders=[0, 0, 1, 1, 1, 1, 1, 1], censored=4, both_censored=2)
+    assert evidence.n == 8 and evidence.ties == 2
+    assert evidence.p_value == pytest.approx(2 / 64) and evidence.verdict == SUPPORTED
+    assert "tied on 2" in evidence.summary() and "2 with neither reaching it" in evidence.summary()
+    assert evidence.p_equivalence == 1.0  # orders cannot show a negligible difference
 
 
 def test_log_ratios_for_values_spanning_orders_of_magnitude() -> None:
@@ -174,44 +178,46 @@ def test_log_ratios_for_values_spanning_orders_of_magnitude() -> None:
         evaluate_claim(bad, "c", _claim(expect))
 
 
-def test_trend_is_a_seed_blocked_regression_matching_statsmodels() -> None:
+def test_a_trend_is_judged_on_one_slope_per_seed() -> None:
+    """The seed is the unit of a trend: each seed's least-squares slope (statsmodels OLS on that
+    seed's points gives the same), then the paired interval on their mean with n - 1 df."""
     fractions = [0.1, 0.25, 0.5, 1.0]
     rng = np.random.default_rng(3)
-    seed_effect = rng.normal(0, 0.02, 5)
-    points = {
-        f: [0.7 + 0.01 * math.log2(f) + seed_effect[s] + rng.normal(0, 0.004) for s in range(5)]
-        for f in fractions
-    }
+    slopes = rng.normal(0.01, 0.02, 5)  # random per-seed slopes: pooling runs would understate the error
+    points = {f: [0.7 + slopes[s] * math.log2(f) + rng.normal(0, 0.004) for s in range(5)] for f in fractions}
     results = _results(points, metric="test_accuracy", param="train_fraction")
     up = {
         "trend": {"ref": "lab/exp", "metric": "test_accuracy", "param": "train_fraction", "direction": "up"}
     }
     evidence = evaluate_claim(results, "c", _claim(up)).evidence[0]
-    frame = {"y": [], "x": [], "seed": []}
-    for f, values in points.items():
-        for s, v in enumerate(values):
-            frame["y"].append(v), frame["x"].append(math.log2(f)), frame["seed"].append(s)
-    fit = smf.ols("y ~ x + C(seed)", data=pd.DataFrame(frame)).fit()
-    slope, error, df = evidence.slope
-    assert slope == pytest.approx(fit.params["x"]) and error == pytest.approx(fit.bse["x"])
-    assert df == fit.df_resid and evidence.unit == "per doubling of train_fraction"
-    assert evidence.verdict in (SUPPORTED, NEGLIGIBLE) and evidence.interval[0] > 0
+    for seed in range(5):
+        frame = pd.DataFrame(
+            {"y": [points[f][seed] for f in fractions], "x": [math.log2(f) for f in fractions]}
+        )
+        assert evidence.per_seed[seed] == pytest.approx(smf.ols("y ~ x", data=frame).fit().params["x"])
+    per_seed = list(evidence.per_seed.values())
+    half = Design.fixed().critical(4) * np.std(per_seed, ddof=1) / math.sqrt(5)
+    assert evidence.interval == pytest.approx((np.mean(per_seed) - half, np.mean(per_seed) + half))
+    assert evidence.n == 5 and evidence.unit == "per doubling of train_fraction"
 
 
-def test_a_trend_needs_numbers_and_skips_missing_values() -> None:
+def test_a_trend_needs_numbers_and_uses_the_seeds_that_ran_every_point() -> None:
     words = _results({"relu": [0.8, 0.81], "tanh": [0.7, 0.72]}, param="activation")
     trend = {"trend": {"ref": "lab/exp", "metric": "accuracy", "param": "activation", "direction": "up"}}
     with pytest.raises(ClaimError, match="claim 'c'.*a trend needs numeric values of 'activation'"):
         evaluate_claim(words, "c", _claim(trend))
-    gaps = _results({1: [0.5, 0.6, None], 2: [0.6, 0.7, 0.71], 4: [0.8, None, 0.9]}, param="p")
+    gaps = _results({1: [0.5, 0.6, None, 0.5], 2: [0.6, 0.7, 0.71, 0.6], 4: [0.8, None, 0.9, 0.7]}, param="p")
     up = {"trend": {"ref": "lab/exp", "metric": "accuracy", "param": "p", "direction": "up"}}
     evidence = evaluate_claim(gaps, "c", _claim(up)).evidence[0]  # no TypeError on None
-    assert evidence.n == 3 and evidence.slope[0] > 0
-
-
-def test_blocked_slope_needs_two_values_in_a_block() -> None:
-    slope, error, df = blocked_slope([(0, 1.0, 1.0), (0, 2.0, 3.0), (1, 1.0, 5.0)])
-    assert slope == pytest.approx(2.0) and df == 0 and math.isnan(error)
+    assert sorted(evidence.per_seed) == [0, 3] and evidence.n == 2 and evidence.planned == 4
+    # More seeds at one point (added for another claim) do not change what the slope estimates.
+    more = {1: [0.5, 0.6, 0.55, 0.5, 0.9, 0.95], 2: [0.6, 0.7, 0.65, 0.6], 4: [0.8, 0.8, 0.9, 0.7]}
+    assert sorted(evaluate_claim(_results(more, param="p"), "c", _claim(up)).evidence[0].per_seed) == [
+        0,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_folds_are_averaged_within_their_seed() -> None:
@@ -229,12 +235,38 @@ def test_folds_are_averaged_within_their_seed() -> None:
     assert evidence.differences == pytest.approx([0.04, 0.04, 0.04])
 
 
-def test_combining_parts_of_a_conjunction() -> None:
-    assert combine([SUPPORTED, SUPPORTED]) == SUPPORTED
-    assert combine([SUPPORTED, NEGLIGIBLE]) == NEGLIGIBLE
-    assert combine([NEGLIGIBLE, CONTRADICTED]) == CONTRADICTED
-    assert combine([SUPPORTED, INCONCLUSIVE]) == INCONCLUSIVE
-    assert combine([INCONCLUSIVE, NEGLIGIBLE]) == NEGLIGIBLE
+def _part(values: list[float], expected: str = "positive", margin: float = 0.1) -> Evidence:
+    return Evidence("d", expected, "r", margin, "", Design.fixed(), differences=values)
+
+
+def test_a_claim_is_judged_part_by_part() -> None:
+    strong = _part([2.0, 2.1, 1.9, 2.05, 1.95])
+    null_inside = _part([0.001, -0.002, 0.0, 0.001, -0.001])
+    against = _part([-2.0, -2.1, -1.9, -2.05, -1.95])
+    unclear = _part([0.5, -0.4, 0.3, -0.6, 0.2])
+    assert judge([strong, strong]) == SUPPORTED
+    assert judge([null_inside, null_inside]) == NEGLIGIBLE
+    # lab02-dropout-tradeoff: a strongly supported part and a negligible one is partly supported,
+    # not "negligible" as one part's label.
+    assert judge([strong, null_inside]) == PARTLY
+    assert judge([against, unclear]) == CONTRADICTED
+    assert judge([strong, unclear]) == INCONCLUSIVE
+    built = _part([5.0, 5.1, 4.9, 5.0, 5.05])
+    built.by_construction = True  # shown, never counted
+    assert judge([unclear, built]) == INCONCLUSIVE and judge([strong, built]) == SUPPORTED
+
+
+def test_a_part_decides_against_a_claim_only_at_alpha_over_its_parts() -> None:
+    """Contradicted at 5 % on its own, but not at 2.5 %: one part of two cannot sink the claim."""
+    part = _part([-1.0, -0.05, -0.9, -0.5, -0.4])  # t-test p = 0.03
+    assert part.verdict == CONTRADICTED and part.verdict_at(0.025) == INCONCLUSIVE
+    assert judge([part]) == CONTRADICTED and judge([part, _part([0.5, -0.4, 0.3, -0.6, 0.2])]) == INCONCLUSIVE
+
+
+def test_supported_says_when_the_effect_may_be_smaller_than_the_margin() -> None:
+    evidence = _part([0.05, 0.15, 0.1, 0.12, 0.08], margin=0.1)
+    assert evidence.verdict == SUPPORTED and "possibly smaller than the margin" in evidence.summary()
+    assert "possibly smaller" not in _part([2.0, 2.1, 1.9, 2.05, 1.95]).summary()
 
 
 def test_an_empty_conjunction_is_refused(tmp_path: Path) -> None:
@@ -244,30 +276,46 @@ def test_an_empty_conjunction_is_refused(tmp_path: Path) -> None:
         load_claims(path)
 
 
-def test_holm_controls_the_family_and_is_stated() -> None:
+def test_holm_over_claims_includes_negligible_verdicts() -> None:
+    """The family is the journal's claims; a claim's p-value is that of its own verdict (the TOST
+    p-value for negligible), Holm-adjusted over every claim judged."""
     from statsmodels.stats.multitest import multipletests
 
-    strong = {1: [0.5, 0.52, 0.51, 0.5], 2: [0.7, 0.73, 0.71, 0.72]}
-    results = _results(strong)
-    weak_rows = [
-        _row({"q": q}, s, {"accuracy": v})
-        for q, values in {1: [0.5, 0.55, 0.52, 0.6], 2: [0.55, 0.62, 0.56, 0.66]}.items()
-        for s, v in enumerate(values)
-    ]
-    for row in weak_rows:
-        row["experiment"] = "weak"
-    results.index["runs"] += weak_rows
-    weak = {"greater": {"ref": "lab/weak", "metric": "accuracy", "at": {"q": 2}, "than": {"q": 1}}}
-    claims = ClaimsFile(claims={"strong": _claim(_greater()), "weak": _claim(weak)})
+    from labjournal.verdicts import claim_p
+
+    results = _results({1: [0.5, 0.52, 0.51, 0.5], 2: [0.7, 0.73, 0.71, 0.72]})
+    extra = {
+        "weak": {1: [0.5, 0.55, 0.52, 0.6], 2: [0.55, 0.62, 0.56, 0.66]},
+        "flat": {1: [0.5, 0.501, 0.499, 0.5], 2: [0.5005, 0.5012, 0.4991, 0.5003]},
+    }
+    for experiment, points in extra.items():
+        for q, values in points.items():
+            for s, v in enumerate(values):
+                row = _row({"q": q}, s, {"accuracy": v})
+                row["experiment"] = experiment
+                results.index["runs"].append(row)
+    claims = ClaimsFile(
+        claims={
+            "strong": _claim(_greater()),
+            "weak": _claim(
+                {"greater": {"ref": "lab/weak", "metric": "accuracy", "at": {"q": 2}, "than": {"q": 1}}}
+            ),
+            "flat": _claim(
+                {"greater": {"ref": "lab/flat", "metric": "accuracy", "at": {"q": 2}, "than": {"q": 1}}}
+            ),
+        }
+    )
     plain = {v.claim_id: v for v in evaluate_all(results, claims)}
-    assert plain["weak"].verdict == SUPPORTED
-    family = [plain["strong"].evidence[0].p_value, plain["weak"].evidence[0].p_value]
+    assert (plain["weak"].verdict, plain["flat"].verdict) == (SUPPORTED, NEGLIGIBLE)
+    raw = [claim_p(v.verdict, v.evidence) for v in plain.values()]
+    assert raw[2] == plain["flat"].evidence[0].p_equivalence
     holm = {v.claim_id: v for v in evaluate_all(results, claims, familywise="holm")}
-    expected = multipletests(family, alpha=0.05, method="holm")[1]
-    assert holm["weak"].evidence[0].familywise_p == pytest.approx(expected[1])
-    assert holm["strong"].verdict == SUPPORTED
-    assert (holm["weak"].verdict == SUPPORTED) == (expected[1] <= 0.05)
-    assert "Holm-adjusted p" in holm["weak"].evidence[0].summary()
+    expected = multipletests(raw, alpha=0.05, method="holm")[1]
+    assert [v.familywise_p for v in holm.values()] == pytest.approx(list(expected))
+    for claim_id, adjusted in zip(holm, expected, strict=True):
+        kept = holm[claim_id].verdict == plain[claim_id].verdict
+        assert kept == (adjusted <= 0.05)
+        assert kept or "not under Holm" in holm[claim_id].notes[0]
 
 
 def test_an_undecided_claim_says_how_many_seeds_would_decide_it() -> None:

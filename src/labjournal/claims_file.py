@@ -29,6 +29,10 @@ class _Measure(_Strict):
     margin: float | None = Field(default=None, gt=0)
     scale: Literal["linear", "log"] = "linear"
     exact: bool = False
+    # The design makes this part true (more FLOPs for more data): shown, never counted as evidence.
+    by_construction: bool = False
+    # Other parameters to show this part's verdict across (a sensitivity table, not counted).
+    across: list[str] = Field(default_factory=list)
 
 
 class Comparison(_Measure):

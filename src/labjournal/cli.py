@@ -97,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--data-dir", default=None)
     check = commands.add_parser("check", help="check the journal's claims against the results (runs nothing)")
     check.add_argument("--strict", action="store_true", help="also fail when a claim is inconclusive")
+    check.add_argument("--json", action="store_true", help="every claim and its parts as JSON on stdout")
     check.add_argument(
         "--familywise",
         choices=("none", "holm"),
@@ -153,7 +154,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "plan":
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
         elif args.command == "check":
-            commands.check(args.project, strict=args.strict, familywise=args.familywise, console=console)
+            commands.check(
+                args.project,
+                strict=args.strict,
+                familywise=args.familywise,
+                as_json=args.json,
+                console=console,
+            )
         elif args.command == "new":
             commands.new(args.folder, title=args.title, author=args.author, console=console)
         elif args.command == "add":

@@ -10,17 +10,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from labjournal import check_out
 from labjournal.adopt import Adoption, adopt
 from labjournal.build import build_outputs
 from labjournal.cache import plan_keys, resolve_sources
 from labjournal.claims import (
     CLAIMS_FILE,
     CONTRADICTED,
-    DECIDED,
     NEGLIGIBLE,
     SUPPORTED,
-    attach_stop_reasons,
-    evaluate_all,
+    judge_journal,
     load_claims_file,
 )
 from labjournal.decide import run_until_decided, settings_for
@@ -169,55 +168,26 @@ def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
         server.serve_forever()
 
 
-VERDICT_STYLES = {
-    "supported": "green",
-    "contradicted": "red",
-    "negligible": "blue",
-    "inconclusive": "yellow",
-    "not-run": "dim",
-}
-
-
 def check(
-    project_dir: str | None, console: Console, strict: bool = False, familywise: str | None = None
+    project_dir: str | None,
+    console: Console,
+    strict: bool = False,
+    familywise: str | None = None,
+    as_json: bool = False,
 ) -> None:
-    """Evaluate every claim against the results store (never runs a notebook). The table goes to
-    stdout, so it can be piped; errors and the exit status say whether the claims hold."""
+    """Evaluate every claim against the results store (never runs a notebook). The table (or the
+    JSON) goes to stdout, so it can be piped; the exit status says whether the claims hold."""
     project = Project.discover(project_dir)
     claims = load_claims_file(project.report_dir / CLAIMS_FILE)
     results = Results.load(project.results_dir)
-    verdicts = evaluate_all(results, claims, familywise=familywise)
-    attach_stop_reasons(verdicts, results.decisions)
-    table = Table(title=f"{len(verdicts)} claims against the {results.index.get('profile')} results")
-    for column in ("claim", "lab", "verdict", "evidence"):
-        table.add_column(column)
-    for v in verdicts:
-        style = VERDICT_STYLES[v.verdict]
-        lines = [escape(e.summary()) + f" → {e.verdict}" for e in v.evidence]
-        if v.verdict == "not-run":
-            lines.append(f"[italic]{escape(v.stopped)}[/]")
-        elif v.verdict not in DECIDED:
-            needed = v.seeds_needed()
-            lines.append(
-                f"[italic]stopped: {escape(v.stopped)}; "
-                + (
-                    f"its most promising open comparison would need about {needed} seeds per grid point"
-                    if needed
-                    else "no number of seeds can be estimated from this spread"
-                )
-                + "[/]"
-            )
-        lines += [f"[yellow]warning: {escape(note)}[/]" for note in v.notes]
-        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", "\n".join(lines))
-    out = Console(soft_wrap=False)
-    out.print(table)
-    counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
-    out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
+    verdicts = judge_journal(results, claims, project.report_dir, familywise=familywise)
     design = Design.from_json(results.index.get("design"))
     method = familywise or claims.familywise
-    out.print(
-        f"Judged with {design.describe()}; family-wise error control: {'Holm' if method == 'holm' else 'none'}."
-    )
+    profile = str(results.index.get("profile"))
+    if as_json:
+        print(check_out.as_json(verdicts, profile, design, method))
+    else:
+        check_out.print_table(verdicts, profile, design, method)
     failing = [
         v
         for v in verdicts

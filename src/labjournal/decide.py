@@ -32,6 +32,7 @@ from labjournal.results import Results, split_ref
 from labjournal.scheduler import RunSummary, run_plan
 from labjournal.sequential import Design
 from labjournal.store import ResultsStore
+from labjournal.verdicts import counted, strict_alpha
 
 
 def settings_for(plan: Plan, profile: str | None, max_seeds: int | None, budget: float | None) -> Decide:
@@ -85,12 +86,13 @@ def run_until_decided(
             if verdict.verdict == NOT_RUN:
                 stopped[verdict.claim_id] = {"stopped": "its lab has no results"}
                 continue
-            open_parts = [e for e in verdict.evidence if e.verdict not in DECIDED]
+            level = strict_alpha(verdict.evidence)
+            open_parts = [e for e in counted(verdict.evidence) if e.verdict_at(level) not in DECIDED]
             growing = [e for e in open_parts if e.n < settings.max_seeds]
             if not growing:
                 stopped[verdict.claim_id] = {"stopped": f"seed cap ({settings.max_seeds} seeds)"}
                 continue
-            if all(_futile(e, settings.max_seeds) for e in growing):  # no part is worth more seeds
+            if all(_futile(e, settings.max_seeds, level) for e in growing):  # no part is worth more seeds
                 stopped[verdict.claim_id] = {
                     "stopped": f"futile, deciding it would take more than twice the cap of {settings.max_seeds} seeds"
                 }
@@ -122,13 +124,13 @@ def run_until_decided(
     return summary
 
 
-def _futile(evidence: Evidence, cap: int) -> bool:
+def _futile(evidence: Evidence, cap: int, alpha: float | None = None) -> bool:
     """Stop adding seeds where, at the spread seen so far (from the second look on, when the
     spread is estimated from five or more seeds), deciding would take more than twice the cap.
     Stopping for futility never decides anything, so it cannot raise the error rates."""
     if evidence.n < 5:
         return False
-    needed = evidence.seeds_needed()
+    needed = evidence.seeds_needed(alpha, limit=2 * cap)
     return needed is not None and needed > 2 * cap
 
 

@@ -1,31 +1,36 @@
-"""The statistics behind a verdict: one comparison of two grid points, or one trend, over seeds.
+"""The statistics behind a verdict on one part of a claim: a comparison of two grid points, or a
+trend, over seeds. The seed is the unit: everything is reduced to one number per seed first.
 
-Four verdicts:
-- **supported**: the interval lies on the expected side of zero (and not inside the margin);
+Four verdicts per part:
+- **supported**: the interval lies on the expected side of zero (when it also reaches inside the
+  margin, the summary says the effect is possibly smaller than the margin);
 - **contradicted**: it lies on the other side;
-- **negligible**: it lies inside ±margin, the smallest difference that matters: whatever the
-  sign, the effect is too small to support the claim's direction;
-- **inconclusive**: none of these (the interval straddles zero and reaches past the margin).
+- **negligible**: it lies inside ±margin, the smallest difference that matters (two one-sided
+  tests): whatever the sign, the effect is too small to support the claim's direction;
+- **inconclusive**: none of these.
 
-How the interval is made depends on the data:
-- paired differences over seeds (folds are averaged within their seed first: folds of one split
-  share training data and are not independent replicates; the seed is the unit) get a Student-t
+How each part is judged depends on what it measures, fixed in claims.yml before the data:
+- paired differences over seeds (folds averaged within their seed first) get a Student-t
   interval at the design's nominal level (`sequential.Design`: fixed-sample, or Pocock repeated
   intervals when seeds are added until a decision);
 - differences that are the same on every seed have no spread to make an interval from: an exact
-  sign test decides the direction (it needs six seeds at 5 %), no interval is printed;
-- deterministic measures (FLOP and parameter counts, or `exact: true`) that are identical on every
-  seed are compared as they are: the difference is known exactly;
-- a trend is the slope of a regression blocked by seed (a parameter per seed, one common slope),
-  on log2 of the parameter when it is positive and spans a factor of 4 or more;
-- `scale: log` compares log-ratios, for measures whose values span orders of magnitude (variances);
-- censored values (a threshold never reached, `censored_at`) count at their bound ("at least the
-  epochs trained"); a direction is decided only where the true values could only push the
-  interval further that way, never towards it.
+  sign test decides the direction (it needs six seeds at 5 %);
+- deterministic measures (FLOP and parameter counts, or `exact: true`) identical on every seed
+  are compared as they are;
+- a trend is judged on one slope per seed (least squares of the metric on the parameter, on log2
+  of it when positive and spanning a factor of 4 or more), with the seeds that ran every point:
+  the mean of the per-seed slopes gets the same paired interval as a difference;
+- `scale: log` compares log-ratios, for measures whose values span orders of magnitude;
+- a censored outcome (`censored_at`: "never reached within the epochs trained") is an order, not
+  a number: see `labjournal.ranks`.
+
+A part `by_construction: true` is one the design makes true (more FLOPs for more data): it is
+shown, never counted. How parts make a claim's verdict is `labjournal.verdicts`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -36,9 +41,10 @@ from scipy import stats
 from labjournal.sequential import Design, seeds_to_decide
 
 SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE = "supported", "contradicted", "negligible", "inconclusive"
+PARTLY = "partly-supported"  # a claim whose parts disagree (see labjournal.verdicts)
 VERDICTS = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE)
 NOT_RUN = "not-run"  # the claim's lab has no results yet: nothing to judge
-DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE)
+DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, PARTLY)
 DETERMINISTIC_WORDS = ("flops", "parameters")  # counted, the same on every seed
 TOLERANCE = 1e-9  # relative: differences below this are floating-point noise
 
@@ -57,7 +63,7 @@ def default_margin(metric: str, scale: str, reference: float) -> tuple[float, st
 
 @dataclass
 class Evidence:
-    """One test: the differences `at - than` over seeds (or a trend's slope) and its verdict."""
+    """One part: the per-seed values `at - than` (or per-seed slopes) and its verdict."""
 
     description: str
     expected: Literal["negative", "positive"]
@@ -65,17 +71,18 @@ class Evidence:
     margin: float
     margin_note: str
     design: Design
-    differences: list[float] = field(default_factory=list)
+    differences: list[float] = field(default_factory=list)  # one per seed: a difference or a slope
     runs: list[dict[str, Any]] = field(default_factory=list)  # the index rows compared
     points: list[dict[str, Any]] = field(default_factory=list)  # the grid points compared
-    planned: int = 0  # pairs the runs could give, missing values included
-    censored_low: int = 0  # pairs whose true difference is at least the value used
-    censored_high: int = 0  # pairs whose true difference is at most the value used
+    planned: int = 0  # seeds the runs could give, missing values included
     exact: bool = False  # a deterministic measure, identical on every seed
-    slope: tuple[float, float, int] | None = None  # a trend: (slope, standard error, df)
+    by_construction: bool = False  # the design fixes the outcome: shown, not counted
     unit: str = ""  # "per doubling of lr" for a trend
+    per_seed: dict[Any, float] = field(default_factory=dict)  # a trend's slope of each seed
     familywise_p: float | None = None  # set when the journal controls the family-wise error
     magnitude: float = 1.0  # the size of the compared values: differences below 1e-9 of it are noise
+    method: str = "paired t"
+    metric: str = ""
 
     @property
     def n(self) -> int:
@@ -83,16 +90,11 @@ class Evidence:
 
     @property
     def mean(self) -> float:
-        if self.slope is not None:
-            return self.slope[0]
         return float(np.mean(self.differences)) if self.differences else math.nan
 
     @property
     def spread(self) -> float:
-        """The standard deviation of the differences (for a trend: the slope's standard error ×
-        √n, so that `seeds_to_decide` scales it the same way)."""
-        if self.slope is not None:
-            return self.slope[1] * math.sqrt(max(self.n, 1))
+        """The standard deviation of the per-seed values."""
         return float(np.std(self.differences, ddof=1)) if self.n > 1 else math.nan
 
     def _noise(self) -> float:
@@ -104,18 +106,17 @@ class Evidence:
     @property
     def interval(self) -> tuple[float, float] | None:
         """The repeated confidence interval; None where no valid interval exists."""
-        if self.exact or self.n < 2:
-            return None
-        if self.slope is not None:
-            value, error, df = self.slope
-            if df < 1 or not error > 0:
-                return None
-            half = self.design.critical(df) * error
-            return (value - half, value + half)
-        if self._no_spread():
+        if self.exact or self.n < 2 or self._no_spread():
             return None
         half = self.design.critical(self.n - 1) * self.spread / math.sqrt(self.n)
         return (self.mean - half, self.mean + half)
+
+    def _t_p(self, shift: float = 0.0, side: str = "two") -> float:
+        """The nominal t-test p-value of the per-seed mean against `shift`."""
+        t = (self.mean - shift) / (self.spread / math.sqrt(self.n))
+        if side == "two":
+            return float(2 * stats.t.sf(abs(t), self.n - 1))
+        return float(stats.t.sf(t, self.n - 1) if side == "greater" else stats.t.cdf(t, self.n - 1))
 
     @property
     def p_value(self) -> float:
@@ -124,15 +125,19 @@ class Evidence:
             return 0.0 if abs(self.mean) > 0 else 1.0
         if self.n < 2:
             return 1.0
-        if self.slope is not None:
-            value, error, df = self.slope
-            nominal = 2 * stats.t.sf(abs(value) / error, df) if error > 0 and df >= 1 else 1.0
-        elif self._no_spread():
-            nominal = self._sign_test()
-        else:
-            t = self.mean / (self.spread / math.sqrt(self.n))
-            nominal = 2 * stats.t.sf(abs(t), self.n - 1)
-        return self.design.repeated_p(float(nominal))
+        nominal = self._sign_test() if self._no_spread() else self._t_p()
+        return self.design.repeated_p(nominal)
+
+    @property
+    def p_equivalence(self) -> float:
+        """The design-adjusted p-value of 'the difference is at least the margin' (two one-sided
+        tests): below alpha exactly when the repeated interval lies inside ±margin."""
+        if self.exact:
+            return 0.0 if abs(self.mean) < self.margin else 1.0
+        if self.n < 2 or self._no_spread():
+            return 1.0
+        worst = max(self._t_p(-self.margin, "greater"), self._t_p(self.margin, "less"))
+        return self.design.repeated_p(min(1.0, 2 * worst))
 
     def _sign_test(self) -> float:
         signs = [d for d in self.differences if abs(d) > self._noise()]
@@ -168,48 +173,62 @@ class Evidence:
         side = self.side
         if side is None:
             return INCONCLUSIVE
-        if self.censored_low or self.censored_high:
-            # Censored pairs are used at their bound: the true differences lie further up (low) or
-            # down (high). Only a direction those could not undo is decided.
-            if side == "inside" or (side == "positive" and self.censored_high):
-                return INCONCLUSIVE
-            if side == "negative" and self.censored_low:
-                return INCONCLUSIVE
-        holm_fails = self.familywise_p is not None and self.familywise_p > self.design.alpha
-        if holm_fails and side in ("positive", "negative"):
+        if self.familywise_p is not None and self.familywise_p > self.design.alpha:
             return INCONCLUSIVE
         if side == "inside":
             return NEGLIGIBLE
         return SUPPORTED if side == self.expected else CONTRADICTED
 
-    def seeds_needed(self) -> int | None:
-        """About how many seeds would decide this comparison, at the observed spread."""
-        if self.verdict in DECIDED or self.exact or self.n < 2 or self._no_spread():
-            return None
-        return seeds_to_decide(self.spread, self.mean, self.margin, self.design, self.n)
+    def verdict_at(self, alpha: float) -> str:
+        """The verdict with the design spending `alpha` instead (a stricter level for one part of
+        several: see labjournal.verdicts)."""
+        if alpha == self.design.alpha:
+            return self.verdict
+        return dataclasses.replace(self, design=Design(self.design.looks, alpha), familywise_p=None).verdict
 
-    def summary(self) -> str:
-        interval = self.interval
+    def seeds_needed(self, alpha: float | None = None, limit: int = 10_000) -> int | None:
+        """About how many seeds would decide this part at the observed spread (at `alpha`,
+        e.g. a Holm level, where given); `limit + 1` for "more than `limit`"."""
+        if (
+            self.verdict_at(alpha or self.design.alpha) in DECIDED
+            or self.exact
+            or self.n < 2
+            or self._no_spread()
+        ):
+            return None
+        design = Design(self.design.looks, alpha) if alpha else self.design
+        return seeds_to_decide(self.spread, self.mean, self.margin, design, self.n, limit)
+
+    def interval_text(self) -> str:
         shown_n = f"n = {self.n}" + (f" of {self.planned}" if self.planned > self.n else "")
-        censored = self.censored_low + self.censored_high
-        if censored:
-            shown_n += f", {censored} censored at their bound"
+        interval = self.interval
         if self.exact:
-            how = f"exact: the same on every seed, {shown_n}"
-        elif interval is not None:
+            return f"exact: the same on every seed, {shown_n}"
+        if interval is not None:
             level = 100 * (1 - self.design.alpha)
             kind = "repeated CI" if self.design.sequential else "CI"
-            how = f"{level:.0f}% {kind} [{_g(interval[0])}, {_g(interval[1])}], {shown_n}"
-        elif self.n >= 2 and self._no_spread() and abs(self.mean) <= self._noise():
-            how = f"no interval: tied on every seed, {shown_n}"
-        elif self.n >= 2 and self._no_spread():
-            how = f"no interval: the same difference on every seed, sign test p = {_g(self._sign_test())}, {shown_n}"
-        else:
-            how = f"no interval, {shown_n}"
+            return f"{level:.0f}% {kind} [{_g(interval[0])}, {_g(interval[1])}], {shown_n}"
+        if self.n >= 2 and self._no_spread() and abs(self.mean) <= self._noise():
+            return f"no interval: tied on every seed, {shown_n}"
+        if self.n >= 2 and self._no_spread():
+            return f"no interval: the same on every seed, sign test p = {_g(self._sign_test())}, {shown_n}"
+        return f"no interval, {shown_n}"
+
+    def summary(self) -> str:
         sign = "< 0" if self.expected == "negative" else "> 0"
         unit = f" {self.unit}" if self.unit else ""
         mean = 0.0 if abs(self.mean) <= self._noise() else self.mean
+        how = self.interval_text()
         text = f"{self.description}: Δ = {_g(mean)}{unit} ({how}; margin ±{_g(self.margin)}; expected {sign})"
+        interval = self.interval
+        if (
+            self.verdict == SUPPORTED
+            and interval is not None
+            and min(abs(interval[0]), abs(interval[1])) < self.margin
+        ):
+            text += " — possibly smaller than the margin"
+        if self.by_construction:
+            text += " — true by construction of the design: shown, not counted"
         if self.familywise_p is not None:
             text += f" [Holm-adjusted p = {_g(self.familywise_p)}]"
         return text
@@ -219,39 +238,9 @@ def _g(value: float) -> str:
     return f"{value:.3g}"
 
 
-def combine(verdicts: list[str]) -> str:
-    """A conjunction (`all`) of parts: contradicted if any part is; else negligible if any part's
-    effect is too small to matter; else supported if every part is; else inconclusive. An
-    empty conjunction is refused when the claims file is loaded."""
-    if CONTRADICTED in verdicts:
-        return CONTRADICTED
-    if NEGLIGIBLE in verdicts:
-        return NEGLIGIBLE
-    if verdicts and all(v == SUPPORTED for v in verdicts):
-        return SUPPORTED
-    return INCONCLUSIVE
-
-
-def blocked_slope(points: list[tuple[Any, float, float]]) -> tuple[float, float, int]:
-    """Least-squares slope of value on x with one intercept per block (seed):
-    `points` are (block, x, value). Returns (slope, standard error, residual df)."""
-    blocks: dict[Any, list[tuple[float, float]]] = {}
-    for block, x, value in points:
-        blocks.setdefault(block, []).append((x, value))
-    xs, ys = [], []
-    for members in blocks.values():
-        if len(members) < 2:
-            continue  # a seed with one value says nothing about the slope
-        mx = sum(x for x, _ in members) / len(members)
-        my = sum(y for _, y in members) / len(members)
-        xs += [x - mx for x, _ in members]
-        ys += [y - my for _, y in members]
-    used_blocks = sum(len(m) >= 2 for m in blocks.values())
-    sxx = float(np.dot(xs, xs))
-    if not sxx > 0:
-        return (math.nan, math.nan, 0)
-    slope = float(np.dot(xs, ys)) / sxx
-    df = len(xs) - used_blocks - 1
-    residual = np.asarray(ys) - slope * np.asarray(xs)
-    error = math.sqrt(float(residual @ residual) / df / sxx) if df >= 1 else math.nan
-    return (slope, error, df)
+def seed_slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of value on x, for one seed's (x, value) points."""
+    xs = np.array([x for x, _ in points], dtype=float)
+    ys = np.array([y for _, y in points], dtype=float)
+    dx = xs - xs.mean()
+    return float(dx @ (ys - ys.mean()) / (dx @ dx))

@@ -15,8 +15,7 @@ from labjournal.claims import (
     CLAIMS_FILE,
     DECIDED,
     Verdict,
-    attach_stop_reasons,
-    evaluate_all,
+    judge_journal,
     load_claims_file,
 )
 from labjournal.formatting import (
@@ -334,8 +333,7 @@ class JournalContext:
             known = ", ".join(self.claims) or f"none: report/{CLAIMS_FILE} declares no claims"
             raise ResultLookupError(f"no claim '{claim_id}' (declared: {known})")
         if not self.verdicts:  # all at once: family-wise error control looks at every claim
-            verdicts = evaluate_all(self.results, self.claims_file)
-            attach_stop_reasons(verdicts, self.results.decisions)
+            verdicts = judge_journal(self.results, self.claims_file, self.project.report_dir)
             self.verdicts = {v.claim_id: v for v in verdicts}
         return self.verdicts[claim_id]
 
@@ -343,13 +341,14 @@ class JournalContext:
         """One sentence on how the claims were judged: the design and the error control."""
         design = Design.from_json(self.results.index.get("design"))
         holm = self.claims_file.familywise == "holm"
-        return f"Claims are judged with {design.describe()}; " + (
-            "a direction counts only where its Holm-adjusted p-value over every comparison of "
-            "the journal is below 5 % (family-wise error control)."
+        family = (
+            "the family-wise error is controlled by Holm over the journal's claims (the family: every claim judged)."
             if holm
-            else "each comparison is held to 5 % on its own (no family-wise correction; set "
-            "`familywise: holm` in claims.yml for one)."
+            else "each claim's error is held to 5 % (its parts jointly: a claim is supported only when every "
+            "part is, and a part decides against it only at 5 % divided by its number of parts); the "
+            "journal's claims are not corrected as a family (set `familywise: holm` in `claims.yml` for that)."
         )
+        return Markup(f"Claims are judged with {design.describe()}; {family}")  # engine text: Markdown
 
     def claim(self, claim_id: str) -> Markup:
         """The verdict badge and the numbers behind a claim, placed after the sentence stating it."""

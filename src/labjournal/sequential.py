@@ -74,7 +74,7 @@ class Design:
 
     def critical(self, df: int) -> float:
         """The t quantile the interval of a look with `df` degrees of freedom uses."""
-        return float(stats.t.ppf(1 - self.nominal_alpha / 2, df))
+        return _critical(self.nominal_alpha, df)
 
     def describe(self) -> str:
         if not self.sequential:
@@ -111,14 +111,30 @@ def _calibrate(looks: tuple[int, ...], alpha: float) -> tuple[float, np.ndarray]
     return float(np.quantile(minimum, alpha)), minimum
 
 
-def seeds_to_decide(spread: float, mean: float, margin: float, design: Design, have: int) -> int | None:
+@functools.lru_cache(maxsize=4096)
+def _critical(nominal_alpha: float, df: int) -> float:
+    return float(stats.t.ppf(1 - nominal_alpha / 2, df))
+
+
+@functools.lru_cache(maxsize=64)
+def _half_width_curve(nominal_alpha: float, most: int) -> np.ndarray:
+    """t quantile / sqrt(n) for n = 0 .. most (n < 2 undefined: infinite)."""
+    n = np.arange(most + 1)
+    curve = np.full(most + 1, np.inf)
+    curve[2:] = stats.t.ppf(1 - nominal_alpha / 2, n[2:] - 1) / np.sqrt(n[2:])
+    return curve
+
+
+def seeds_to_decide(
+    spread: float, mean: float, margin: float, design: Design, have: int, limit: int = 10_000
+) -> int | None:
     """About how many paired seeds would decide a comparison at the observed spread and mean:
     the smallest n whose interval half-width is below the distance that decides (|mean| to
-    exclude zero, or margin - |mean| to fall inside the margin). None if no n up to 10,000 would."""
+    exclude zero, or margin - |mean| to fall inside the margin). `limit + 1` where no n up to
+    `limit` would; None where the spread gives no estimate."""
     target = max(abs(mean), margin - abs(mean))
     if not spread > 0 or not target > 0:
         return None
-    for n in range(max(have, 2), 10_001):
-        if design.critical(n - 1) * spread / np.sqrt(n) < target:
-            return n
-    return None
+    curve = _half_width_curve(design.nominal_alpha, 10_000)[: limit + 1]
+    found = np.flatnonzero(curve[max(have, 2) :] * spread < target)
+    return int(found[0]) + max(have, 2) if found.size else limit + 1
