@@ -59,7 +59,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests experiments bench
 
 clean:                   ## remove everything `make report` produced (results included)
-	rm -rf _build _build.tmp _site results .labjournal-scratch
+	rm -rf _build _build.tmp _build-* _site _site-* results .labjournal .labjournal-scratch
 
 distclean: clean
 	rm -rf $(VENV)

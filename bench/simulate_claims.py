@@ -36,7 +36,9 @@ SEED = 20261126
 
 
 def _base(design: Design, margin: float = 0.25) -> dict:
-    return dict(description="sim", expected="positive", ref="sim/x", margin=margin, margin_note="", design=design)
+    return dict(
+        description="sim", expected="positive", ref="sim/x", margin=margin, margin_note="", design=design
+    )
 
 
 # Each part maker takes (rng) and returns a function n -> Evidence on the first n seeds.
@@ -51,7 +53,9 @@ def paired(effect: float, margin: float = 0.25, design: Design = DESIGN) -> Part
     return make
 
 
-def trend(mean_slope: float, slope_sd: float, points: int = 4, extra_at_first: int = 0, design: Design = DESIGN) -> PartMaker:
+def trend(
+    mean_slope: float, slope_sd: float, points: int = 4, extra_at_first: int = 0, design: Design = DESIGN
+) -> PartMaker:
     """Per-seed slopes ~ N(mean, slope_sd) over `points` x positions, unit noise per run; with
     `extra_at_first`, the first point has that many more seeds than the others (unequal counts)."""
 
@@ -119,7 +123,10 @@ def simulate(makers: list[PartMaker], claims: int, seed: int = SEED) -> dict[str
         outcome = run_claim([make(rng) for make in makers])
         counts[outcome.verdict] += 1
         seeds += outcome.seeds
-    shares = {v: counts[v] / claims for v in ("supported", "partly-supported", "contradicted", "negligible", "inconclusive")}
+    shares = {
+        v: counts[v] / claims
+        for v in ("supported", "partly-supported", "contradicted", "negligible", "inconclusive")
+    }
     shares["mean seeds"] = seeds / claims
     return shares
 
@@ -134,7 +141,9 @@ def simulate_family(size: int, claims: int, use_holm: bool, seed: int = SEED) ->
         verdicts = [o.verdict for o in outcomes]
         if use_holm:
             adjusted = holm(verdicts, [o.parts for o in outcomes], DESIGN.alpha)
-            verdicts = [v if p <= DESIGN.alpha else "inconclusive" for v, p in zip(verdicts, adjusted, strict=True)]
+            verdicts = [
+                v if p <= DESIGN.alpha else "inconclusive" for v, p in zip(verdicts, adjusted, strict=True)
+            ]
         wrong += any(v in ("supported", "contradicted", "partly-supported") for v in verdicts)
     return wrong / claims
 
@@ -162,7 +171,9 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=5000)
     args = parser.parse_args()
     print(f"{args.claims} simulated claims per scenario; design {DESIGN.describe()}; futility on")
-    header = f"{'scenario':48} {'supp':>6} {'partly':>6} {'contra':>6} {'neglig':>6} {'incon':>6} {'seeds':>6}"
+    header = (
+        f"{'scenario':48} {'supp':>6} {'partly':>6} {'contra':>6} {'neglig':>6} {'incon':>6} {'seeds':>6}"
+    )
     print(header)
     for name, makers in SCENARIOS.items():
         s = simulate(makers, args.claims)
@@ -172,7 +183,9 @@ def main() -> None:
         )
     for use in (False, True):
         rate = simulate_family(10, max(args.claims // 10, 200), use)
-        print(f"family of 10 null claims, {'Holm' if use else 'no correction'}: at least one false decision {rate:.1%}")
+        print(
+            f"family of 10 null claims, {'Holm' if use else 'no correction'}: at least one false decision {rate:.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -247,6 +247,6 @@ def test_an_adopted_notebook_runs_on_the_quick_profile(tmp_path: Path, capsys) -
         timeout=600,
     )
     assert completed.returncode == 0, completed.stderr
-    index = json.loads((project / "results" / "index.json").read_text())
+    index = json.loads((project / "results" / "index.quick.json").read_text())
     losses = {r["params"]["lr"]: r["metrics"]["final_loss"] for r in index["runs"] if r["lab"] == "adopted"}
     assert losses == pytest.approx({0.1: 0.9**3, 0.5: 0.5**3})

@@ -81,7 +81,7 @@ def test_a_rebuild_drops_pages_no_longer_listed_and_only_pdf_keeps_the_site(buil
 
 def test_building_before_rendering_is_a_clear_error(tmp_path: Path) -> None:
     project = make_demo_project(tmp_path / "project")
-    with pytest.raises(BuildError, match="run `labjournal render` first"):
+    with pytest.raises(BuildError, match="the journal has not been rendered; run `labjournal render`"):
         build_outputs(Project(project), engine="pandoc", console=QUIET)
 
 
@@ -89,6 +89,9 @@ def test_a_pandoc_failure_names_the_page(built: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(built, copy)
     (copy / "templates" / "page.html").write_text("$if(broken$")
+    with pytest.raises(BuildError, match="templates/page.html changed since the last render"):
+        build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)
+    render_journal(Project(copy))
     with pytest.raises(BuildError, match=r"pandoc \((index|demo)\.qmd -> HTML\) failed"):
         build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)
 

@@ -212,3 +212,26 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
         "→ supported" in out
         and "1 supported, 0 partly-supported, 0 contradicted, 0 negligible, 0 inconclusive" in out
     )
+    # The same as JSON on stdout, for CI and for whoever grades a journal.
+    assert main(["--project", str(project), "check", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["familywise"] == "none" and payload["design"]["looks"] == []
+    (claim,) = payload["claims"]
+    assert (claim["id"], claim["verdict"]) == ("c", "supported")
+    (part,) = claim["parts"]
+    assert (part["verdict"], part["metric"], part["n"], part["method"]) == (
+        "supported",
+        "score",
+        3,
+        "paired t",
+    )
+    assert part["estimate"] == pytest.approx(mean) and part["interval"] == pytest.approx([low, high])
+    # The ledger recorded the encoding the first time the claim met results; an edit is a revision.
+    ledger = json.loads((project / "report" / "claims.ledger.json").read_text())
+    assert len(ledger["c"]) == 1 and "revised_after_results" not in ledger["c"][0]
+    claims = project / "report" / "claims.yml"
+    claims.write_text(claims.read_text().replace("margin: 0.01", "margin: 0.5"))
+    main(["--project", str(project), "check", "--json"])
+    revised = json.loads(capsys.readouterr().out)["claims"][0]["revisions"]
+    assert len(revised) == 1 and "revised after seeing results" in revised[0]
+    assert "expect.greater.margin: 0.01 → 0.5" in revised[0]

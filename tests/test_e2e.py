@@ -57,21 +57,21 @@ def reported(tmp_path_factory, offline_data: Path) -> tuple[Path, subprocess.Com
 def test_every_page_of_the_site_exists(reported) -> None:
     project, _ = reported
     for page in ("index", "lab01", "lab02", "lab03", "conclusion", "claims", "references"):
-        assert (project / "_site" / f"{page}.html").exists(), page
+        assert (project / "_site-quick" / f"{page}.html").exists(), page
 
 
 def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
     project, _ = reported
-    index = json.loads((project / "results" / "index.json").read_text())
+    index = json.loads((project / "results" / "index.quick.json").read_text())
     assert index["profile"] == "quick" and all(row["status"] == "ok" for row in index["runs"])
     row = next(
         r for r in index["runs"] if r["experiment"] == "train_size" and r["params"]["train_fraction"] == 1.0
     )
     accuracy = f"{row['metrics']['test_accuracy'] * 100:.1f}%"
-    html = (project / "_site" / "lab01.html").read_text()
+    html = (project / "_site-quick" / "lab01.html").read_text()
     assert f"it was {accuracy} (n = 1)" in html
     assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in html  # the data variant is stated
-    assert "Fashion-MNIST offline sample" in (project / "_site" / "index.html").read_text()
+    assert "Fashion-MNIST offline sample" in (project / "_site-quick" / "index.html").read_text()
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
@@ -82,10 +82,10 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
 
 def test_lab02_and_lab03_pages_state_their_data_and_results(reported) -> None:
     project, _ = reported
-    runs = json.loads((project / "results" / "index.json").read_text())["runs"]
+    runs = json.loads((project / "results" / "index.quick.json").read_text())["runs"]
     # Whitespace normalised: pandoc wraps the HTML text wherever it likes.
-    lab02 = " ".join((project / "_site" / "lab02.html").read_text().split())
-    lab03 = " ".join((project / "_site" / "lab03.html").read_text().split())
+    lab02 = " ".join((project / "_site-quick" / "lab02.html").read_text().split())
+    lab03 = " ".join((project / "_site-quick" / "lab03.html").read_text().split())
     assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in lab02
     assert "Austin Animal Center outcomes, offline copy (22,810 rows" in lab03
     assert "Experiments not run yet" not in lab02 + lab03
@@ -132,10 +132,10 @@ def test_lab02_and_lab03_pages_state_their_data_and_results(reported) -> None:
 )
 def test_lab_pages_place_their_figures(reported, page: str, figures: list[str]) -> None:
     project, _ = reported
-    placed = json.loads((project / "_build" / "manifest.json").read_text())["figures"]
+    placed = json.loads((project / "_build-quick" / "manifest.json").read_text())["figures"]
     on_page = {figure["name"] for figure in placed if figure["page"] == f"{page}.qmd"}
     assert set(figures) <= on_page
-    html = (project / "_site" / f"{page}.html").read_text()
+    html = (project / "_site-quick" / f"{page}.html").read_text()
     for figure in placed:
         if figure["page"] == f"{page}.qmd":
             assert figure["path"] in html
@@ -143,7 +143,7 @@ def test_lab_pages_place_their_figures(reported, page: str, figures: list[str]) 
 
 def test_every_referenced_figure_exists_is_a_png_and_has_alt_text(reported) -> None:
     project, _ = reported
-    site = project / "_site"
+    site = project / "_site-quick"
     images = []
     for page in site.glob("*.html"):
         html = page.read_text()
@@ -154,13 +154,13 @@ def test_every_referenced_figure_exists_is_a_png_and_has_alt_text(reported) -> N
             with Image.open(site / source) as image:
                 image.verify()
                 assert image.format == "PNG"
-    placed = json.loads((project / "_build" / "manifest.json").read_text())["figures"]
+    placed = json.loads((project / "_build-quick" / "manifest.json").read_text())["figures"]
     assert len(images) == len(placed) >= 7
 
 
 def test_the_pdf_has_pages_headings_and_every_site_figure(reported) -> None:
     project, _ = reported
-    reader = PdfReader(str(project / "_site" / "journal.pdf"))
+    reader = PdfReader(str(project / "_site-quick" / "journal.pdf"))
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert len(reader.pages) >= 8
     for heading in (
@@ -181,7 +181,7 @@ def test_the_pdf_has_pages_headings_and_every_site_figure(reported) -> None:
     site_figures = {
         re.search(r'src="([^"]+)"', tag).group(1)
         for page in ("lab01", "lab02", "lab03")
-        for tag in re.findall(r"<img [^>]*>", (project / "_site" / f"{page}.html").read_text())
+        for tag in re.findall(r"<img [^>]*>", (project / "_site-quick" / f"{page}.html").read_text())
     }
     pdf_images = sum(len(page.images) for page in reader.pages)
     assert pdf_images >= len(site_figures)
@@ -191,15 +191,21 @@ def test_a_second_report_executes_nothing(reported, offline_data: Path) -> None:
     project, _ = reported
     again = _report(project, offline_data)
     assert again.returncode == 0, again.stderr
-    assert "Nothing to execute" in again.stderr and " 0 executed" in again.stderr
+    assert "Nothing changed since the last report" in again.stderr  # and so nothing ran
+    forced_past_the_stamp = _report(
+        project, offline_data, "--timeout", "900"
+    )  # another option: the full path
+    assert (
+        "Nothing to execute" in forced_past_the_stamp.stderr and " 0 executed" in forced_past_the_stamp.stderr
+    )
 
 
 def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported) -> None:
     project, _ = reported
     claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
-    table = " ".join((project / "_site" / "claims.html").read_text().split())
+    table = " ".join((project / "_site-quick" / "claims.html").read_text().split())
     for claim_id, claim in claims.items():
-        page = " ".join((project / "_site" / f"{claim['lab']}.html").read_text().split())
+        page = " ".join((project / "_site-quick" / f"{claim['lab']}.html").read_text().split())
         badge = re.search(rf'<span id="claim-{claim_id}" class="claim-badge claim-(\w+)">(\w+)</span>', page)
         assert badge, claim_id
         assert badge.group(1) == badge.group(2) in ("supported", "contradicted", "negligible", "inconclusive")
@@ -207,7 +213,9 @@ def test_claims_show_verdict_badges_on_their_pages_and_the_claims_page(reported)
         assert f'href="{claim["lab"]}.html#claim-{claim_id}"' in table, claim_id
     # The quick profile has one seed: every comparison has n = 1 and no interval.
     assert "n = 1" in table and "no interval" in table
-    text = "\n".join(page.extract_text() for page in PdfReader(str(project / "_site" / "journal.pdf")).pages)
+    text = "\n".join(
+        page.extract_text() for page in PdfReader(str(project / "_site-quick" / "journal.pdf")).pages
+    )
     assert "Claims" in text and "INCONCLUSIVE" in text  # the badge is drawn in the PDF too
 
 
@@ -216,7 +224,7 @@ def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) ->
     before = sorted(p.name for p in (project / "results" / "runs").rglob("run.json"))
     env = {**os.environ, "LABJOURNAL_DATA": str(offline_data), "COLUMNS": "400"}  # no wrapped cells
     completed = subprocess.run(
-        [sys.executable, "-m", "labjournal.cli", "check"],
+        [sys.executable, "-m", "labjournal.cli", "check", "--profile", "quick"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -224,10 +232,13 @@ def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) ->
     )
     claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
     assert completed.returncode == 0, completed.stderr  # one seed: inconclusive, never contradicted
-    assert f"0 supported, 0 contradicted, 0 negligible, {len(claims)} inconclusive" in completed.stdout
-    assert "no seeds were added (run --until-decided)" in completed.stdout
+    assert (
+        f"0 supported, 0 partly-supported, 0 contradicted, 0 negligible, {len(claims)} inconclusive"
+        in completed.stdout
+    )
+    assert "no seeds were added for it (run --until-decided)" in completed.stdout
     strict = subprocess.run(
-        [sys.executable, "-m", "labjournal.cli", "check", "--strict"],
+        [sys.executable, "-m", "labjournal.cli", "check", "--strict", "--profile", "quick"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -239,8 +250,10 @@ def test_check_reads_the_store_and_runs_nothing(reported, offline_data: Path) ->
 
 def test_every_figure_and_table_links_to_its_executed_notebook(reported) -> None:
     project, _ = reported
-    site = project / "_site"
-    commit = json.loads((project / "results" / "index.json").read_text())["project_commit"] or "uncommitted"
+    site = project / "_site-quick"
+    commit = (
+        json.loads((project / "results" / "index.quick.json").read_text())["project_commit"] or "uncommitted"
+    )
     for page in ("lab01", "lab02", "lab03"):
         html = (site / f"{page}.html").read_text()
         links = set(re.findall(r'href="(runs/[0-9a-f]{16}\.html)"', html))
@@ -269,7 +282,7 @@ def _internal_links(page) -> list[str]:
 
 def test_the_site_in_a_real_browser(reported, browser, tmp_path: Path) -> None:
     project, _ = reported
-    site = project / "_site"
+    site = project / "_site-quick"
     # Screenshots go to $LABJOURNAL_ARTIFACTS (a folder CI may keep) or the test's own folder,
     # never into the repository.
     shots = Path(os.environ.get("LABJOURNAL_ARTIFACTS") or tmp_path) / "screenshots"
@@ -330,20 +343,20 @@ def test_search_finds_the_lab02_page_on_a_static_host_below_the_root(reported, b
     the Lab 02 page. The site is served one folder down (as on a project's GitHub Pages), so the
     result links must be relative to the site, not to the host's root."""
     project, _ = reported
-    site = project / "_site"
+    site = project / "_site-quick"
     assert (site / "pagefind" / "pagefind-ui.js").exists()
     assert not any("runs/" in str(p) for p in (site / "pagefind").rglob("*.html"))
     with serve(project) as base:
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{base}/_site/index.html")
+        page.goto(f"{base}/_site-quick/index.html")
         page.fill("#search input", "dropout")
         page.wait_for_selector(".pagefind-ui__result-link", timeout=15_000)
         links = page.eval_on_selector_all(
             ".pagefind-ui__result-link", "links => links.map(a => a.getAttribute('href'))"
         )
-        assert any(link.split("#")[0].endswith("/_site/lab02.html") for link in links), links
+        assert any(link.split("#")[0].endswith("/_site-quick/lab02.html") for link in links), links
         assert not any("/runs/" in link for link in links), "executed notebooks are not indexed"
         target = next(link for link in links if "lab02.html" in link)
         page.goto(f"{base}{target}" if target.startswith("/") else target)
@@ -359,7 +372,7 @@ def test_until_decided_adds_seeds_only_at_the_grid_points_claims_compare(
     points they compare, and nowhere else; the added seeds are ordinary, cached runs."""
     source, _ = reported
     project = tmp_path / "journal"
-    shutil.copytree(source, project, ignore=shutil.ignore_patterns("_site", "_build"))
+    shutil.copytree(source, project, ignore=shutil.ignore_patterns("_site", "_build", "_site-*", "_build-*"))
     env = {**os.environ, "LABJOURNAL_DATA": str(offline_data), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "labjournal.cli", "run", "--profile", "quick", "--lab", "lab01"]
     completed = subprocess.run(
@@ -384,14 +397,14 @@ def test_until_decided_adds_seeds_only_at_the_grid_points_claims_compare(
         assert entry["lab"] == "lab01" and entry["seeds"] == [1]
         ref = f"{entry['lab']}/{entry['experiment']}"
         assert (ref, json.dumps(entry["point"], sort_keys=True)) in compared or (ref, "{}") in compared
-    index = json.loads((project / "results" / "index.json").read_text())
+    index = json.loads((project / "results" / "index.quick.json").read_text())
     second = [r for r in index["runs"] if r["seed"] == 1]
     assert second and all(r["lab"] == "lab01" and r["status"] == "ok" for r in second)
     assert {r["experiment"] for r in second} <= {"lr_batch", "train_size"}
     lr_batch = {
         (r["params"]["lr"], r["params"]["batch_size"]) for r in second if r["experiment"] == "lr_batch"
     }
-    assert lr_batch == {(0.02, 64), (0.5, 64)}  # the points lab01-learning-rate compares
+    assert lr_batch == {(lr, 64) for lr in (0.005, 0.02, 0.1, 0.5)}  # the points lab01-learning-rate compares
     decisions = json.loads((project / "results" / "decisions.json").read_text())
     assert set(decisions["claims"]) == {"lab01-learning-rate", "lab01-more-data"}
     again = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
@@ -402,7 +415,7 @@ def test_executed_notebook_pages_work_with_no_network(reported, browser) -> None
     """Every request that is not to the local server is blocked; the run pages still show their
     outputs and images, and none of them asked for anything outside."""
     project, _ = reported
-    site = project / "_site"
+    site = project / "_site-quick"
     pages = sorted((site / "runs").glob("*.html"))
     assert pages
     for page_file in pages:

@@ -56,14 +56,16 @@ def test_a_new_journal_reports_its_quick_profile_with_the_value_and_figure_place
         assert f"## {section}" in page
     completed = _labjournal(project, "report", "--profile", "quick", "--engine", "pandoc")
     assert completed.returncode == 0, completed.stderr
-    index = json.loads((project / "results" / "index.json").read_text())
+    index = json.loads((project / "results" / "index.quick.json").read_text())
     loss = next(r["metrics"]["final_loss"] for r in index["runs"] if r["params"]["lr"] == 0.1)
-    html = (project / "_site" / "index.html").read_text()
+    site = project / "_site-quick"  # the quick profile's build: the journal's own stays in _site/
+    assert not (project / "_site").exists()
+    html = (site / "index.html").read_text()
     assert f"the final loss was {loss:.3f} (n = 1)" in " ".join(html.split())
-    assert 'src="figures/' in html and (project / "_site" / "journal.pdf").read_bytes()[:5] == b"%PDF-"
-    pdf = " ".join(page.extract_text() for page in PdfReader(str(project / "_site" / "journal.pdf")).pages)
+    assert 'src="figures/' in html and (site / "journal.pdf").read_bytes()[:5] == b"%PDF-"
+    pdf = " ".join(page.extract_text() for page in PdfReader(str(site / "journal.pdf")).pages)
     assert "Loss per step at learning rate 0.1" in " ".join(pdf.split())
-    check = _labjournal(project, "check")
+    check = _labjournal(project, "check", "--profile", "quick")
     assert check.returncode == 0 and "1 inconclusive" in check.stdout  # one seed in the quick profile
 
 

@@ -196,7 +196,7 @@ def test_a_seed_the_notebook_never_uses_is_flagged(own_lab, capsys) -> None:
     assert code == 0, output
     flagged = re.findall(r"warning: (mine/\w+): every metric is identical on every seed", output)
     assert flagged == ["mine/other"]  # fit records seed_part, so its seeds differ
-    index = json.loads((project / "results" / "index.json").read_text())
+    index = json.loads((project / "results" / "index.two.json").read_text())
     assert list(index["seed_unused"]) == ["mine/other"]
 
 

@@ -39,7 +39,7 @@ def rendered(tmp_path_factory) -> Path:
         profile="quick",
         console=Console(quiet=True),
     )
-    return render_journal(Project(project))
+    return render_journal(Project(project))[0]
 
 
 def test_the_journal_stylesheet_is_listed_and_carried(rendered: Path) -> None:

@@ -35,10 +35,11 @@ def test_records_scalars_series_tables_and_figures(tmp_path: Path) -> None:
         "alt": "A curve",
         "experiments": ["grid"],
     }
-    with Image.open(path) as image:
+    assert path == Path("figures/curve.png")  # relative: shown in a notebook, it names no machine path
+    with Image.open(tmp_path / path) as image:
         image.verify()
         assert image.format == "PNG"
-    assert Image.open(path).info.get("Title") == "A curve"
+    assert Image.open(tmp_path / path).info.get("Title") == "A curve"
 
 
 def test_a_second_recorder_continues_the_same_file(tmp_path: Path) -> None:

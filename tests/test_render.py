@@ -29,7 +29,7 @@ def results_store(tmp_path_factory) -> Path:
 
 def _render_page(project: Path, text: str) -> str:
     (project / "report" / "demo.qmd").write_text(text)
-    out = render_journal(Project(project))
+    out, _ = render_journal(Project(project))
     return (out / "demo.qmd").read_text()
 
 
@@ -92,7 +92,7 @@ def test_shortcode_protection_is_exact() -> None:
 
 
 def test_rendering_before_any_run_places_notes_saying_what_to_run(demo_project: Path) -> None:
-    page = (render_journal(Project(demo_project)) / "demo.qmd").read_text()
+    page = (render_journal(Project(demo_project))[0] / "demo.qmd").read_text()
     assert "The square at x = 2 is (not run yet: `labjournal run --lab demo`)." in page
     assert page.count("*Not run yet: `labjournal run --lab demo` fills this in.*") == 2  # figure, table
     (demo_project / "report" / "demo.qmd").write_text("{{ metric('nolab/squares', 'square') }}\n")
@@ -167,7 +167,7 @@ def test_pending_says_nothing_once_a_lab_has_results_and_refuses_an_unknown_lab(
 
 def test_pending_shows_a_note_for_a_lab_without_results(demo_project: Path) -> None:
     (demo_project / "report" / "demo.qmd").write_text("---\ntitle: Demo\n---\n\n{{ pending('demo') }}\n")
-    page = (render_journal(Project(demo_project)) / "demo.qmd").read_text()
+    page = (render_journal(Project(demo_project))[0] / "demo.qmd").read_text()
     assert "Experiments not run yet" in page and "labjournal run --lab demo" in page
 
 

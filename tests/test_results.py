@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labjournal.results import Aggregate, ResultLookupError, Results, load_index
+from labjournal.results import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
 
 
 def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:
@@ -57,7 +57,14 @@ def test_partial_grid_point_is_ambiguous(index: dict, tmp_path: Path) -> None:
 
 def test_unusable_runs_are_not_silently_averaged(index: dict, tmp_path: Path) -> None:
     index["runs"][4]["status"] = "failed"
-    with pytest.raises(ResultLookupError, match="1 of 12 runs are not usable \\(failed\\)"):
+    index["runs"][4]["run_dir"] = "failed/lab01/logreg/abc"
+    with pytest.raises(
+        FailedRunsError, match="1 of 12 runs failed \\(see .*/failed/lab01/logreg/abc\\)"
+    ) as caught:
+        Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
+    assert caught.value.lab == "lab01" and caught.value.where.endswith("failed/lab01/logreg/abc")
+    index["runs"][4]["status"] = "missing"
+    with pytest.raises(ResultLookupError, match="1 of 12 runs are not usable \\(missing\\)"):
         Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
 
 

@@ -24,6 +24,7 @@ import yaml
 from rich.console import Console
 
 from labjournal.errors import BuildError, LabjournalError
+from labjournal.freshness import check_rendered, write_built
 from labjournal.project import PDF_NAME, Page, Project, SiteConfig
 from labjournal.render import JOURNAL_CSS, MANIFEST
 
@@ -58,13 +59,19 @@ def build_outputs(
 ) -> None:
     console = console or Console(stderr=True)
     build_dir = project.build_dir
+    record = check_rendered(project)  # never build a failed or stale render
     if not (build_dir / MANIFEST).exists():
         raise BuildError(f"{build_dir} holds no rendered journal: run `labjournal render` first")
     site = project.site_config()
     chosen = choose_engine(engine)
     console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
     pages = read_pages(build_dir, site)
-    write_combined(build_dir, site, pages)
+    note = (
+        ""
+        if project.is_default
+        else f"Built from the {project.profile_name} profile: not the journal to submit"
+    )
+    write_combined(build_dir, site, pages, note)
     out = project.site_dir
     out.mkdir(parents=True, exist_ok=True)
     if only in (None, "site"):
@@ -89,6 +96,7 @@ def build_outputs(
             _quarto_pdf(project, site, out)
         else:
             _typst_pdf(project, site, out)
+    write_built(project, record)
     if only in (None, "site"):
         console.print(f"Site: {out / 'index.html'}")
     if only in (None, "pdf"):
@@ -106,11 +114,39 @@ def read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]
     return pages
 
 
-def write_combined(build_dir: Path, site: SiteConfig, pages: list[tuple[Page, dict, str]]) -> Path:
-    """One document of every page in order, each page a level-1 section: the PDF's source."""
+EVIDENCE_NOTE = (
+    "\n::: {.callout-note}\n## Where the evidence lives\n\nEvery number, figure and table here comes "
+    "from an executed notebook published with this journal's website (its `runs/` folder), named "
+    "in each caption by its run key. Set `website.site-url` in `_quarto.yml` to the address the site "
+    "is published at, and this PDF links to each of them.\n:::\n"
+)
+_RELATIVE_LINK = re.compile(r"(?<!!)\[([^\]]*)\]\((?!(?:[a-z][a-z0-9+.-]*:|#|/))([^)\s]+)\)")
+
+
+def pdf_links(markdown: str, site_url: str, pages: set[str] | None = None) -> str:
+    """A PDF travels alone: a link to one of the journal's pages becomes a link to that chapter;
+    other relative links (not images) go to the published site (`website.site-url`), or, with
+    no address known, become plain text rather than links that point nowhere."""
+
+    def relink(match: re.Match) -> str:
+        text, target = match.group(1), match.group(2)
+        page = target.partition("#")[0]
+        if page in (pages or set()):  # to the page's own heading (every page is a chapter)
+            return f"[{text}](#page-{Path(page).stem})"
+        return f"[{text}]({site_url}/{target})" if site_url else text
+
+    return _RELATIVE_LINK.sub(relink, markdown)
+
+
+def write_combined(
+    build_dir: Path, site: SiteConfig, pages: list[tuple[Page, dict, str]], note: str = ""
+) -> Path:
+    """One document of every page in order, each page a level-1 section: the PDF's source. A
+    `note` (a build of another profile) goes into the title page's subtitle."""
+    subtitle = " — ".join(part for part in (site.subtitle, note) if part)
     meta = {
         "title": site.title,
-        "subtitle": site.subtitle or None,
+        "subtitle": subtitle or None,
         "author": site.author or None,
         "date": site.date or None,
         # A bare year is not a full date: without this Quarto prints "January 1, 2026".
@@ -121,9 +157,13 @@ def write_combined(build_dir: Path, site: SiteConfig, pages: list[tuple[Page, di
         "link-citations": True,
     }
     parts = ["---\n" + yaml.safe_dump({k: v for k, v in meta.items() if v}, sort_keys=False) + "---\n"]
+    if not site.site_url:
+        parts.append(EVIDENCE_NOTE)
+    html_pages = {page.html for page, _, _ in pages}
     for page, page_meta, body in pages:
         anchor = Path(page.source).stem
-        parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body.strip()}\n")
+        body = pdf_links(body.strip(), site.site_url, html_pages)
+        parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body}\n")
     path = build_dir / COMBINED
     path.write_text("\n".join(parts), encoding="utf-8")
     return path

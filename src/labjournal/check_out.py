@@ -41,6 +41,8 @@ def _lines(v: Verdict) -> list[str]:
     for description, cells in v.sensitivity:
         shown = ", ".join(f"{where}: {verdict}" for where, verdict in cells)
         lines.append(f"[dim]sensitivity of {escape(description)}: {escape(shown)} (not counted)[/]")
+    if v.familywise_p is not None:
+        lines.append(f"the claim's Holm-adjusted p-value: {v.familywise_p:.3g}")
     if v.verdict == "not-run":
         lines.append(f"[italic]{escape(v.stopped)}[/]")
     elif v.verdict not in DECIDED:

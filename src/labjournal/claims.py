@@ -37,6 +37,7 @@ from labjournal.claims_file import (
     Comparison,
     Expectation,
     Trend,
+    claim_line,
     load_claims,
     load_claims_file,
 )
@@ -53,7 +54,7 @@ from labjournal.evidence import (
 )
 from labjournal.ledger import LEDGER_FILE, reconcile
 from labjournal.parts import compare, trend
-from labjournal.results import ResultLookupError, Results, split_ref
+from labjournal.results import FailedRunsError, ResultLookupError, Results, split_ref
 from labjournal.sequential import Design
 from labjournal.verdicts import holm, judge, strict_alpha, what_would_decide
 
@@ -133,8 +134,10 @@ def evaluate_claim(
         evidence = _parts(results, claim.expect, design, margins or {})
         verdict = Verdict(claim_id, claim, judge(evidence), evidence)
         verdict.sensitivity = sensitivity(results, claim.expect, design, margins or {})
+    except FailedRunsError as exc:
+        return Verdict(claim_id, claim, NOT_RUN, stopped=f"not run: its runs failed (see {exc.where})")
     except ResultLookupError as exc:
-        raise ClaimError(f"claim '{claim_id}': {exc}") from None
+        raise ClaimError(f"claim '{claim_id}': {exc}", claim_id) from None
     return verdict
 
 
@@ -226,7 +229,7 @@ def attach_stop_reasons(verdicts: list[Verdict], decisions: dict[str, Any]) -> N
     reasons = decisions.get("claims", {})
     for verdict in verdicts:
         if verdict.verdict == NOT_RUN:
-            verdict.stopped = f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
+            verdict.stopped = verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
         elif verdict.verdict not in DECIDED:
             state = reasons.get(verdict.claim_id, {}).get("stopped")
             if state == "decided":
@@ -248,7 +251,13 @@ def judge_journal(
 ) -> list[Verdict]:
     """Every claim judged, with why adding seeds stopped and the ledger of its encodings
     (recorded the first time a claim meets results; revisions after that are marked)."""
-    verdicts = evaluate_all(results, settings, familywise=familywise)
+    try:
+        verdicts = evaluate_all(results, settings, familywise=familywise)
+    except ClaimError as exc:  # point at the claim's line in claims.yml
+        line = claim_line(report_dir / CLAIMS_FILE, exc.claim_id) if exc.claim_id else None
+        if line is None:
+            raise
+        raise ClaimError(f"{report_dir.name}/{CLAIMS_FILE}:{line}: {exc}", exc.claim_id) from None
     attach_stop_reasons(verdicts, results.decisions)
     against = f"{results.index.get('profile')} results of {str(results.index.get('generated', ''))[:19]}"
     judged = {v.claim_id: v.claim for v in verdicts if v.verdict != NOT_RUN}

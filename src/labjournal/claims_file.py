@@ -17,6 +17,24 @@ CLAIMS_FILE = "claims.yml"  # in report/
 class ClaimError(LabjournalError, ValueError):
     """A claims file or a claim that cannot be evaluated; the message names the claim."""
 
+    def __init__(self, message: str, claim_id: str | None = None):
+        super().__init__(message)
+        self.claim_id = claim_id
+
+
+def claim_line(path: Path, claim_id: str) -> int | None:
+    """The line of `claims.<claim_id>` in a claims file, for errors that point at it."""
+    from labjournal.yamlfile import index_lines
+
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    lines: dict[tuple, int] = {}
+    if node is not None:
+        index_lines(node, (), lines, [], str(path))
+    return lines.get(("claims", claim_id))
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)

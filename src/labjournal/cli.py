@@ -86,9 +86,17 @@ def _parser() -> argparse.ArgumentParser:
             "--only", choices=("site", "pdf"), default=None, help="build only the site or the PDF"
         )
 
+    profile_help = (
+        "whose results and outputs (default: the plan's default profile; another builds into _site-NAME/)"
+    )
     add_run_options(commands.add_parser("run", help="execute the notebooks of the plan"))
-    commands.add_parser("render", help="turn report/ prose and the results into Quarto pages in _build/")
-    add_build_options(commands.add_parser("build", help="build _site/ and the PDF from _build/"))
+    render = commands.add_parser(
+        "render", help="turn report/ prose and the results into Quarto pages in _build/"
+    )
+    render.add_argument("--profile", default=None, help=profile_help)
+    build = commands.add_parser("build", help="build _site/ and the PDF from _build/")
+    build.add_argument("--profile", default=None, help=profile_help)
+    add_build_options(build)
     report = commands.add_parser("report", help="run + render + build")
     add_run_options(report)
     add_build_options(report)
@@ -98,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="check the journal's claims against the results (runs nothing)")
     check.add_argument("--strict", action="store_true", help="also fail when a claim is inconclusive")
     check.add_argument("--json", action="store_true", help="every claim and its parts as JSON on stdout")
+    check.add_argument("--profile", default=None, help=profile_help)
     check.add_argument(
         "--familywise",
         choices=("none", "holm"),
@@ -125,6 +134,14 @@ def _parser() -> argparse.ArgumentParser:
         "publish", help="commit _site/ to the gh-pages branch, or copy it to a folder"
     )
     publish.add_argument("target", nargs="?", default="gh-pages", help="gh-pages (default) or a folder")
+    publish.add_argument(
+        "--profile", default=None, help="publish another profile's build (needs --not-the-journal)"
+    )
+    publish.add_argument(
+        "--not-the-journal",
+        action="store_true",
+        help="publish a build of a profile other than the default one, knowing it is not the journal to submit",
+    )
     preview = commands.add_parser(
         "preview", help="build, serve on 127.0.0.1 and rebuild on every save (pages reload themselves)"
     )
@@ -132,25 +149,61 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--profile", default=None)
     serve = commands.add_parser("serve", help="serve the built site on localhost")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--profile", default=None, help=profile_help)
     return parser
+
+
+def _noop_options(args: argparse.Namespace) -> dict:
+    return {k: v for k, v in vars(args).items() if k not in ("project", "jobs", "wait")}
+
+
+def _nothing_changed(args: argparse.Namespace) -> bool:
+    """`report` with nothing changed since the last complete one: checked before importing the
+    engine (labjournal.noop)."""
+    from labjournal import noop
+    from labjournal.project import Project
+
+    project = Project.discover(args.project, args.profile)
+    site = project.site_config().output_dir
+    return noop.unchanged(project.root, site, project.output_suffix, _noop_options(args))
+
+
+def _remember_report(args: argparse.Namespace) -> None:
+    from labjournal import noop
+    from labjournal.project import Project
+
+    project = Project.discover(args.project, args.profile)
+    if not noop.waiting_on_budget(project.root):
+        noop.record(
+            project.root, project.site_config().output_dir, project.output_suffix, _noop_options(args)
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from labjournal import commands  # imported late: `--help` stays instant
-
     started = time.monotonic()
+    try:
+        if args.command == "report" and args.force is None and _nothing_changed(args):
+            console.print("Nothing changed since the last report: nothing to run, render or build.")
+            return 0
+    except LabjournalError:
+        pass  # the full path reports the problem properly
+    from labjournal import commands  # imported late: `--help` and a no-op stay instant
+
     try:
         if args.command == "run":
             commands.run(args.project, **_run_kwargs(args), console=console)
         elif args.command == "render":
-            commands.render(args.project, console=console)
+            commands.render(args.project, console=console, profile=args.profile)
         elif args.command == "build":
-            commands.build(args.project, engine=args.engine, only=args.only, console=console)
+            commands.build(
+                args.project, engine=args.engine, only=args.only, console=console, profile=args.profile
+            )
         elif args.command == "report":
             commands.report(
                 args.project, engine=args.engine, only=args.only, console=console, **_run_kwargs(args)
             )
+            _remember_report(args)
         elif args.command == "plan":
             commands.show_plan(args.project, profile=args.profile, data_dir=args.data_dir, console=console)
         elif args.command == "check":
@@ -160,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                 familywise=args.familywise,
                 as_json=args.json,
                 console=console,
+                profile=args.profile,
             )
         elif args.command == "new":
             commands.new(args.folder, title=args.title, author=args.author, console=console)
@@ -175,16 +229,22 @@ def main(argv: list[str] | None = None) -> int:
                 console=console,
             )
         elif args.command == "publish":
-            commands.publish(args.project, target=args.target, console=console)
+            commands.publish(
+                args.project,
+                target=args.target,
+                console=console,
+                profile=args.profile,
+                not_the_journal=args.not_the_journal,
+            )
         elif args.command == "preview":
             commands.preview(args.project, port=args.port, profile=args.profile, console=console)
         elif args.command == "serve":
-            commands.serve(args.project, port=args.port, console=console)
+            commands.serve(args.project, port=args.port, console=console, profile=args.profile)
     except LabjournalError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        console.print("interrupted: completed runs are kept; the next run resumes the rest")
+        console.print("preview stopped" if args.command == "preview" else "interrupted")
         return 130
     if args.command in ("report", "build"):
         console.print(f"done in {time.monotonic() - started:.1f} s")

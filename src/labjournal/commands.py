@@ -23,7 +23,7 @@ from labjournal.claims import (
     load_claims_file,
 )
 from labjournal.decide import run_until_decided, settings_for
-from labjournal.errors import ClaimsNotSupportedError
+from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
 from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.publish import publish as publish_site
@@ -45,9 +45,9 @@ def run(
 ) -> RunSummary:
     """Execute the plan; with --until-decided (or a profile with `decide:`), add seeds where
     claims need them until they are decided."""
-    project = Project.discover(project_dir)
+    project = Project.discover(project_dir, options.get("profile"))
     plan = load_plan(project.plan_file)
-    store = ResultsStore(project.results_dir)
+    store = ResultsStore(project.results_dir, project.index_path.name)
     _, spec = plan.profile(options.get("profile"))
     if until_decided or spec.decide is not None or max_seeds is not None or budget is not None:
         settings = settings_for(plan, options.get("profile"), max_seeds, budget)
@@ -55,35 +55,61 @@ def run(
     return run_plan(plan, store, console=console, **options)
 
 
-def render(project_dir: str | None, console: Console) -> Path:
-    project = Project.discover(project_dir)
-    out = render_journal(project)
+def render(project_dir: str | None, console: Console, profile: str | None = None) -> Path:
+    """Render the pages; values whose runs failed become notes, and the exit status says so."""
+    project = Project.discover(project_dir, profile)
+    out, failed = render_journal(project)
     console.print(f"Rendered the journal into {out.relative_to(project.root)}/")
+    if failed:
+        raise RunsFailedError(
+            f"rendered, with notes where runs failed (see {', '.join(failed[:3])}"
+            + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+            + "): fix the notebooks and run `labjournal run`"
+        )
     return out
 
 
-def build(project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None) -> None:
-    project = Project.discover(project_dir)
+def build(
+    project_dir: str | None,
+    console: Console,
+    engine: str = "auto",
+    only: str | None = None,
+    profile: str | None = None,
+) -> None:
+    project = Project.discover(project_dir, profile)
     build_outputs(project, engine=engine, only=only, console=console)
 
 
 def report(
     project_dir: str | None, console: Console, engine: str = "auto", only: str | None = None, **run_options
 ) -> None:
-    run(project_dir, console=console, **run_options)
-    render(project_dir, console=console)
-    build(project_dir, console=console, engine=engine, only=only)
+    """Run, render and build. Failed runs do not stop the journal: what needs them becomes a note,
+    the rest is built, and the exit status says that something failed."""
+    profile = run_options.get("profile")
+    failures: list[RunsFailedError] = []
+    for step in (
+        lambda: run(project_dir, console=console, **run_options),
+        lambda: render(project_dir, console=console, profile=profile),
+    ):
+        try:
+            step()
+        except RunsFailedError as exc:
+            console.print(f"[red]{escape(str(exc))}[/]")
+            failures.append(exc)
+    build(project_dir, console=console, engine=engine, only=only, profile=profile)
+    if failures:
+        raise RunsFailedError("the journal was built with notes where runs failed; see above")
 
 
 def show_plan(
     project_dir: str | None, console: Console, profile: str | None = None, data_dir: str | None = None
 ) -> None:
-    project = Project.discover(project_dir)
+    project = Project.discover(project_dir, profile)
     plan = load_plan(project.plan_file)
     profile_name, profile_spec = plan.profile(profile)
     specs = plan.runs(profile_name)
     sources = resolve_sources(plan, specs, specs, profile_spec.data, data_dir)
-    store = ResultsStore(project.results_dir)
+    store = ResultsStore(project.results_dir, project.index_path.name)
     keyed = plan_keys(plan, specs, sources)
     distinct = len({item.key for item in keyed})
     table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
@@ -92,8 +118,9 @@ def show_plan(
     for item in keyed:
         _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         table.add_row(escape(item.spec.label), item.key[:12], reason)
-    console.print(table)
-    console.print(what_keys_cover(keyed, sources))
+    out = Console(soft_wrap=False, highlight=False)  # a listing: stdout, so that `plan | grep` works
+    out.print(table)
+    out.print(what_keys_cover(keyed, sources))
 
 
 def what_keys_cover(keyed: list, sources: dict) -> str:
@@ -147,8 +174,21 @@ def add(
     return adoption
 
 
-def publish(project_dir: str | None, console: Console, target: str = "gh-pages") -> str:
-    message = publish_site(Project.discover(project_dir), target)
+def publish(
+    project_dir: str | None,
+    console: Console,
+    target: str = "gh-pages",
+    profile: str | None = None,
+    not_the_journal: bool = False,
+) -> str:
+    project = Project.discover(project_dir, profile)
+    if not project.is_default and not not_the_journal:
+        raise LabjournalError(
+            f"{project.site_dir.name}/ is the '{project.profile_name}' profile's build, not the journal "
+            f"(the '{project.default_profile}' profile's, in {project.with_profile(None).site_dir.name}/): "
+            "publish it with --not-the-journal, or publish the journal without --profile"
+        )
+    message = publish_site(project, target)
     console.print(f"Published: {message}")
     return message
 
@@ -156,11 +196,11 @@ def publish(project_dir: str | None, console: Console, target: str = "gh-pages")
 def preview(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
     from labjournal.preview import serve_and_watch  # watchfiles only where previewing
 
-    serve_and_watch(Project.discover(project_dir), console, port=port, profile=profile)
+    serve_and_watch(Project.discover(project_dir, profile), console, port=port, profile=profile)
 
 
-def serve(project_dir: str | None, console: Console, port: int = 8000) -> None:
-    project = Project.discover(project_dir)
+def serve(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
+    project = Project.discover(project_dir, profile)
     site = project.site_dir
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
@@ -174,12 +214,20 @@ def check(
     strict: bool = False,
     familywise: str | None = None,
     as_json: bool = False,
+    profile: str | None = None,
 ) -> None:
     """Evaluate every claim against the results store (never runs a notebook). The table (or the
     JSON) goes to stdout, so it can be piped; the exit status says whether the claims hold."""
-    project = Project.discover(project_dir)
+    project = Project.discover(project_dir, profile)
     claims = load_claims_file(project.report_dir / CLAIMS_FILE)
-    results = Results.load(project.results_dir)
+    results = Results.load(project.results_dir, project.index_path.name)
+    if not results.runs:
+        raise LabjournalError(
+            f"no results of the '{project.profile_name}' profile to check the claims against "
+            f"({project.index_path.relative_to(project.root)} is missing): run `labjournal run"
+            + ("" if project.is_default else f" --profile {project.profile_name}")
+            + "` (or `make report`) first"
+        )
     verdicts = judge_journal(results, claims, project.report_dir, familywise=familywise)
     design = Design.from_json(results.index.get("design"))
     method = familywise or claims.familywise

@@ -72,7 +72,7 @@ def run_until_decided(
     run_options.pop("force", None)  # forcing applies to the first pass only
     batch_number = 0
     while True:
-        results = Results.load(store.root)
+        results = Results.load(store.root, store.index_path.name)
         verdicts = evaluate_all(results, claims)
         stopped: dict[str, dict[str, Any]] = {}
         wanted: dict[tuple[str, str, str], dict[str, Any]] = {}

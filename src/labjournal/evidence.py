@@ -79,7 +79,6 @@ class Evidence:
     by_construction: bool = False  # the design fixes the outcome: shown, not counted
     unit: str = ""  # "per doubling of lr" for a trend
     per_seed: dict[Any, float] = field(default_factory=dict)  # a trend's slope of each seed
-    familywise_p: float | None = None  # set when the journal controls the family-wise error
     magnitude: float = 1.0  # the size of the compared values: differences below 1e-9 of it are noise
     method: str = "paired t"
     metric: str = ""
@@ -173,8 +172,6 @@ class Evidence:
         side = self.side
         if side is None:
             return INCONCLUSIVE
-        if self.familywise_p is not None and self.familywise_p > self.design.alpha:
-            return INCONCLUSIVE
         if side == "inside":
             return NEGLIGIBLE
         return SUPPORTED if side == self.expected else CONTRADICTED
@@ -184,7 +181,7 @@ class Evidence:
         several: see labjournal.verdicts)."""
         if alpha == self.design.alpha:
             return self.verdict
-        return dataclasses.replace(self, design=Design(self.design.looks, alpha), familywise_p=None).verdict
+        return dataclasses.replace(self, design=Design(self.design.looks, alpha)).verdict
 
     def seeds_needed(self, alpha: float | None = None, limit: int = 10_000) -> int | None:
         """About how many seeds would decide this part at the observed spread (at `alpha`,
@@ -229,8 +226,6 @@ class Evidence:
             text += " — possibly smaller than the margin"
         if self.by_construction:
             text += " — true by construction of the design: shown, not counted"
-        if self.familywise_p is not None:
-            text += f" [Holm-adjusted p = {_g(self.familywise_p)}]"
         return text
 
 

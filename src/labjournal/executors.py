@@ -20,10 +20,12 @@ workers at the paths this machine resolved them to (a read-only copy at the same
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import signal
 import tempfile
 import uuid
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -68,6 +70,7 @@ class LocalExecutor:
         self.workers = workers
         self.threads = max(1, available_cores() // workers)
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.terminated = False
 
     def submit(self, job: Job) -> Future:
         try:
@@ -89,7 +92,15 @@ class LocalExecutor:
         return outer
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=not self.terminated, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): kill the workers and the kernels they started."""
+        self.terminated = True
+        workers = [process.pid for process in (self.pool._processes or {}).values()]  # noqa: SLF001
+        for pid in [child for worker in workers for child in descendants(worker)] + workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 class DaskExecutor:
@@ -158,6 +169,13 @@ class DaskExecutor:
             self._local.close()
         self.client.close()
 
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): cancel the cluster's tasks of this run, and the local summaries."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._local is not None:
+            self._local.terminate()
+
 
 def pack_files(job: Job) -> dict[str, bytes]:
     """The notebook and the project files its run reads, by their path in the project."""
@@ -223,6 +241,23 @@ def receive_files(staging: Path, files: dict[str, tuple[bytes, str]]) -> None:
             raise WorkerLost(f"{name} arrived damaged from the worker (checksum mismatch)")
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(target, data)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (read from /proc; none where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
 
 
 def make_executor(kind: str, workers: int, scheduler: str | None) -> LocalExecutor | DaskExecutor:

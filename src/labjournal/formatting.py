@@ -50,6 +50,7 @@ class NotRun:
     mean: float = math.nan
     std: float = math.nan
     n: int = 0
+    failed: str = ""  # the folder of a failed run the value needs: "failed", not "not run yet"
 
     def __getattr__(self, name: str) -> NotRun:
         if name.startswith("__"):
@@ -57,9 +58,13 @@ class NotRun:
         return self
 
     def __str__(self) -> str:
+        if self.failed:
+            return f"(failed: see {self.failed})"
         return f"(not run yet: `labjournal run --lab {self.lab}`)"
 
     def note(self) -> Markup:
+        if self.failed:
+            return Markup(f"*Failed: the runs this needs failed; see `{self.failed}` and `labjournal run`.*")
         return Markup(f"*Not run yet: `labjournal run --lab {self.lab}` fills this in.*")
 
 

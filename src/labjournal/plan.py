@@ -9,13 +9,15 @@ cell does not declare (papermill would silently ignore it).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from labjournal.errors import PlanError
 from labjournal.files import canonical_json
@@ -221,13 +223,38 @@ def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
     key = ".".join(str(part) for part in loc) or "(top level)"
     message = err["msg"]
     if err["type"] == "extra_forbidden":
-        message = "unknown key"
+        allowed = allowed_keys(loc)
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if loc else []
+        message = "unknown key" + (f": did you mean '{close[0]}'?" if close else "")
+        message += f" (allowed here: {', '.join(allowed)})" if allowed else ""
     elif err["type"] == "missing":
         message = "required key is missing"
     return f"{shown}:{line_of(lines, loc)}: {key}: {message}"
 
 
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
+def allowed_keys(loc: tuple) -> list[str]:
+    """The keys the plan allows where `loc` (the unknown key's place) stands."""
+    model: type[BaseModel] = PlanFile
+    parts = list(loc[:-1])
+    while parts:
+        field = model.model_fields.get(str(parts.pop(0)))
+        if field is None:
+            return []
+        annotation = field.annotation
+        if get_origin(annotation) in (Union, UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        if get_origin(annotation) is dict:
+            if not parts:
+                return []
+            parts.pop(0)  # the author's own name: a lab, a notebook, a profile
+            annotation = get_args(annotation)[1]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)
 
 
 def _type_mismatch(value: Any, default: Any) -> str | None:

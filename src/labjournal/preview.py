@@ -130,7 +130,7 @@ class Previewer:
         if run:
             run_plan(
                 load_plan(self.project.plan_file),
-                ResultsStore(self.project.results_dir),
+                ResultsStore(self.project.results_dir, self.project.index_path.name),
                 profile=self.profile,
                 console=self.console,
             )

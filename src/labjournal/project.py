@@ -7,6 +7,7 @@ built-in engine reads the same keys.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,18 +40,24 @@ class SiteConfig:
     date: str = ""
     bibliography: str | None = None
     output_dir: str = "_site"
+    site_url: str = ""  # website.site-url: where the site is published (the PDF links there)
 
 
 @dataclass(frozen=True)
 class Project:
+    """A journal's folder, seen through one profile: the default profile's outputs are `_build/`,
+    `_site/` and `results/index.json`; another profile's are `_build-NAME/`, `_site-NAME/` and
+    `results/index.NAME.json`, so a quick build never stands in for the journal to submit."""
+
     root: Path
+    profile: str | None = None  # None: the plan's default profile
 
     @classmethod
-    def discover(cls, start: str | Path | None = None) -> Project:
+    def discover(cls, start: str | Path | None = None, profile: str | None = None) -> Project:
         here = Path(start or Path.cwd()).resolve()
         for folder in (here, *here.parents):
             if (folder / PLAN_FILE).exists():
-                return cls(folder)
+                return cls(folder, profile)
         raise LabjournalError(
             f"no {PLAN_FILE} in {here} or any folder above it: is this a labjournal project?"
         )
@@ -75,14 +82,45 @@ class Project:
     def results_dir(self) -> Path:
         return self.root / "results"
 
+    @functools.cached_property
+    def default_profile(self) -> str:
+        """The plan's `default_profile` (read without validating the plan)."""
+        try:
+            raw = yaml.safe_load(self.plan_file.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            return "default"
+        chosen = raw.get("default_profile", "default") if isinstance(raw, dict) else "default"
+        return chosen if isinstance(chosen, str) else "default"
+
+    @property
+    def profile_name(self) -> str:
+        return self.profile or self.default_profile
+
+    @property
+    def is_default(self) -> bool:
+        return self.profile_name == self.default_profile
+
+    @property
+    def output_suffix(self) -> str:
+        return "" if self.is_default else f"-{self.profile_name}"
+
+    def with_profile(self, profile: str | None) -> Project:
+        return Project(self.root, profile)
+
+    @property
+    def index_path(self) -> Path:
+        """This profile's results index."""
+        name = "index.json" if self.is_default else f"index.{self.profile_name}.json"
+        return self.results_dir / name
+
     @property
     def build_dir(self) -> Path:
         """The generated Quarto project: rendered pages, figures, bibliography."""
-        return self.root / "_build"
+        return self.root / f"_build{self.output_suffix}"
 
     @property
     def site_dir(self) -> Path:
-        return self.root / self.site_config().output_dir
+        return self.root / f"{self.site_config().output_dir}{self.output_suffix}"
 
     def site_config(self) -> SiteConfig:
         return read_site_config(self.quarto_file)
@@ -126,4 +164,5 @@ def read_site_config(path: Path) -> SiteConfig:
         pages=pages,
         bibliography=raw.get("bibliography"),
         output_dir=(raw.get("project") or {}).get("output-dir", "_site"),
+        site_url=str(website.get("site-url") or "").rstrip("/"),
     )

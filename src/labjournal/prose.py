@@ -75,6 +75,7 @@ class JournalContext:
         self.verdicts: dict[str, Verdict] = {}
         self.claim_pages: dict[str, str] = {}
         self.notebooks: dict[str, Path] = {}  # run key -> executed notebook, published as HTML
+        self.notebook_titles: dict[str, str] = {}  # run key -> "lab/notebook · parameters seed n"
 
     # -- values -----------------------------------------------------------------------------
 
@@ -172,6 +173,10 @@ class JournalContext:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
         key = row["key"]
         self.notebooks[key] = self.results.store_root / row["run_dir"] / "notebook.ipynb"
+        seed = f" seed {row['seed']}" if row["seed"] is not None else ""
+        self.notebook_titles[key] = (
+            f"{row['lab']}/{row['notebook']} · {describe_params(row['params'])}{seed}".strip()
+        )
         return f"[{key[:8]}](runs/{key[:16]}.html)"
 
     def _provenance(self, row: dict[str, Any], record: dict[str, Any]) -> str:

@@ -6,21 +6,22 @@
   the branch to the remote where one is configured (`origin`, else the only one).
 - a folder: copy `_site/` there (a fresh copy replaces the folder's contents).
 
-A stale build is refused: if a source of the journal (prose, templates, `_quarto.yml`, the plan,
-the notebooks, the results index) is newer than the built site, publishing would show readers
-something the sources no longer say.
+A failed, stale or partial build is refused (labjournal.freshness): publishing would show readers
+something the sources no longer say. Files are published world-readable (0644, folders 0755).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from labjournal.errors import LabjournalError
-from labjournal.project import PLAN_FILE, QUARTO_FILE, Project
+from labjournal.errors import BuildError, LabjournalError
+from labjournal.freshness import check_published
+from labjournal.project import Project
 
 BRANCH = "gh-pages"
 
@@ -29,28 +30,20 @@ class PublishError(LabjournalError):
     """The site cannot be published (not built, stale, not a git repository, push refused)."""
 
 
-def _sources(project: Project) -> list[Path]:
-    folders = [project.report_dir, project.templates_dir, project.root / "experiments"]
-    files = [project.root / QUARTO_FILE, project.root / PLAN_FILE, project.results_dir / "index.json"]
-    found = [f for f in files if f.exists()]
-    for folder in folders:
-        if folder.exists():
-            found += [p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts]
-    return found
-
-
 def check_fresh(project: Project) -> Path:
+    """The site, if it was built from the last render, that render succeeded, no source changed
+    since, and no value of it is a note for a failed run."""
     site = project.site_dir
-    built = site / "index.html"
-    if not built.exists():
+    if not (site / "index.html").exists():
         raise PublishError(f"{site} holds no built site: run `labjournal report` (or `make report`) first")
-    newer = [p for p in _sources(project) if p.stat().st_mtime > built.stat().st_mtime]
-    if newer:
-        shown = ", ".join(str(p.relative_to(project.root)) for p in sorted(newer)[:5])
-        more = f" and {len(newer) - 5} more" if len(newer) > 5 else ""
+    try:
+        record = check_published(project)
+    except BuildError as exc:
+        raise PublishError(str(exc)) from None
+    if record.get("failed"):
         raise PublishError(
-            f"the built site is older than its sources ({shown}{more} changed since): run "
-            "`labjournal report` (or `make report`) before publishing"
+            f"will not publish: the journal shows notes where runs failed ({', '.join(record['failed'][:3])}); "
+            "fix the notebooks, then `labjournal report`"
         )
     return site
 
@@ -68,6 +61,7 @@ def _to_folder(site: Path, folder: Path) -> str:
     shutil.rmtree(fresh, ignore_errors=True)
     shutil.copytree(site, fresh)
     (fresh / ".nojekyll").touch()
+    make_public(fresh)
     if folder.exists():
         retired = folder.with_name(folder.name + ".old")
         shutil.rmtree(retired, ignore_errors=True)
@@ -77,6 +71,14 @@ def _to_folder(site: Path, folder: Path) -> str:
     else:
         fresh.rename(folder)
     return f"copied {site} to {folder}"
+
+
+def make_public(folder: Path) -> None:
+    """Files 0644 and folders 0755 whatever the umask: a web server running as another user must
+    read every page, figure and run page."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
@@ -121,7 +123,26 @@ def _to_branch(project: Project, site: Path) -> str:
     if remote:
         _git(root, "push", remote, f"refs/heads/{BRANCH}:refs/heads/{BRANCH}", env=env)
         message += f", pushed to {remote}"
+        message += pages_address(_try(root, "remote", "get-url", remote), project.site_config().site_url)
     return message
+
+
+def pages_address(remote_url: str, site_url: str) -> str:
+    """Where GitHub Pages serves a repository's gh-pages branch, and whether the PDF's links
+    (website.site-url) point there."""
+    found = re.search(r"github\.com[:/]([^/]+)/([^/]+?)(?:\.git)?/?$", remote_url)
+    if not found:
+        return ""
+    owner, repo = found.groups()
+    address = f"https://{owner}.github.io" + (
+        "" if repo.lower() == f"{owner.lower()}.github.io" else f"/{repo}"
+    )
+    if site_url.rstrip("/") == address:
+        return f"; GitHub Pages serves it at {address}/"
+    return (
+        f"; GitHub Pages will serve it at {address}/ — set website.site-url: {address} in _quarto.yml "
+        "(then `labjournal report`) so that the PDF's links point there"
+    )
 
 
 def _try(root: Path, *args: str) -> str:

@@ -108,8 +108,6 @@ class RankedEvidence(Evidence):
         text = f"{self.description}: {self.interval_text()}; expected {sign}, compared by order"
         if self.by_construction:
             text += " — true by construction of the design: shown, not counted"
-        if self.familywise_p is not None:
-            text += f" [Holm-adjusted p = {_g(self.familywise_p)}]"
         return text
 
 

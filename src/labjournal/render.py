@@ -14,6 +14,7 @@ so a failing render leaves the previous build in place.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import shutil
 import traceback
@@ -27,13 +28,14 @@ from markupsafe import Markup
 
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_json, atomic_write_text
-from labjournal.formatting import attribute_text, escape_data, markdown_text
+from labjournal.formatting import NotRun, attribute_text, escape_data, markdown_text
 from labjournal.formatting import format_aggregate_or_note as _shown
+from labjournal.freshness import write_render
 from labjournal.plan import load_plan
 from labjournal.project import QUARTO_FILE, Project
 from labjournal.prose import JournalContext
 from labjournal.provenance import build_environment
-from labjournal.results import ResultLookupError, Results
+from labjournal.results import FailedRunsError, ResultLookupError, Results
 
 SHORTCODE = re.compile(r"\{\{<(.*?)>\}\}", re.DOTALL)
 MANIFEST = "manifest.json"
@@ -112,14 +114,17 @@ def _write_quarto_config(project: Project, target: Path, publish_runs: bool) -> 
 
 
 NOTEBOOK_TEMPLATES = Path(__file__).parent / "nbtemplates"
-NOTEBOOK_PAGE_VERSION = "offline-2"  # part of the cache name: a new template converts again
+NOTEBOOK_PAGE_VERSION = "offline-3"  # part of the cache name: a new template converts again
 NOTEBOOK_CSS = "notebook.css"
 
 
-def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> None:
+def publish_notebooks(
+    notebooks: dict[str, Path], cache: Path, out: Path, root: Path, titles: dict[str, str] | None = None
+) -> None:
     """Executed notebooks as HTML (nbconvert, the `offline` template: no script from the
-    network), one page per run key. The HTML of a run never changes, so it is converted once and
-    kept beside the results store."""
+    network), one page per run key, titled with the notebook and its parameters, and with this
+    machine's paths taken out of the outputs (`clean_paths`). The HTML of a run never changes, so
+    it is converted once and kept beside the results store."""
     if not notebooks:
         return
     from nbconvert import HTMLExporter
@@ -134,13 +139,44 @@ def publish_notebooks(notebooks: dict[str, Path], cache: Path, out: Path) -> Non
             exporter = exporter or HTMLExporter(
                 template_name="offline", extra_template_basedirs=[str(NOTEBOOK_TEMPLATES)]
             )
-            body, _ = exporter.from_filename(str(source))
+            notebook = clean_paths(nbformat.read(str(source), as_version=4), root)
+            title = (titles or {}).get(key) or source.parent.name
+            body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
             atomic_write_text(cached, body)
         shutil.copy2(cached, out / f"{key[:16]}.html")
     stylesheet = cache / f"notebook.{NOTEBOOK_PAGE_VERSION}.css"
     if not stylesheet.exists():
         atomic_write_text(stylesheet, _lab_stylesheet())
     shutil.copy2(stylesheet, out / NOTEBOOK_CSS)
+
+
+def clean_paths(notebook: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
+    """The outputs of an executed notebook without this machine's paths: a run's folder (where
+    it ran, or its staging folder) becomes `<run>`, the project's folder `<project>`, the home
+    folder `~`. Published pages must not show where the journal was built."""
+    project = re.escape(str(root.resolve()))
+    rules = [
+        (re.compile(project + r"/results/(?:\.staging|runs(?:/[^/\s'\"]+){2})/[^/\s'\"]+"), "<run>"),
+        (re.compile(project), "<project>"),
+        (re.compile(re.escape(str(Path.home()))), "~"),
+    ]
+
+    def clean(text: str) -> str:
+        for pattern, replacement in rules:
+            text = pattern.sub(replacement, text)
+        return text
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            if "traceback" in output:
+                output["traceback"] = [clean(line) for line in output["traceback"]]
+            for kind in ("text/plain", "text/html", "text/markdown"):
+                if kind in output.get("data", {}):
+                    value = output["data"][kind]
+                    output["data"][kind] = clean("".join(value) if isinstance(value, list) else value)
+    return notebook
 
 
 def _lab_stylesheet() -> str:
@@ -162,10 +198,49 @@ def _template_line(exc: BaseException, page: Path) -> int | None:
     return line
 
 
-def render_journal(project: Project) -> Path:
+def render_journal(project: Project) -> tuple[Path, list[str]]:
+    """Render every page into the profile's build folder. Returns it and the failed runs whose
+    values became notes. Records what it consumed and whether it succeeded (labjournal.freshness)."""
+    try:
+        out, failed = _render(project)
+    except BaseException as exc:
+        write_render(project, ok=False, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    write_render(project, ok=True, failed=failed)
+    return out, failed
+
+
+def _tolerant(function: Any, block: bool, failed: list[str]) -> Any:
+    """A prose function that turns "its runs failed" into a note instead of stopping the journal."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except FailedRunsError as exc:
+            failed.append(exc.where)
+            note = NotRun(exc.lab, failed=exc.where)
+            return note.note() if block else note
+
+    return call
+
+
+def _profile_banner(project: Project, results: Results) -> str:
+    """On every page of a build that is not the journal's own profile, say so."""
+    if project.is_default:
+        return ""
+    seeds = sorted({row["seed"] for row in results.runs if row.get("seed") is not None})
+    return (
+        f"::: {{.callout-warning}}\n## Not the journal to submit\n\nBuilt from the **{project.profile_name}** "
+        f"profile ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} per grid point), not the journal's "
+        f"**{project.default_profile}** profile: `make report` builds that one.\n:::\n\n"
+    )
+
+
+def _render(project: Project) -> tuple[Path, list[str]]:
     site = project.site_config()
     plan = load_plan(project.plan_file)
-    results = Results.load(project.results_dir)
+    results = Results.load(project.results_dir, project.index_path.name)
     env = make_environment(project)
     labs = {name: {"name": name, "title": lab.title, "page": lab.page} for name, lab in plan.labs.items()}
     context = JournalContext(project, results, env, labs)
@@ -187,7 +262,17 @@ def render_journal(project: Project) -> Path:
         "devices": sorted({row["device"] for row in results.runs if row.get("device")}),
         "build": {**build_environment(), "commit": results.index.get("project_commit")},
     }
+    failed: list[str] = []
+    for name, block in (
+        ("metric", False),
+        ("best", False),
+        ("figure", True),
+        ("table", True),
+        ("run_table", True),
+    ):
+        globals_[name] = _tolerant(globals_[name], block, failed)
     env.globals.update(globals_)
+    banner = _profile_banner(project, results)
 
     listed = {page.source for page in site.pages}
     unlisted = sorted(
@@ -201,7 +286,7 @@ def render_journal(project: Project) -> Path:
             "is not listed in website.sidebar.contents, so it would not be built; list it, or name it "
             "with a leading '_' if it is included by other pages"
         )
-    staging = project.root / "_build.tmp"
+    staging = project.root / f"_build{project.output_suffix}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
@@ -226,6 +311,7 @@ def render_journal(project: Project) -> Path:
                     values = ", ".join(sorted(n for n in globals_ if not callable(globals_[n])))
                     message += f" (the prose can call: {calls}; and use: {values})"
                 raise RenderError(f"{where}: {message}") from exc
+            rendered = _after_front_matter(rendered, banner)
             (staging / page.source).write_text(BLANK_RUNS.sub("\n\n", rendered), encoding="utf-8")
         for use in context.figures:
             if not use.source.exists():
@@ -234,7 +320,13 @@ def render_journal(project: Project) -> Path:
                 )
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
-        publish_notebooks(context.notebooks, project.results_dir / "html", staging / "runs")
+        publish_notebooks(
+            context.notebooks,
+            project.results_dir / "html",
+            staging / "runs",
+            project.root,
+            context.notebook_titles,
+        )
         _write_quarto_config(project, staging / QUARTO_FILE, publish_runs=bool(context.notebooks))
         if site.bibliography:
             shutil.copy2(project.report_dir / site.bibliography, staging / site.bibliography)
@@ -262,7 +354,16 @@ def render_journal(project: Project) -> Path:
         raise
     shutil.rmtree(project.build_dir, ignore_errors=True)
     staging.rename(project.build_dir)
-    return project.build_dir
+    return project.build_dir, sorted(set(failed))
+
+
+def _after_front_matter(text: str, banner: str) -> str:
+    """`banner` placed after a page's YAML front matter (or at its top)."""
+    if not banner:
+        return text
+    match = re.match(r"---\n.*?\n---\n", text, flags=re.DOTALL)
+    at = match.end() if match else 0
+    return text[:at] + "\n" + banner + text[at:]
 
 
 def _render_file(env: jinja2.Environment, source: Path, text: str) -> str:

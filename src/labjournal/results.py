@@ -32,6 +32,15 @@ class ResultLookupError(KeyError):
         return str(self.args[0])
 
 
+class FailedRunsError(ResultLookupError):
+    """The runs a value, figure or claim needs failed: the page shows a note instead."""
+
+    def __init__(self, message: str, lab: str, where: str):
+        super().__init__(message)
+        self.lab = lab
+        self.where = where  # the failed run's folder in the store, e.g. failed/lab01/logreg/<key>
+
+
 def read_json(path: Path) -> Any:
     """Read a results file; a corrupt one is an error that names it and says how to recover."""
     try:
@@ -110,13 +119,17 @@ class Results:
     def __init__(self, index: dict[str, Any] | None, store_root: Path):
         self.index = index or {"runs": [], "data": {}, "profile": None}
         self.store_root = Path(store_root)
+        self.index_name = "index.json"
         self._metrics_cache: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def load(cls, store_root: str | Path) -> Results:
-        path = Path(store_root) / "index.json"
+    def load(cls, store_root: str | Path, index_name: str = "index.json") -> Results:
+        """One profile's results (the default profile's `index.json` unless named)."""
+        path = Path(store_root) / index_name
         index = read_json(path) if path.exists() else None
-        return cls(index, Path(store_root))
+        results = cls(index, Path(store_root))
+        results.index_name = index_name
+        return results
 
     @property
     def runs(self) -> list[dict[str, Any]]:
@@ -143,7 +156,7 @@ class Results:
         if not self.runs:
             raise ResultLookupError(
                 f"asked for {lab}/{experiment} but there are no results yet "
-                f"({self.store_root / 'index.json'} is missing): run `labjournal run` first"
+                f"({self.store_root / self.index_name} is missing): run `labjournal run` first"
             )
         if not rows:
             known = ", ".join(self.experiments(lab)) or "none"
@@ -152,6 +165,11 @@ class Results:
             )
         if ok_only:
             bad = [r for r in rows if r["status"] != "ok"]
+            if bad and all(r["status"] == "failed" for r in bad):
+                where = f"{self.store_root.name}/{bad[0]['run_dir']}"
+                raise FailedRunsError(
+                    f"{lab}/{experiment}: {len(bad)} of {len(rows)} runs failed (see {where})", lab, where
+                )
             if bad:
                 states = ", ".join(sorted({r["status"] for r in bad}))
                 raise ResultLookupError(

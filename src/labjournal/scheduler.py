@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -289,11 +290,21 @@ def _execute(
             progress.update(bar, description=" | ".join(running)[:100])
 
         def drain() -> None:
-            while pending:
-                finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    settle(future)
-                show_running()
+            try:
+                while pending:
+                    finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        settle(future)
+                    show_running()
+            except KeyboardInterrupt:
+                console.print(
+                    f"[yellow]interrupted:[/] stopping {len(pending)} running notebook(s) and their "
+                    "kernels; completed runs are kept, the next run resumes the rest"
+                )
+                pool.terminate()
+                for _item, staging in pending.values():
+                    shutil.rmtree(staging, ignore_errors=True)
+                raise
 
         for item in grid:
             submit(item)

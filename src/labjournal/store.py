@@ -51,12 +51,15 @@ DECISIONS = "decisions.json"
 
 
 class ResultsStore:
-    def __init__(self, root: str | Path):
+    """The runs (shared by every profile: a run is keyed by what it computes) and one profile's
+    index (`index.json` for the default profile, `index.NAME.json` for another)."""
+
+    def __init__(self, root: str | Path, index_name: str = INDEX):
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
         self.failed_dir = self.root / "failed"
         self.staging_dir = self.root / ".staging"
-        self.index_path = self.root / INDEX
+        self.index_path = self.root / index_name
 
     # -- locking ---------------------------------------------------------------------------
 

@@ -101,7 +101,8 @@ class Recorder:
         self, name: str, fig: Any, caption: str, alt: str | None = None, experiments: list[str] | None = None
     ) -> Path:
         """Save a matplotlib figure as PNG. A summary notebook names the `experiments` it draws
-        from, so the figure's caption can state their grids and seeds."""
+        from, so the figure's caption can state their grids and seeds. Returns the file's path
+        relative to the run's folder (a notebook that shows it shows no path of this machine)."""
         relative = f"figures/{name}.png"
         self.state["figures"][name] = {"path": relative, "caption": caption, "alt": alt or caption}
         if experiments:
@@ -119,7 +120,7 @@ class Recorder:
         fig.savefig(buffer, format="png", dpi=FIGURE_DPI, bbox_inches="tight", metadata=metadata)
         atomic_write_bytes(self.run_dir / relative, buffer.getvalue())
         self._save(f"figure '{name}'")
-        return self.run_dir / relative
+        return Path(relative)
 
     def data(self, name: str, source: dict[str, Any]) -> None:
         self.state["data"][name] = source
