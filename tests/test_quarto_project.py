@@ -64,6 +64,12 @@ def test_executed_notebooks_are_a_project_resource(rendered: Path) -> None:
     config = yaml.safe_load((rendered / "_quarto.yml").read_text())
     assert "runs/*.html" in config["project"]["resources"]
     assert list((rendered / "runs").glob("*.html"))
+    # Every run page links runs/notebook.css: Quarto must publish it too, or the pages are unstyled.
+    assert (
+        "runs/notebook.css" in config["project"]["resources"]
+        and (rendered / "runs" / "notebook.css").exists()
+    )
+    assert all('href="notebook.css"' in page.read_text() for page in (rendered / "runs").glob("*.html"))
 
 
 def test_the_pdf_title_page_keeps_subtitle_and_a_year_shown_as_a_year(rendered: Path) -> None:
@@ -81,7 +87,7 @@ def test_quarto_config_merges_with_what_the_author_wrote() -> None:
         {"format": {"html": {"css": "mine.css"}}, "project": {"resources": "data/*.csv"}}, publish_runs=True
     )
     assert config["format"]["html"]["css"] == ["mine.css", "journal.css"]
-    assert config["project"]["resources"] == ["data/*.csv", "runs/*.html"]
+    assert config["project"]["resources"] == ["data/*.csv", "runs/*.html", "runs/notebook.css"]
     again = quarto_config(config, publish_runs=True)
     assert again["format"]["html"]["css"] == ["mine.css", "journal.css"]  # idempotent
     assert quarto_config({}, publish_runs=False)["format"]["html"]["css"] == ["journal.css"]

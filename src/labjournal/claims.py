@@ -229,7 +229,9 @@ def attach_stop_reasons(verdicts: list[Verdict], decisions: dict[str, Any]) -> N
     reasons = decisions.get("claims", {})
     for verdict in verdicts:
         if verdict.verdict == NOT_RUN:
-            verdict.stopped = verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
+            verdict.stopped = (
+                verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
+            )
         elif verdict.verdict not in DECIDED:
             state = reasons.get(verdict.claim_id, {}).get("stopped")
             if state == "decided":

@@ -75,7 +75,8 @@ def read_render(project: Project) -> dict[str, Any] | None:
 def check_rendered(project: Project, what: str = "build") -> dict[str, Any]:
     """The last render's record, if it succeeded and its sources are unchanged; else refuse."""
     record = read_render(project)
-    run = "labjournal render" + (f" --profile {project.profile_name}" if not project.is_default else "")
+    option = "" if project.is_default else f" --profile {project.profile_name}"
+    run = f"labjournal render{option}"
     if record is None:
         raise BuildError(
             f"nothing to {what}: the journal has not been rendered; run `{run}` (or `labjournal report`)"

@@ -100,8 +100,9 @@ def quarto_config(config: dict[str, Any], publish_runs: bool) -> dict[str, Any]:
         project = config.setdefault("project", {})
         resources = project.get("resources") or []
         resources = [resources] if isinstance(resources, str) else list(resources)
-        if "runs/*.html" not in resources:
-            resources.append("runs/*.html")
+        for published in ("runs/*.html", f"runs/{NOTEBOOK_CSS}"):  # the pages and their stylesheet
+            if published not in resources:
+                resources.append(published)
         project["resources"] = resources
     return config
 
@@ -347,6 +348,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
                     for u in context.figures
                 ],
                 "profile": results.index.get("profile"),
+                "seeds": len({row["seed"] for row in results.runs if row.get("seed") is not None}),
             },
         )
     except BaseException:

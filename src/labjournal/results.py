@@ -141,9 +141,10 @@ class Results:
         `labjournal run --until-decided`); empty when no seeds were added."""
         path = self.store_root / "decisions.json"
         try:
-            return json.loads(path.read_text()) if path.exists() else {}
+            decisions = json.loads(path.read_text()) if path.exists() else {}
         except json.JSONDecodeError:
             return {}  # explanations only: a broken file loses them, never results
+        return decisions if decisions.get("profile") in (None, self.index.get("profile")) else {}
 
     def has_lab(self, lab: str) -> bool:
         return any(row["lab"] == lab and row["status"] == "ok" for row in self.runs)

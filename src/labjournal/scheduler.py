@@ -297,9 +297,10 @@ def _execute(
                         settle(future)
                     show_running()
             except KeyboardInterrupt:
+                running = sum(future.running() for future in pending)
                 console.print(
-                    f"[yellow]interrupted:[/] stopping {len(pending)} running notebook(s) and their "
-                    "kernels; completed runs are kept, the next run resumes the rest"
+                    f"[yellow]interrupted:[/] stopping {running} running notebook(s) and their kernels, "
+                    f"and {len(pending) - running} queued; completed runs are kept, the next run resumes the rest"
                 )
                 pool.terminate()
                 for _item, staging in pending.values():
