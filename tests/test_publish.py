@@ -83,7 +83,7 @@ def test_a_stale_build_is_refused(built: Path, capsys) -> None:
     page.write_text(page.read_text() + "\nA new sentence.\n")
     assert main(["--project", str(built), "publish"]) == 2
     err = " ".join(capsys.readouterr().err.split())
-    assert "will not publish: report/demo.qmd changed since the last render; run `labjournal render`" in err
+    assert "will not publish: report/demo.qmd changed since the last render; run `labjournal report`" in err
     assert subprocess.run(["git", "rev-parse", "--verify", "-q", "gh-pages"], cwd=built).returncode != 0
 
 

@@ -66,10 +66,12 @@ def build_outputs(
     chosen = choose_engine(engine)
     console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
     pages = read_pages(build_dir, site)
+    seeds = json.loads((build_dir / MANIFEST).read_text()).get("seeds", 0)
     note = (
         ""
         if project.is_default
-        else f"Built from the {project.profile_name} profile: not the journal to submit"
+        else f"Built from the {project.profile_name} profile ({seeds} seed{'s' if seeds != 1 else ''} "
+        "per grid point): not the journal to submit"
     )
     write_combined(build_dir, site, pages, note)
     out = project.site_dir

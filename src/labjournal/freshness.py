@@ -31,12 +31,9 @@ def record_path(project: Project) -> Path:
 
 def sources(project: Project) -> dict[str, str]:
     """The content fingerprint of every file a render reads, by path relative to the project."""
-    files = [
-        project.root / QUARTO_FILE,
-        project.root / PLAN_FILE,
-        project.index_path,
-        project.results_dir / "decisions.json",
-    ]
+    files = [project.root / QUARTO_FILE, project.root / PLAN_FILE, project.index_path]
+    if project.is_default:  # why adding seeds stopped: the default profile's (labjournal.decide)
+        files.append(project.results_dir / "decisions.json")
     for folder in (project.report_dir, project.templates_dir):
         if folder.exists():
             files += [
@@ -93,7 +90,8 @@ def check_rendered(project: Project, what: str = "build") -> dict[str, Any]:
     if changed:
         shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise BuildError(
-            f"will not {what}: {shown} changed since the last render; run `{run}` (or `labjournal report`)"
+            f"will not {what}: {shown} changed since the last render; run `labjournal report{option}` "
+            f"(or `{run}`, then `labjournal build{option}`)"
         )
     return record
 
@@ -110,7 +108,9 @@ def check_published(project: Project) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError):
         built = {}
     if built.get("render") != digest(record):
+        option = "" if project.is_default else f" --profile {project.profile_name}"
         raise BuildError(
-            f"will not publish: {project.site_dir.name}/ was not built from the last render; run `labjournal build`"
+            f"will not publish: {project.site_dir.name}/ was not built from the last render; "
+            f"run `labjournal build{option}`"
         )
     return record
