@@ -217,24 +217,14 @@ def test_workers_without_the_project_get_its_modules_files_and_datasets(tmp_path
     """A learner's notebook that imports a helper beside it, reads a CSV beside it by name, a
     `path:` dataset of the project and a `url:` dataset: on workers that cannot see the project,
     the first three travel with the job and the worker fetches the download into its own cache."""
-    from test_own_labs import FIT_CELL, FIT_PARAMETERS, PLAN, _notebook, _served, _sha
+    from conftest import serve
+    from test_own_labs import PLAN, _sha, make_own_lab
 
-    project = tmp_path / "journal"
-    lab = project / "experiments" / "mine"
-    _notebook(lab / "fit.ipynb", FIT_PARAMETERS, FIT_CELL)
-    (lab / "points.csv").write_text("x\n1\n2\n3\n")
-    (lab / "helpers.py").write_text("def total(frame):\n    return float(frame['x'].sum())\n")
-    (project / "data").mkdir()
-    (project / "data" / "extra.csv").write_text("v\n10\n")
-    (project / "report").mkdir()
-    (project / "report" / "index.qmd").write_text("# Mine\n")
-    served = tmp_path / "served"
-    served.mkdir()
-    (served / "remote.txt").write_text("100")
+    project, served = make_own_lab(tmp_path, notebooks=())
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LABJOURNAL_DATA", str(tmp_path / "offline"))
     only_fit = PLAN[: PLAN.index("      other:")]
-    with _served(served) as url:
+    with serve(served) as url:
         plan = only_fit.replace("URL", f"{url}/remote.txt").replace("SHA", _sha(served / "remote.txt"))
         (project / "journal.yml").write_text(plan)
         with separate_cluster(tmp_path) as (address, _client, hide):

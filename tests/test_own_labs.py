@@ -5,17 +5,15 @@ sha256). Each edit re-executes exactly the runs whose inputs changed, and nothin
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import http.server
 import json
 import os
 import re
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import serve
 from nbclient import NotebookClient
 
 from labjournal.cli import main
@@ -85,44 +83,38 @@ def _notebook(path: Path, parameters: str, cell: str) -> None:
     nbformat.write(notebook, str(path))
 
 
-@contextlib.contextmanager
-def _served(folder: Path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture
-def own_lab(tmp_path: Path, monkeypatch):
-    project = tmp_path / "my-journal"
+def make_own_lab(root: Path, notebooks: tuple[str, ...] = ("other", "silent")) -> tuple[Path, Path]:
+    """The learner's project under `root` (a notebook, a CSV and a helper beside it, a data file)
+    and the folder a local web server serves the `url:` dataset from."""
+    project = root / "my-journal"
     lab = project / "experiments" / "mine"
     _notebook(lab / "fit.ipynb", FIT_PARAMETERS, FIT_CELL)
-    _notebook(lab / "other.ipynb", OTHER_PARAMETERS, OTHER_CELL)
-    _notebook(lab / "silent.ipynb", OTHER_PARAMETERS, SILENT_CELL)
+    cells = {"other": OTHER_CELL, "silent": SILENT_CELL}
+    for name in notebooks:
+        _notebook(lab / f"{name}.ipynb", OTHER_PARAMETERS, cells[name])
     (lab / "points.csv").write_text("x\n1\n2\n3\n")
     (lab / "helpers.py").write_text("def total(frame):\n    return float(frame['x'].sum())\n")
     (project / "data").mkdir()
     (project / "data" / "extra.csv").write_text("v\n10\n")
     (project / "report").mkdir()
     (project / "report" / "index.qmd").write_text("# Mine\n")
-    served = tmp_path / "served"
+    served = root / "served"
     served.mkdir()
     (served / "remote.txt").write_text("100")
+    return project, served
+
+
+@pytest.fixture
+def own_lab(tmp_path: Path, monkeypatch):
+    project, served = make_own_lab(tmp_path)
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LABJOURNAL_DATA", str(tmp_path / "offline"))
     monkeypatch.chdir(project)
-    with _served(served) as url:
+    with serve(served) as url:
         plan = PLAN.replace("URL", f"{url}/remote.txt").replace("SHA", _sha(served / "remote.txt"))
         (project / "journal.yml").write_text(plan)
         yield project, served, url

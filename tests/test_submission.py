@@ -199,8 +199,14 @@ def test_a_report_with_nothing_changed_does_nothing(demo_project: Path, capsys) 
     ) == stamps
     page = demo_project / "report" / "demo.qmd"
     page.write_text(page.read_text() + "\nAn edit.\n")
+    index = demo_project / "_site" / "index.html"
+    untouched = (index.stat().st_ino, index.read_bytes())
     code, output = _report(demo_project, capsys)
     assert code == 0 and "Nothing changed" not in output and "An edit." in site.read_text()
+    assert "Prose only: rebuilding 1 page(s)" in output  # as preview does: only the page that changed
+    assert (index.stat().st_ino, index.read_bytes()) == untouched
+    assert "An edit." in _pdf_text(demo_project / "_site" / "journal.pdf")
+    assert _cli(demo_project, capsys, "publish", str(demo_project.parent / "out"))[0] == 0  # built from it
 
 
 def test_ctrl_c_during_a_run_stops_promptly_and_leaves_no_staging(demo_project: Path) -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from labjournal import check_out
 from labjournal.adopt import Adoption, adopt
-from labjournal.build import build_outputs
+from labjournal.build import build_outputs, build_prose_edit, rendered_pages
 from labjournal.cache import plan_keys, resolve_sources
 from labjournal.claims import (
     CLAIMS_FILE,
@@ -24,6 +24,7 @@ from labjournal.claims import (
 )
 from labjournal.decide import run_until_decided, settings_for
 from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
+from labjournal.freshness import read_render
 from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.publish import publish as publish_site
@@ -86,6 +87,8 @@ def report(
     """Run, render and build. Failed runs do not stop the journal: what needs them becomes a note,
     the rest is built, and the exit status says that something failed."""
     profile = run_options.get("profile")
+    project = Project.discover(project_dir, profile)
+    before, pages_before = read_render(project), rendered_pages(project)
     failures: list[RunsFailedError] = []
     for step in (
         lambda: run(project_dir, console=console, **run_options),
@@ -96,7 +99,8 @@ def report(
         except RunsFailedError as exc:
             console.print(f"[red]{escape(str(exc))}[/]")
             failures.append(exc)
-    build(project_dir, console=console, engine=engine, only=only, profile=profile)
+    if only is not None or not build_prose_edit(project, before, pages_before, engine, console):
+        build(project_dir, console=console, engine=engine, only=only, profile=profile)
     if failures:
         raise RunsFailedError("the journal was built with notes where runs failed; see above")
 

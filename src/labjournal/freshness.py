@@ -41,7 +41,19 @@ def sources(project: Project) -> dict[str, str]:
                 for p in folder.rglob("*")
                 if p.is_file() and p.name != LEDGER_FILE and ".ipynb_checkpoints" not in p.parts
             ]
-    return {str(p.relative_to(project.root)): sha256_file(p) for p in sorted(files) if p.exists()}
+    return {str(p.relative_to(project.root)): _content(p, project) for p in sorted(files) if p.exists()}
+
+
+def _content(path: Path, project: Project) -> str:
+    """A file's SHA-256; for the results index, of what it says (not when it was written)."""
+    if path == project.index_path:
+        try:
+            index = json.loads(path.read_text())
+            index.pop("generated", None)
+            return sha256_bytes(canonical_json(index).encode())
+        except (OSError, json.JSONDecodeError):
+            pass
+    return sha256_file(path)
 
 
 def digest(record: dict[str, Any]) -> str:
