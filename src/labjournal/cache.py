@@ -28,7 +28,7 @@ import nbformat
 
 from labjournal.codedeps import local_modules, shown_name
 from labjournal.errors import DataUnavailableError, LabjournalError
-from labjournal.files import canonical_json, sha256_bytes
+from labjournal.files import canonical_json, expand, sha256_bytes
 from labjournal.fingerprint import FingerprintCache
 from labjournal.notebooks import declared_parameters
 
@@ -63,8 +63,7 @@ def deps_fingerprints(patterns: tuple[str, ...], project: Path, cache: Fingerpri
     """The content of every file or folder a notebook's `deps:` names (glob patterns allowed)."""
     found: dict[str, str] = {}
     for pattern in patterns:
-        matched = sorted(project.glob(pattern)) if any(c in pattern for c in "*?[") else [project / pattern]
-        matched = [path for path in matched if path.exists()]
+        matched = expand(project, pattern)
         if not matched:
             raise LabjournalError(f"journal.yml: deps: '{pattern}' matches no file in {project.name}/")
         for path in matched:

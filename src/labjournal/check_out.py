@@ -14,6 +14,7 @@ from rich.table import Table
 
 from labjournal.claims import DECIDED, Verdict
 from labjournal.sequential import Design
+from labjournal.verdicts import family_sentence
 
 VERDICT_STYLES = {
     "supported": "green",
@@ -64,17 +65,6 @@ def print_table(verdicts: list[Verdict], profile: str, design: Design, familywis
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
     out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
     out.print(f"Judged with {design.describe()}; {family_sentence(familywise)}")
-
-
-def family_sentence(familywise: str) -> str:
-    if familywise == "holm":
-        return (
-            "family-wise error controlled by Holm over the journal's claims (the family: every claim judged)."
-        )
-    return (
-        "error controlled per claim (each claim's parts jointly, at 5 %), not over the journal's "
-        "claims: set `familywise: holm` in claims.yml to control it over all of them."
-    )
 
 
 def _number(value: float | None) -> float | None:

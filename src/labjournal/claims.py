@@ -155,17 +155,15 @@ def sensitivity(
     (shown beside the claim, never counted: the claim is judged where it was declared)."""
     table = []
     for kind, measure in _leaves(expectation):
+        if not measure.across:
+            continue
+        described = _parts(results, _moved(kind, measure, None, None), design, margins)[0].description
+        lab, experiment = split_ref(measure.ref)
         for param in measure.across:
-            lab, experiment = split_ref(measure.ref)
             seen = sorted({p[param] for p in results.grid_points(lab, experiment) if param in p}, key=str)
-            cells = []
-            for value in seen:
-                moved = _moved(kind, measure, param, value)
-                found = _parts(results, moved, design, margins)[0]
-                cells.append((f"{param} {value}", found.verdict))
-            table.append(
-                (_parts(results, _moved(kind, measure, None, None), design, margins)[0].description, cells)
-            )
+            moved = [(value, _moved(kind, measure, param, value)) for value in seen]
+            cells = [(f"{param} {v}", _parts(results, m, design, margins)[0].verdict) for v, m in moved]
+            table.append((described, cells))
     return table
 
 

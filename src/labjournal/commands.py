@@ -12,7 +12,7 @@ from rich.table import Table
 
 from labjournal import check_out
 from labjournal.adopt import Adoption, adopt
-from labjournal.build import build_outputs, build_prose_edit, rendered_pages
+from labjournal.build import build_outputs
 from labjournal.cache import plan_keys, resolve_sources
 from labjournal.claims import (
     CLAIMS_FILE,
@@ -25,6 +25,7 @@ from labjournal.claims import (
 from labjournal.decide import run_until_decided, settings_for
 from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
 from labjournal.freshness import read_render
+from labjournal.incremental import build_prose_edit, rendered_pages
 from labjournal.plan import load_plan
 from labjournal.project import Project
 from labjournal.publish import publish as publish_site

@@ -52,3 +52,9 @@ def sha256_file(path: Path) -> str:
 def canonical_json(payload: Any) -> str:
     """The one serialisation used for hashing: key order and whitespace never change a key."""
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def expand(root: Path, pattern: str) -> list[Path]:
+    """What a `deps:` entry names: the glob's matches, or the one path; only those that exist."""
+    found = sorted(root.glob(pattern)) if any(char in pattern for char in "*?[") else [root / pattern]
+    return [path for path in found if path.exists()]

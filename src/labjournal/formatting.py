@@ -102,6 +102,12 @@ def describe_params(params: dict[str, Any]) -> str:
     return ", ".join(f"{name} = {value}" for name, value in params.items())
 
 
+def run_title(row: dict[str, Any]) -> str:
+    """What an executed-notebook page is titled: `lab/notebook · parameters seed n`."""
+    seed = f" seed {row['seed']}" if row["seed"] is not None else ""
+    return f"{row['lab']}/{row['notebook']} · {describe_params(row['params'])}{seed}".strip()
+
+
 def describe_seeds(seeds: list[Any]) -> str:
     seeds = sorted(s for s in set(seeds) if s is not None)
     if not seeds:

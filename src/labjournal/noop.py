@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from labjournal.files import expand
+
 ENVIRONMENT = ("LABJOURNAL_DATA", "LABJOURNAL_CACHE", "PYTHONPATH", "LABJOURNAL_KERNEL_MAX_RUNS")
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".staging"}
 
@@ -63,7 +65,7 @@ def _depended_on(root: Path, site: str, profile_suffix: str) -> list[Path]:
     for lab in (plan.get("labs") or {}).values():
         for notebook in (lab.get("notebooks") or {}).values() if isinstance(lab, dict) else []:
             for pattern in (notebook.get("deps") or []) if isinstance(notebook, dict) else []:
-                paths += sorted(root.glob(pattern)) if any(c in pattern for c in "*?[") else [root / pattern]
+                paths += expand(root, pattern)
     paths += [root / "results", root / f"{site}{profile_suffix}", Path(__file__).parent]
     index = root / "results" / ("index.json" if not profile_suffix else f"index.{profile_suffix[1:]}.json")
     try:

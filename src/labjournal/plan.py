@@ -13,16 +13,15 @@ import difflib
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from labjournal.errors import PlanError
-from labjournal.files import canonical_json
+from labjournal.files import canonical_json, expand
 from labjournal.notebooks import NoParametersCell, declared_parameters
-from labjournal.plan_file import Experiment, Lab, Notebook, Override, PlanFile, Profile
+from labjournal.plan_file import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
 from labjournal.project import REPORT_DIR
 from labjournal.sequential import Design
 from labjournal.yamlfile import index_lines, line_of, yaml_error
@@ -235,28 +234,6 @@ def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
 _TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
 
 
-def allowed_keys(loc: tuple) -> list[str]:
-    """The keys the plan allows where `loc` (the unknown key's place) stands."""
-    model: type[BaseModel] = PlanFile
-    parts = list(loc[:-1])
-    while parts:
-        field = model.model_fields.get(str(parts.pop(0)))
-        if field is None:
-            return []
-        annotation = field.annotation
-        if get_origin(annotation) in (Union, UnionType):
-            annotation = next(a for a in get_args(annotation) if a is not type(None))
-        if get_origin(annotation) is dict:
-            if not parts:
-                return []
-            parts.pop(0)  # the author's own name: a lab, a notebook, a profile
-            annotation = get_args(annotation)[1]
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return sorted(model.model_fields)
-
-
 def _type_mismatch(value: Any, default: Any) -> str | None:
     if default is None or value is None:
         return None
@@ -323,7 +300,7 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                         f"(path:, url: + sha256:, or loader:); declared: {known}",
                     )
             for index, pattern in enumerate(nb.deps):
-                if not _matches(plan.root, pattern):
+                if not expand(plan.root, pattern):
                     report(nb_loc + ("deps", index), f"'{pattern}' matches no file or folder of the project")
             for source in nb.inputs:
                 if source not in lab.notebooks or source == nb_name:
@@ -378,12 +355,6 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
                     check_values(exp_loc + ("profiles", prof, "params"), override.params, False)
                     check_values(exp_loc + ("profiles", prof, "grid"), override.grid, True)
     return problems
-
-
-def _matches(root: Path, pattern: str) -> bool:
-    if any(char in pattern for char in "*?["):
-        return any(True for _ in root.glob(pattern))
-    return (root / pattern).exists()
 
 
 def _check_files(plan: Plan, report) -> None:  # noqa: ANN001 - the reporter of _check_references

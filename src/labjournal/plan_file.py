@@ -5,7 +5,8 @@ and wrong types refused). Loading, line numbers and the checks against the noteb
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
@@ -111,3 +112,25 @@ def read_plan_file(path: Path) -> PlanFile:
     import yaml
 
     return PlanFile.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def allowed_keys(loc: tuple) -> list[str]:
+    """The keys the plan allows where `loc` (the unknown key's place) stands."""
+    model: type[BaseModel] = PlanFile
+    parts = list(loc[:-1])
+    while parts:
+        field = model.model_fields.get(str(parts.pop(0)))
+        if field is None:
+            return []
+        annotation = field.annotation
+        if get_origin(annotation) in (Union, UnionType):
+            annotation = next(a for a in get_args(annotation) if a is not type(None))
+        if get_origin(annotation) is dict:
+            if not parts:
+                return []
+            parts.pop(0)  # the author's own name: a lab, a notebook, a profile
+            annotation = get_args(annotation)[1]
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(model.model_fields)

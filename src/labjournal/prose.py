@@ -25,10 +25,12 @@ from labjournal.formatting import (
     format_aggregate,
     format_cell,
     markdown_text,
+    run_title,
 )
 from labjournal.project import Project
 from labjournal.results import Aggregate, ResultLookupError, Results, split_ref
 from labjournal.sequential import Design
+from labjournal.verdicts import family_sentence
 
 
 @dataclass
@@ -173,10 +175,7 @@ class JournalContext:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
         key = row["key"]
         self.notebooks[key] = self.results.store_root / row["run_dir"] / "notebook.ipynb"
-        seed = f" seed {row['seed']}" if row["seed"] is not None else ""
-        self.notebook_titles[key] = (
-            f"{row['lab']}/{row['notebook']} · {describe_params(row['params'])}{seed}".strip()
-        )
+        self.notebook_titles[key] = run_title(row)
         return f"[{key[:8]}](runs/{key[:16]}.html)"
 
     def _provenance(self, row: dict[str, Any], record: dict[str, Any]) -> str:
@@ -345,14 +344,7 @@ class JournalContext:
     def claims_method(self) -> Markup:
         """One sentence on how the claims were judged: the design and the error control."""
         design = Design.from_json(self.results.index.get("design"))
-        holm = self.claims_file.familywise == "holm"
-        family = (
-            "the family-wise error is controlled by Holm over the journal's claims (the family: every claim judged)."
-            if holm
-            else "each claim's error is held to 5 % (its parts jointly: a claim is supported only when every "
-            "part is, and a part decides against it only at 5 % divided by its number of parts); the "
-            "journal's claims are not corrected as a family (set `familywise: holm` in `claims.yml` for that)."
-        )
+        family = family_sentence(self.claims_file.familywise)
         return Markup(f"Claims are judged with {design.describe()}; {family}")  # engine text: Markdown
 
     def claim(self, claim_id: str) -> Markup:

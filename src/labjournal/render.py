@@ -226,6 +226,16 @@ def _tolerant(function: Any, block: bool, failed: list[str]) -> Any:
     return call
 
 
+BLOCK_FUNCTIONS = ("figure", "table", "run_table")  # place a block; values: metric, best
+
+
+def _tolerating_failed_runs(globals_: dict[str, Any], failed: list[str]) -> dict[str, Any]:
+    """The prose functions, those that need runs turning "its runs failed" into notes."""
+    for name in ("metric", "best", *BLOCK_FUNCTIONS):
+        globals_[name] = _tolerant(globals_[name], name in BLOCK_FUNCTIONS, failed)
+    return globals_
+
+
 def _profile_banner(project: Project, results: Results) -> str:
     """On every page of a build that is not the journal's own profile, say so."""
     if project.is_default:
@@ -264,15 +274,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
         "build": {**build_environment(), "commit": results.index.get("project_commit")},
     }
     failed: list[str] = []
-    for name, block in (
-        ("metric", False),
-        ("best", False),
-        ("figure", True),
-        ("table", True),
-        ("run_table", True),
-    ):
-        globals_[name] = _tolerant(globals_[name], block, failed)
-    env.globals.update(globals_)
+    env.globals.update(_tolerating_failed_runs(globals_, failed))
     banner = _profile_banner(project, results)
 
     listed = {page.source for page in site.pages}

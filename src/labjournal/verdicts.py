@@ -80,3 +80,14 @@ def what_would_decide(parts: list[Evidence], alpha: float | None = None) -> int 
     needed = [part.seeds_needed(level) for part in counted(parts) if part.verdict_at(level) not in DECIDED]
     known = [n for n in needed if n is not None]
     return min(known) if known else None
+
+
+def family_sentence(familywise: str) -> str:
+    """Which error the journal controls, in one sentence (engine text, Markdown)."""
+    if familywise == "holm":
+        return "the family-wise error is controlled by Holm over the journal's claims (the family: every claim judged)."
+    return (
+        "each claim's error is held to 5 % (its parts jointly: a claim is supported only when every part "
+        "is, and a part decides against it only at 5 % divided by its number of parts); the journal's "
+        "claims are not corrected as a family (set `familywise: holm` in `claims.yml` for that)."
+    )
