@@ -105,6 +105,11 @@ def build_outputs(
         console.print(f"PDF:  {out / PDF_NAME}")
 
 
+def author_files(build_dir: Path) -> list[str]:
+    """The author's files the render copied beside the pages (images, data, styles)."""
+    return json.loads((build_dir / MANIFEST).read_text()).get("files", [])
+
+
 def read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
     pages = []
     for page in site.pages:
@@ -154,6 +159,8 @@ def write_combined(
         # A bare year is not a full date: without this Quarto prints "January 1, 2026".
         "date-format": "YYYY" if re.fullmatch(r"\d{4}", site.date or "") else None,
         "bibliography": site.bibliography,
+        "csl": site.csl if site.bibliography else None,
+        "citeproc": bool(site.bibliography),  # Quarto's typst PDF: pandoc's citeproc, not typst's
         "toc": True,
         "toc-depth": 2,
         "link-citations": True,
@@ -180,6 +187,12 @@ def _pandoc() -> str:
 
     return pypandoc.get_pandoc_path()
 
+
+# The built-in engine's pandoc filters, in order: Quarto's cross-references first (before
+# citeproc, which would take `@fig-x` for a citation), then callouts, margin notes and tabsets,
+# claim badges, figure alt text.
+FILTERS = ("crossref.lua", "callouts.lua", "layout.lua", "badges.lua", "figures.lua")
+SITE_ASSETS = ("site.css", JOURNAL_CSS, "search.js", "tabs.js")
 
 SHORTCODE = re.compile(r"\{\{<\s*([\w-]+)([^>]*)>\}\}")
 PAGEBREAK = '\n\n```{=html}\n<div class="pagebreak"></div>\n```\n\n```{=typst}\n#pagebreak()\n```\n\n'
@@ -218,28 +231,33 @@ def _pandoc_site(
     """The built-in engine's site: every page (or the `only` ones, for `labjournal preview`)
     through pandoc with the page template, the assets, figures and executed notebooks."""
     build_dir = project.build_dir
-    templates = project.templates_dir
-    for asset in ("site.css", JOURNAL_CSS, "search.js"):
-        shutil.copy2(templates / asset, out / asset)
+    for asset in SITE_ASSETS:
+        shutil.copy2(project.template(asset), out / asset)
     for folder in ("figures", "runs"):  # figures, and the executed notebooks they link to
         if (build_dir / folder).exists():
             shutil.copytree(build_dir / folder, out / folder, dirs_exist_ok=True)
+    for name in author_files(build_dir):  # the author's own images and files, as in report/
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(build_dir / name, out / name)
     nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
     common = [
         _pandoc(),
         "--from=markdown",
         "--to=html5",
         "--standalone",
-        f"--template={templates / 'page.html'}",
-        f"--lua-filter={templates / 'callouts.lua'}",
-        f"--lua-filter={templates / 'figures.lua'}",
+        f"--template={project.template('page.html')}",
+        *(f"--lua-filter={project.template(name)}" for name in FILTERS),
         "--toc",
         "--toc-depth=2",
         "--mathml",
         "--section-divs",
     ]
     if site.bibliography:
-        common += ["--citeproc", f"--bibliography={build_dir / site.bibliography}"]
+        common += [
+            "--citeproc",
+            f"--bibliography={build_dir / site.bibliography}",
+            f"--csl={build_dir / site.csl}",
+        ]
 
     def render_page(position: int) -> None:
         page, _meta, _body = pages[position]
@@ -312,14 +330,13 @@ def _typst_pdf(project: Project, site: SiteConfig, out: Path) -> None:
         "--from=markdown",
         "--to=typst",
         "--standalone",
-        f"--template={project.templates_dir / 'journal.typ'}",
-        f"--lua-filter={project.templates_dir / 'callouts.lua'}",
-        f"--lua-filter={project.templates_dir / 'figures.lua'}",
+        f"--template={project.template('journal.typ')}",
+        *(f"--lua-filter={project.template(name)}" for name in FILTERS),
         "-o",
         "journal.typ",
     ]
-    if site.bibliography:
-        command[1:1] = ["--citeproc", f"--bibliography={site.bibliography}"]
+    if site.bibliography:  # after the filters: cross-references are not citations
+        command[-2:-2] = ["--citeproc", f"--bibliography={site.bibliography}", f"--csl={site.csl}"]
     combined = builtin_shortcodes((build_dir / COMBINED).read_text(encoding="utf-8"), COMBINED)
     _run(command, build_dir, "pandoc (journal -> typst)", stdin=combined)
     try:
@@ -348,13 +365,60 @@ def _quarto_site(project: Project, out: Path) -> None:
     shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
 
 
+# What Quarto's PDF takes from `templates/`: the typst template partials (Quarto's `article()`
+# laid out as the built-in PDF: title page with its note, contents, link colour; with the look
+# both engines share), and the claim badges' filter. Quarto does cross-references, callouts and
+# tabsets itself, so the built-in engine's other filters are not used.
+QUARTO_PARTIALS = ("quarto/typst-template.typ", "journal-style.typ")
+QUARTO_FILTERS = ("badges.lua",)
+
+
+def _listed(value: object, names: list[str]) -> list:
+    """A front-matter list (or single value, or none) with `names` added where missing."""
+    items = list(value) if isinstance(value, list) else [] if value is None else [value]
+    return items + [name for name in names if name not in items]
+
+
+def quarto_pdf_front_matter(text: str, partials: list[str], filters: list[str]) -> str:
+    """The combined document as Quarto's PDF source: its front matter lists the typst template
+    `partials` (under `format: typst:`) and the Lua `filters`, files beside the document, and
+    titles the contents "Contents" as the built-in PDF does (Quarto's default is "Table of
+    contents"); everything else is kept."""
+    meta, body = split_front_matter(text, COMBINED)
+    formats = meta.get("format")
+    if not isinstance(formats, dict):  # `format: typst` (a name) or none
+        formats = {formats: "default"} if isinstance(formats, str) else {}
+    typst = formats.get("typst")
+    typst = dict(typst) if isinstance(typst, dict) else {}
+    typst["template-partials"] = _listed(typst.get("template-partials"), partials)
+    meta["format"] = {**formats, "typst": typst}
+    meta["filters"] = _listed(meta.get("filters"), filters)
+    meta.setdefault("toc-title", "Contents")
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n{body}"
+
+
 def _quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
     """Render the combined document on its own, outside any Quarto project, so that the website's
     settings (output folder, render list) cannot interfere with the PDF."""
     build_dir = project.build_dir
+    templates = project.templates_dir
+    missing = [name for name in QUARTO_PARTIALS + QUARTO_FILTERS if not (templates / name).is_file()]
+    if missing:
+        raise BuildError(
+            f"{templates} lacks {', '.join(missing)}: the Quarto engine's PDF is laid out with them "
+            "(a journal made by `labjournal new` has them; copy them from there)"
+        )
     with tempfile.TemporaryDirectory(prefix="labjournal-pdf-") as folder:
         work = Path(folder)
-        shutil.copy2(build_dir / COMBINED, work / "journal.qmd")
+        for name in QUARTO_PARTIALS + QUARTO_FILTERS:  # beside the document, as its front matter says
+            shutil.copy2(templates / name, work / Path(name).name)
+        source = quarto_pdf_front_matter(
+            (build_dir / COMBINED).read_text(encoding="utf-8"),
+            [Path(name).name for name in QUARTO_PARTIALS],
+            list(QUARTO_FILTERS),
+        )
+        (work / "journal.qmd").write_text(source, encoding="utf-8")
         if (build_dir / "figures").exists():
             shutil.copytree(build_dir / "figures", work / "figures")
         if site.bibliography:

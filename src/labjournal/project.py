@@ -15,6 +15,13 @@ import yaml
 
 from labjournal.errors import LabjournalError
 
+REPORT_OWN = ("claims.yml", "claims.ledger.json")  # read by labjournal, not published
+# Written into the build from pandoc's own default style (Chicago author-date) unless `_quarto.yml`
+# names a `csl:` file in report/: one style for both engines, as Quarto's typst PDF would
+# otherwise number citations its own way.
+DEFAULT_CSL = "journal.csl"
+SHIPPED_TEMPLATES = Path(__file__).parent / "scaffold" / "templates"
+
 PLAN_FILE = "journal.yml"
 REPORT_DIR = "report"  # the author's prose: pages, claims.yml, references.bib
 QUARTO_FILE = "_quarto.yml"
@@ -41,6 +48,7 @@ class SiteConfig:
     bibliography: str | None = None
     output_dir: str = "_site"
     site_url: str = ""  # website.site-url: where the site is published (the PDF links there)
+    csl: str = DEFAULT_CSL  # the citation style of both engines, site and PDF alike
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,27 @@ class Project:
     def report_dir(self) -> Path:
         return self.root / REPORT_DIR
 
+    def author_files(self) -> list[str]:
+        """The author's own files under `report/` (images, data, a CSL style…), relative to it:
+        they go with the pages to the site and the PDF. Pages, the claims and their ledger, and
+        hidden or `_`-prefixed files stay behind."""
+        kept = []
+        for path in sorted(self.report_dir.rglob("*")):
+            relative = path.relative_to(self.report_dir)
+            hidden = any(part.startswith((".", "_")) for part in relative.parts)
+            if path.is_file() and not hidden and path.suffix != ".qmd" and path.name not in REPORT_OWN:
+                kept.append(relative.as_posix())
+        return kept
+
     @property
     def templates_dir(self) -> Path:
         return self.root / "templates"
+
+    def template(self, name: str) -> Path:
+        """A layout file: the journal's own in `templates/`, else the one labjournal ships (so a
+        journal made by an older version still builds when a new one adds a filter)."""
+        own = self.templates_dir / name
+        return own if own.exists() else SHIPPED_TEMPLATES / name
 
     @property
     def results_dir(self) -> Path:
@@ -165,4 +191,5 @@ def read_site_config(path: Path) -> SiteConfig:
         bibliography=raw.get("bibliography"),
         output_dir=(raw.get("project") or {}).get("output-dir", "_site"),
         site_url=str(website.get("site-url") or "").rstrip("/"),
+        csl=raw.get("csl") or DEFAULT_CSL,
     )

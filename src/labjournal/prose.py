@@ -4,6 +4,7 @@ exists. Figures, tables and claims are laid out by the Jinja templates in `templ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ class JournalContext:
         self.claim_pages: dict[str, str] = {}
         self.notebooks: dict[str, Path] = {}  # run key -> executed notebook, published as HTML
         self.notebook_titles: dict[str, str] = {}  # run key -> "lab/notebook · parameters seed n"
+        self.labels: dict[str, str] = {}  # cross-reference label -> the page that placed it
 
     # -- values -----------------------------------------------------------------------------
 
@@ -136,8 +138,26 @@ class JournalContext:
                 raise ResultLookupError(f"{ref}: no run with seed {seed}")
         return sorted(rows, key=lambda r: (r["seed"] is None, r["seed"]))[0]
 
-    def figure(self, ref: str, name: str, seed: int | None = None, **params: Any) -> Markup:
-        """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given)."""
+    def _label(self, kind: str, given: str | None, *parts: str) -> str:
+        """A cross-reference label for a block labjournal places (`fig-lab01-loss-curves`): from
+        what it shows, or `label=`, never from a run key, so `@fig-…` keeps working across runs.
+        The same label twice in the journal is an error asking for `label=`."""
+        label = given or "-".join(parts)
+        label = re.sub(r"[^a-z0-9-]+", "-", label.lower()).strip("-")
+        label = label if label.startswith(kind + "-") else f"{kind}-{label}"
+        if label in self.labels:
+            raise ResultLookupError(
+                f"#{label} is already placed on {self.labels[label]}: give this one its own "
+                f'label= (e.g. label="{label}-2") so that @{label} names one thing'
+            )
+        self.labels[label] = self.page
+        return label
+
+    def figure(
+        self, ref: str, name: str, seed: int | None = None, label: str | None = None, **params: Any
+    ) -> Markup:
+        """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given),
+        labelled `fig-<lab>-<name>` (or `label=`) for `@fig-…` references."""
         if note := self._not_run(ref):
             return note.note()
         lab, _ = self._split(ref)
@@ -161,7 +181,7 @@ class JournalContext:
             run_key=row["key"],
             notebook=row["notebook_path"],
         )
-        use.anchor = f"fig-{lab}-{name}-{row['key'][:8]}".replace("_", "-")
+        use.anchor = self._label("fig", label, lab, name)
         self.figures.append(use)
         block = self.env.get_template("figure.md.j2").render(
             figure=use, provenance=provenance, link=Markup(self.notebook_link(row)), anchor=use.anchor
@@ -228,16 +248,19 @@ class JournalContext:
         baselines: dict[str, str] | None = None,
         baseline_by: list[str] | None = None,
         model: str = "network",
+        label: str | None = None,
     ) -> Markup:
         """A results table: one row per grid point, mean ± std over seeds for each metric.
 
         `metrics` maps metric names to column headings (or is a list of names). `over` names
         parameters that are replicates, like folds, aggregated together with the seeds.
         `baselines` maps a metric prefix to a label: a run that records `logreg_accuracy` next to
-        `accuracy` gets a "logistic regression" row (split by `baseline_by` parameters, if any)."""
+        `accuracy` gets a "logistic regression" row (split by `baseline_by` parameters, if any).
+        The table is labelled `tbl-<lab>-<experiment>` (or `label=`) for `@tbl-…` references."""
         if note := self._not_run(ref):
             return note.note()
         lab, experiment = self._split(ref)
+        anchor = self._label("tbl", label, lab, experiment)
         headings = metrics if isinstance(metrics, dict) else {m: m.replace("_", " ") for m in metrics}
         over = over or []
         frame = self.results.table(lab, experiment, list(headings), by=by, over=over)
@@ -299,13 +322,21 @@ class JournalContext:
                 rows=rows,
                 caption=caption,
                 note=note,
+                anchor=anchor,
             )
         )
 
     def run_table(
-        self, ref: str, name: str, caption: str = "", seed: int | None = None, **params: Any
+        self,
+        ref: str,
+        name: str,
+        caption: str = "",
+        seed: int | None = None,
+        label: str | None = None,
+        **params: Any,
     ) -> Markup:
-        """A table a run recorded itself (record.table), e.g. the gradient-check errors."""
+        """A table a run recorded itself (record.table), e.g. the gradient-check errors, labelled
+        `tbl-<lab>-<name>` (or `label=`)."""
         if note := self._not_run(ref):
             return note.note()
         row = self._run_row(ref, seed, params)
@@ -327,6 +358,7 @@ class JournalContext:
                 rows=body,
                 caption=caption or recorded.get("caption", ""),
                 note=note,
+                anchor=self._label("tbl", label, row["lab"], name),
             )
         )
 

@@ -17,7 +17,9 @@ import copy
 import functools
 import re
 import shutil
+import subprocess
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +28,14 @@ import nbformat
 import yaml
 from markupsafe import Markup
 
+from labjournal.crossref import check_references
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_json, atomic_write_text
 from labjournal.formatting import NotRun, attribute_text, escape_data, markdown_text
 from labjournal.formatting import format_aggregate_or_note as _shown
 from labjournal.freshness import write_render
 from labjournal.plan import load_plan
-from labjournal.project import QUARTO_FILE, Project
+from labjournal.project import QUARTO_FILE, SHIPPED_TEMPLATES, Project
 from labjournal.prose import JournalContext
 from labjournal.provenance import build_environment
 from labjournal.results import FailedRunsError, ResultLookupError, Results
@@ -49,7 +52,9 @@ def protect_shortcodes(text: str) -> str:
 
 def make_environment(project: Project) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(project.report_dir), str(project.templates_dir)]),
+        loader=jinja2.FileSystemLoader(
+            [str(project.report_dir), str(project.templates_dir), str(SHIPPED_TEMPLATES)]
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         finalize=escape_data,
@@ -74,7 +79,7 @@ JOURNAL_CSS = "journal.css"  # the journal's blocks (claim badges, captions), st
 BOOK_ONLY_KEYS = ("subtitle", "date")  # the PDF's title page keeps them; no web page inherits them
 
 
-def quarto_config(config: dict[str, Any], publish_runs: bool) -> dict[str, Any]:
+def quarto_config(config: dict[str, Any], publish_runs: bool, files: Sequence[str] = ()) -> dict[str, Any]:
     """The `_quarto.yml` of the generated project in `_build/`, from the project's own.
 
     - The journal's stylesheet is listed under `format.html.css`, so claim badges, figure and
@@ -96,22 +101,38 @@ def quarto_config(config: dict[str, Any], publish_runs: bool) -> dict[str, Any]:
     if JOURNAL_CSS not in css:
         css.append(JOURNAL_CSS)
     html["css"] = css
+    published = list(files)  # the author's own files, linked or not
     if publish_runs:
+        published += ["runs/*.html", f"runs/{NOTEBOOK_CSS}"]  # the run pages and their stylesheet
+    if published:
         project = config.setdefault("project", {})
         resources = project.get("resources") or []
         resources = [resources] if isinstance(resources, str) else list(resources)
-        for published in ("runs/*.html", f"runs/{NOTEBOOK_CSS}"):  # the pages and their stylesheet
-            if published not in resources:
-                resources.append(published)
+        resources += [name for name in published if name not in resources]
         project["resources"] = resources
     return config
 
 
-def _write_quarto_config(project: Project, target: Path, publish_runs: bool) -> None:
+def write_default_csl(target: Path) -> None:
+    """Pandoc's default citation style (Chicago author-date), which the built-in engine uses
+    anyway, written out so that Quarto's site and PDF use the very same file."""
+    import pypandoc
+
+    style = subprocess.run(
+        [pypandoc.get_pandoc_path(), "--print-default-data-file", "default.csl"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    target.write_bytes(style)
+
+
+def _write_quarto_config(project: Project, target: Path, publish_runs: bool, files: list[str]) -> None:
     raw = yaml.safe_load(project.quarto_file.read_text(encoding="utf-8")) or {}
-    config = quarto_config(raw, publish_runs)
+    config = quarto_config(raw, publish_runs, [f for f in files if not f.endswith((".bib", ".csl"))])
+    if config.get("bibliography"):
+        config.setdefault("csl", project.site_config().csl)
     target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    shutil.copy2(project.templates_dir / JOURNAL_CSS, target.parent / JOURNAL_CSS)
+    shutil.copy2(project.template(JOURNAL_CSS), target.parent / JOURNAL_CSS)
 
 
 NOTEBOOK_TEMPLATES = Path(__file__).parent / "nbtemplates"
@@ -292,6 +313,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
     staging = project.root / f"_build{project.output_suffix}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    checked: list[tuple[str, str, str, str]] = []  # what crossref.check_references reads
     try:
         for page in site.pages:
             source = project.report_dir / page.source
@@ -314,8 +336,21 @@ def _render(project: Project) -> tuple[Path, list[str]]:
                     values = ", ".join(sorted(n for n in globals_ if not callable(globals_[n])))
                     message += f" (the prose can call: {calls}; and use: {values})"
                 raise RenderError(f"{where}: {message}") from exc
-            rendered = _after_front_matter(rendered, banner)
-            (staging / page.source).write_text(BLANK_RUNS.sub("\n\n", rendered), encoding="utf-8")
+            rendered = BLANK_RUNS.sub("\n\n", _after_front_matter(rendered, banner))
+            (staging / page.source).write_text(rendered, encoding="utf-8")
+            checked.append((page.source, rendered, text, f"{project.report_dir.name}/{page.source}"))
+        check_references(checked)
+        files = project.author_files()
+        if site.bibliography and site.csl not in files:
+            write_default_csl(staging / site.csl)
+        if site.bibliography and site.bibliography not in files:
+            raise RenderError(
+                f"{project.quarto_file}: bibliography '{site.bibliography}' is not a file in "
+                f"{project.report_dir.name}/ (it is read from there, beside the pages)"
+            )
+        for name in files:  # the author's images and files, beside the pages as in report/
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project.report_dir / name, staging / name)
         for use in context.figures:
             if not use.source.exists():
                 raise RenderError(
@@ -330,9 +365,9 @@ def _render(project: Project) -> tuple[Path, list[str]]:
             project.root,
             context.notebook_titles,
         )
-        _write_quarto_config(project, staging / QUARTO_FILE, publish_runs=bool(context.notebooks))
-        if site.bibliography:
-            shutil.copy2(project.report_dir / site.bibliography, staging / site.bibliography)
+        _write_quarto_config(
+            project, staging / QUARTO_FILE, publish_runs=bool(context.notebooks), files=files
+        )
         atomic_write_json(
             staging / MANIFEST,
             {
@@ -349,6 +384,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
                     }
                     for u in context.figures
                 ],
+                "files": files,
                 "profile": results.index.get("profile"),
                 "seeds": len({row["seed"] for row in results.runs if row.get("seed") is not None}),
             },
