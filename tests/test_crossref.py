@@ -165,6 +165,8 @@ A callout with a footnote[^1] and math $a^2$.
 {{< pagebreak >}}
 
 See the [data](data/points.csv).
+
+{{ claims_method() }}
 """
 
 
@@ -210,6 +212,8 @@ def test_quarto_habits_reach_the_site_and_the_pdf(habits_project: Path, browser)
             assert page.locator(href).count() == 1
         assert page.inner_text("#fig-demo-plot figcaption").startswith("Figure 2: A line")
         assert page.inner_text("#tbl-demo-squares caption").startswith("Table 1:")
+        # text the engine writes is Markdown: its code is code, not escaped backticks
+        assert page.inner_text("main code >> text=familywise: holm") == "familywise: holm"
         width = page.eval_on_selector("#fig-diagram img", "img => img.naturalWidth")
         assert width > 0  # the author's own image was published and loads
         page.close()
