@@ -89,7 +89,7 @@ local function figure_div(div)
   if kind_of(div.identifier) ~= "fig" or #div.content < 2 then return nil end
   local content = div.content:clone()
   local caption = content:remove(#content)
-  return pandoc.Figure(content, {pandoc.Plain(caption.content or {})}, pandoc.Attr(div.identifier))
+  return pandoc.Figure(content, {pandoc.Plain(caption.content or {})}, pandoc.Attr(div.identifier, div.classes))
 end
 
 local function reference(cite)
