@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_demo_project
+from pypdf import PdfReader
 from rich.console import Console
 
 from labjournal.build import build_outputs
@@ -32,6 +33,8 @@ def test_quarto_builds_the_same_site_and_pdf(tmp_path: Path) -> None:
     run_plan(
         load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=quiet
     )
+    with (project / "report" / "demo.qmd").open("a") as page:  # a claim badge, as claims.md.j2 writes it
+        page.write("\nThe square grows [supported]{.claim-badge .claim-supported}.\n")
     render_journal(Project(project))
     build_outputs(Project(project), engine="quarto", console=quiet)
     site = project / "_site"
@@ -39,3 +42,11 @@ def test_quarto_builds_the_same_site_and_pdf(tmp_path: Path) -> None:
     assert (site / "journal.pdf").read_bytes()[:5] == b"%PDF-"
     assert "4.00" in (site / "demo.html").read_text()
     assert list((site / "runs").glob("*.html")), "the executed notebooks the captions link to"
+    # The PDF is laid out as the built-in engine's (templates/quarto/): a title page with its note,
+    # then the contents, A4 pages, and the claim badge drawn by badges.lua (its label upper-cased).
+    reader = PdfReader(str(site / "journal.pdf"))
+    pages = [page.extract_text() for page in reader.pages]
+    assert "Demo journal" in pages[0] and "re-runnable notebooks" in pages[0]
+    assert "Contents" not in pages[0] and "Contents" in pages[1]
+    assert round(float(reader.pages[0].mediabox.width)) == 595  # A4, not Quarto's US letter
+    assert "SUPPORTED" in " ".join(pages[2:])

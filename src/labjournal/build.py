@@ -402,17 +402,10 @@ def _quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
     """Render the combined document on its own, outside any Quarto project, so that the website's
     settings (output folder, render list) cannot interfere with the PDF."""
     build_dir = project.build_dir
-    templates = project.templates_dir
-    missing = [name for name in QUARTO_PARTIALS + QUARTO_FILTERS if not (templates / name).is_file()]
-    if missing:
-        raise BuildError(
-            f"{templates} lacks {', '.join(missing)}: the Quarto engine's PDF is laid out with them "
-            "(a journal made by `labjournal new` has them; copy them from there)"
-        )
     with tempfile.TemporaryDirectory(prefix="labjournal-pdf-") as folder:
         work = Path(folder)
         for name in QUARTO_PARTIALS + QUARTO_FILTERS:  # beside the document, as its front matter says
-            shutil.copy2(templates / name, work / Path(name).name)
+            shutil.copy2(project.template(name), work / Path(name).name)
         source = quarto_pdf_front_matter(
             (build_dir / COMBINED).read_text(encoding="utf-8"),
             [Path(name).name for name in QUARTO_PARTIALS],
