@@ -39,6 +39,7 @@ def rendered(tmp_path_factory) -> Path:
         profile="quick",
         console=Console(quiet=True),
     )
+    (project / "report" / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     return render_journal(Project(project))[0]
 
 
@@ -101,3 +102,30 @@ def test_a_full_date_is_kept_as_it_is(tmp_path: Path) -> None:
     path = write_combined(tmp_path, site, [(Page("index.qmd", None), {"title": "Home"}, "Hi")])
     meta, _ = split_front_matter(path.read_text(), "x")
     assert meta["date"] == "2026-11-25" and "date-format" not in meta
+
+
+def test_one_citation_style_for_both_engines_and_quarto_pdf_uses_citeproc(rendered: Path) -> None:
+    """Quarto's typst PDF numbers citations with typst's own style unless told to use pandoc's
+    citeproc; the site, the built-in engine and Quarto all read the same CSL file."""
+    config = yaml.safe_load((rendered / "_quarto.yml").read_text())
+    assert config["csl"] == "journal.csl"
+    assert "author-date" in (rendered / "journal.csl").read_text()
+    site = Project(rendered.parent).site_config()
+    write_combined(rendered, site, read_pages(rendered, site))
+    meta, _ = split_front_matter((rendered / COMBINED).read_text(), COMBINED)
+    assert meta["citeproc"] is True and meta["csl"] == "journal.csl"
+    assert meta["bibliography"] == "references.bib"
+
+
+def test_every_placed_table_and_figure_is_labelled(rendered: Path) -> None:
+    """Quarto's typst output drops the caption of a table without a #tbl- label."""
+    text = (rendered / "demo.qmd").read_text()
+    captions = [line for line in text.splitlines() if line.startswith(": ")]
+    assert captions and all(line.rstrip().endswith("{#tbl-demo-squares}") for line in captions)
+    assert "{#fig-demo-plot " in text
+
+
+def test_the_authors_own_files_travel_with_the_project(rendered: Path) -> None:
+    config = yaml.safe_load((rendered / "_quarto.yml").read_text())
+    assert (rendered / "diagram.svg").exists() and "diagram.svg" in config["project"]["resources"]
+    assert "references.bib" not in config["project"]["resources"]  # read, not published

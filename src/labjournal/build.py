@@ -107,7 +107,8 @@ def build_outputs(
 
 def author_files(build_dir: Path) -> list[str]:
     """The author's files the render copied beside the pages (images, data, styles)."""
-    return json.loads((build_dir / MANIFEST).read_text()).get("files", [])
+    manifest = build_dir / MANIFEST
+    return json.loads(manifest.read_text()).get("files", []) if manifest.exists() else []
 
 
 def read_pages(build_dir: Path, site: SiteConfig) -> list[tuple[Page, dict, str]]:
@@ -414,7 +415,10 @@ def _quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
         (work / "journal.qmd").write_text(source, encoding="utf-8")
         if (build_dir / "figures").exists():
             shutil.copytree(build_dir / "figures", work / "figures")
-        if site.bibliography:
-            shutil.copy2(build_dir / site.bibliography, work / site.bibliography)
+        for name in author_files(build_dir):  # their images, bibliography and style, as in report/
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(build_dir / name, work / name)
+        if site.bibliography and (build_dir / site.csl).exists():  # the default style, written by render
+            shutil.copy2(build_dir / site.csl, work / site.csl)
         _run([_quarto(), "render", "journal.qmd", "--to", "typst"], work, "quarto render (PDF)")
         shutil.copy2(work / PDF_NAME, out / PDF_NAME)
