@@ -12,10 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labjournal.adopt import is_literal_assignment_cell, parse_grid
+from labjournal.authoring.add import is_literal_assignment_cell, parse_grid
 from labjournal.cli import main
-from labjournal.notebooks import declared_parameters
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
+from labjournal.plan.notebooks import declared_parameters
 
 LITERALS = "# the defaults\nlr = 0.1\nepochs = 3"
 TRAIN = "loss = 1.0\nfor _ in range(epochs):\n    loss *= 1 - lr\nprint(loss)"

@@ -66,7 +66,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_no_import_circle_inside_the_package():
     graph = import_graph()
-    assert "labjournal.scheduler" in graph and graph["labjournal.scheduler"], "the graph was not read"
+    assert "labjournal.run.scheduler" in graph and graph["labjournal.run.scheduler"], "the graph was not read"
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph) or [])}"
 
 
@@ -82,5 +82,69 @@ def test_no_module_is_longer_than_about_400_lines():
 def test_results_and_rendering_never_import_the_scheduler():
     """Data flows one way: plan -> run -> results -> claims -> render -> build."""
     graph = import_graph()
-    for reader in ("labjournal.results", "labjournal.claims", "labjournal.render", "labjournal.build"):
-        assert "labjournal.scheduler" not in graph[reader], reader
+    for reader in (
+        "labjournal.run.results",
+        "labjournal.claims.judge",
+        "labjournal.render.journal",
+        "labjournal.build.outputs",
+    ):
+        assert "labjournal.run.scheduler" not in graph[reader], reader
+
+
+# The stages in the order data flows; a module may import its own stage and those before it.
+# The shared base (errors, files, yamlfile, project, records) imports nothing of the stages.
+STAGES = ["base", "plan", "kit", "run", "claims", "render", "build", "authoring", "commands", "cli"]
+BASE = {"labjournal", "labjournal.errors", "labjournal.files", "labjournal.yamlfile", "labjournal.project"}
+BASE |= {"labjournal.records"}
+
+
+def stage_of(module: str) -> str:
+    if module in BASE:
+        return "base"
+    return module.split(".")[1]
+
+
+def test_every_module_belongs_to_a_stage():
+    unknown = sorted(m for m in import_graph() if stage_of(m) not in STAGES)
+    assert not unknown, f"modules outside the stages {STAGES}: {unknown}"
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def test_data_flows_one_way_between_the_stages():
+    """plan -> kit -> run -> claims -> render -> build -> authoring -> commands -> cli, transitively,
+    type-only imports included: no module reaches one of a later stage."""
+    graph = import_graph()
+    wrong = []
+    for module in graph:
+        rank = STAGES.index(stage_of(module))
+        for other in reachable(graph, module):
+            if STAGES.index(stage_of(other)) > rank:
+                wrong.append(f"{module} -> {other}")
+    assert not wrong, "imports against the flow:\n" + "\n".join(sorted(wrong))
+
+
+def test_the_stage_check_catches_an_arrow_back_up():
+    graph = {"labjournal.plan.model": {"labjournal.files"}, "labjournal.files": {"labjournal.render.prose"}}
+    assert "labjournal.render.prose" in reachable(graph, "labjournal.plan.model")
+    assert STAGES.index(stage_of("labjournal.render.prose")) > STAGES.index(stage_of("labjournal.plan.model"))
+
+
+def test_at_most_ten_modules_beside_the_stage_folders():
+    top = [p.name for p in PACKAGE.glob("*.py")]
+    assert len(top) <= 10, top
+    for folder in PACKAGE.iterdir():
+        if (folder / "__init__.py").exists():
+            doc = ast.get_docstring(ast.parse((folder / "__init__.py").read_text()))
+            assert doc and "import" in doc.lower(), (
+                f"{folder.name}/__init__.py must say what it does and may import"
+            )

@@ -8,12 +8,12 @@ from pathlib import Path
 from conftest import serve, write_notebook
 from rich.console import Console
 
-from labjournal.build import build_outputs
-from labjournal.plan import load_plan
+from labjournal.build.outputs import build_outputs
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 HOSTILE = "<script>alert(1)</script>"
 

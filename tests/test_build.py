@@ -11,14 +11,14 @@ from conftest import make_demo_project
 from pypdf import PdfReader
 from rich.console import Console
 
-from labjournal import build as build_module
-from labjournal.build import build_outputs, choose_engine
+from labjournal.build import outputs as build_module
+from labjournal.build.outputs import build_outputs, choose_engine
 from labjournal.errors import BuildError
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 QUIET = Console(quiet=True)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal import codedeps
-from labjournal.cache import key_inputs, notebook_code_hash, plan_keys, run_key
-from labjournal.datasets import DataSource
-from labjournal.plan import load_plan
+from labjournal.plan.datasets import DataSource
+from labjournal.plan.model import load_plan
+from labjournal.run import codedeps
+from labjournal.run.cache import key_inputs, notebook_code_hash, plan_keys, run_key
 
 FIXED_INPUTS = dict(
     code_hash="c",
@@ -38,9 +38,9 @@ def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) 
 KEYS_SCRIPT = """
 import json, sys
 from pathlib import Path
-from labjournal.datasets import DataSource
-from labjournal.plan import load_plan
-from labjournal.cache import plan_keys
+from labjournal.plan.datasets import DataSource
+from labjournal.plan.model import load_plan
+from labjournal.run.cache import plan_keys
 plan = load_plan(Path(sys.argv[1]) / "journal.yml")
 sources = {"fashion_mnist": DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)}
 print(json.dumps({item.spec.label: item.key for item in plan_keys(plan, plan.runs("default"), sources)}))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import make_demo_project
 
-from labjournal.claims import (
+from labjournal.claims.judge import (
     CONTRADICTED,
     INCONCLUSIVE,
     PARTLY,
@@ -19,7 +19,7 @@ from labjournal.claims import (
     load_claims,
 )
 from labjournal.cli import main
-from labjournal.results import Results
+from labjournal.run.results import Results
 
 
 def _row(dropout: float, seed: int, gap: float, accuracy: float = 0.8) -> dict:
@@ -180,9 +180,9 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     from rich.console import Console
     from scipy import stats
 
-    from labjournal.plan import load_plan
-    from labjournal.scheduler import run_plan
-    from labjournal.store import ResultsStore
+    from labjournal.plan.model import load_plan
+    from labjournal.run.scheduler import run_plan
+    from labjournal.run.store import ResultsStore
 
     project = make_demo_project(tmp_path / "p")
     write_notebook(project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", NOISY_CELL)

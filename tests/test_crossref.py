@@ -11,14 +11,14 @@ import pytest
 from conftest import serve
 from rich.console import Console
 
-from labjournal.build import build_outputs
-from labjournal.crossref import check_references
+from labjournal.build.outputs import build_outputs
 from labjournal.errors import RenderError
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.crossref import check_references
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[1]
 FILTER = REPO / "templates" / "crossref.lua"

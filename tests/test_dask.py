@@ -21,10 +21,10 @@ from conftest import SQUARE_CELL, write_notebook
 from rich.console import Console
 
 from labjournal.errors import RunsFailedError
-from labjournal.executors import ExecutorError
-from labjournal.plan import load_plan
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.plan.model import load_plan
+from labjournal.run.executors import ExecutorError
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install .[dask])"

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from labjournal.claims import (
+from labjournal.claims.evidence import PARTLY, Evidence
+from labjournal.claims.judge import (
     CONTRADICTED,
     INCONCLUSIVE,
     NEGLIGIBLE,
@@ -24,11 +25,10 @@ from labjournal.claims import (
     evaluate_claim,
     load_claims,
 )
-from labjournal.evidence import PARTLY, Evidence
-from labjournal.ranks import RankedEvidence, order
-from labjournal.results import Results
-from labjournal.sequential import Design
-from labjournal.verdicts import judge
+from labjournal.claims.ranks import RankedEvidence, order
+from labjournal.claims.verdicts import judge
+from labjournal.plan.sequential import Design
+from labjournal.run.results import Results
 
 
 def _row(params: dict, seed: int, metrics: dict) -> dict:
@@ -281,7 +281,7 @@ def test_holm_over_claims_includes_negligible_verdicts() -> None:
     p-value for negligible), Holm-adjusted over every claim judged."""
     from statsmodels.stats.multitest import multipletests
 
-    from labjournal.verdicts import claim_p
+    from labjournal.claims.verdicts import claim_p
 
     results = _results({1: [0.5, 0.52, 0.51, 0.5], 2: [0.7, 0.73, 0.71, 0.72]})
     extra = {

@@ -9,13 +9,13 @@ from pathlib import Path
 from conftest import add_second_lab, make_demo_project
 from rich.console import Console
 
-from labjournal.build import build_outputs
+from labjournal.build.outputs import build_outputs
 from labjournal.cli import main
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 OTHER_PAGE = """---
 title: Other lab

@@ -77,7 +77,7 @@ def test_new_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys) -> None:
 
 
 def test_the_makefile_installs_this_labjournal(tmp_path: Path) -> None:
-    from labjournal.scaffold import install_spec
+    from labjournal.authoring.new import install_spec
 
     assert main(["new", str(tmp_path / "j")]) == 0
     makefile = (tmp_path / "j" / "Makefile").read_text()

@@ -17,8 +17,8 @@ from conftest import serve
 from nbclient import NotebookClient
 
 from labjournal.cli import main
-from labjournal.datasets import DataSource
-from labjournal.plan import load_plan
+from labjournal.plan.datasets import DataSource
+from labjournal.plan.model import load_plan
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from labjournal.errors import PlanError
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 
 
 def test_profiles_expand_grids_seeds_and_summaries(demo_project: Path) -> None:
@@ -119,8 +119,8 @@ def test_a_notebook_without_kernelspec_metadata_is_read_and_runs(demo_project: P
     import nbformat
     from rich.console import Console
 
-    from labjournal.scheduler import run_plan
-    from labjournal.store import ResultsStore
+    from labjournal.run.scheduler import run_plan
+    from labjournal.run.store import ResultsStore
 
     path = demo_project / "notebooks" / "square.ipynb"
     notebook = nbformat.read(str(path), as_version=4)

@@ -10,9 +10,9 @@ from conftest import write_notebook
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labjournal.cache import plan_keys
 from labjournal.errors import PlanError
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
+from labjournal.run.cache import plan_keys
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

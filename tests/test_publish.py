@@ -11,13 +11,13 @@ import pytest
 from conftest import make_demo_project
 from rich.console import Console
 
-from labjournal.build import build_outputs
+from labjournal.build.outputs import build_outputs
 from labjournal.cli import main
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 QUIET = Console(quiet=True)
 GIT_ENV = {

@@ -10,12 +10,12 @@ from conftest import make_demo_project
 from pypdf import PdfReader
 from rich.console import Console
 
-from labjournal.build import build_outputs
-from labjournal.plan import load_plan
+from labjournal.build.outputs import build_outputs
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 pytestmark = [
     pytest.mark.quarto,

@@ -14,14 +14,11 @@ import pytest
 from conftest import REPO, make_demo_project
 from PIL import Image
 
-from labjournal import build as build_module
-from labjournal.build import (
-    QUARTO_FILTERS,
-    QUARTO_PARTIALS,
-    _pandoc,
-    quarto_pdf_front_matter,
-    split_front_matter,
-)
+from labjournal.build import quarto as build_module
+from labjournal.build.builtin import _pandoc
+from labjournal.build.pages import COMBINED as COMBINED_NAME
+from labjournal.build.pages import split_front_matter
+from labjournal.build.quarto import QUARTO_FILTERS, QUARTO_PARTIALS, quarto_pdf_front_matter
 from labjournal.project import PDF_NAME, SHIPPED_TEMPLATES, Project
 
 TEMPLATES = REPO / "templates"
@@ -133,7 +130,7 @@ def _fake_quarto_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
     """`_quarto_pdf` with a stand-in for `quarto render`, which records what it was given."""
     project = Project(make_demo_project(tmp_path / "project"))
     project.build_dir.mkdir()
-    (project.build_dir / build_module.COMBINED).write_text(COMBINED)
+    (project.build_dir / COMBINED_NAME).write_text(COMBINED)
     seen: dict = {}
 
     def quarto_render(command: list[str], cwd: Path, what: str, stdin: str | None = None) -> None:
@@ -142,7 +139,7 @@ def _fake_quarto_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple
         (cwd / PDF_NAME).write_bytes(b"%PDF-")
 
     monkeypatch.setattr(build_module, "_quarto", lambda: "quarto")
-    monkeypatch.setattr(build_module, "_run", quarto_render)
+    monkeypatch.setattr(build_module, "run_tool", quarto_render)
     return project, seen
 
 
@@ -152,7 +149,7 @@ def test_quarto_renders_the_document_with_the_partials_and_the_filter_beside_it(
     project, seen = _fake_quarto_build(tmp_path, monkeypatch)
     site = dataclasses.replace(project.site_config(), bibliography=None)
     (tmp_path / "out").mkdir()
-    build_module._quarto_pdf(project, site, tmp_path / "out")
+    build_module.quarto_pdf(project, site, tmp_path / "out")
     assert seen["command"][1:] == ["render", "journal.qmd", "--to", "typst"]
     files = seen["files"]
     for name in QUARTO_PARTIALS + QUARTO_FILTERS:  # side by side, as the front matter names them
@@ -170,7 +167,7 @@ def test_a_journal_made_before_the_quarto_partials_gets_the_shipped_ones(
     shutil.rmtree(project.templates_dir / "quarto")
     (project.templates_dir / "journal-style.typ").unlink()
     (project.templates_dir / "badges.lua").write_text("-- the journal's own badges\n")
-    build_module._quarto_pdf(project, dataclasses.replace(project.site_config(), bibliography=None), tmp_path)
+    build_module.quarto_pdf(project, dataclasses.replace(project.site_config(), bibliography=None), tmp_path)
     assert seen["files"]["typst-template.typ"] == (SHIPPED_TEMPLATES / QUARTO_PARTIALS[0]).read_text()
     assert "journal-title-page" in seen["files"]["journal-style.typ"]
     assert seen["files"]["badges.lua"] == "-- the journal's own badges\n"  # its own file wins

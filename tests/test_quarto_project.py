@@ -12,12 +12,13 @@ import yaml
 from conftest import QUARTO, make_demo_project
 from rich.console import Console
 
-from labjournal.build import COMBINED, read_pages, split_front_matter, write_combined
-from labjournal.plan import load_plan
+from labjournal.build.combined import write_combined
+from labjournal.build.pages import COMBINED, read_pages, split_front_matter
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import quarto_config, render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import quarto_config, render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 # The demo project's configuration, with what only the PDF's title page should show.
 BOOK = (

@@ -11,11 +11,11 @@ from conftest import DEMO_PAGE, make_demo_project
 from rich.console import Console
 
 from labjournal.errors import RenderError
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render import protect_shortcodes, render_journal
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.render.journal import protect_shortcodes, render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 
 @pytest.fixture(scope="module")

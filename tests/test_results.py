@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labjournal.results import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
+from labjournal.run.results import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
 
 
 def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:
@@ -94,7 +94,7 @@ def test_load_index_gives_params_and_metrics_columns(index: dict, tmp_path: Path
 
 
 def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Path) -> None:
-    from labjournal.formatting import format_aggregate
+    from labjournal.render.formatting import format_aggregate
 
     index["runs"][0]["metrics"]["accuracy"] = None
     agg = Results(index, tmp_path).metric("lab01", "grid", "accuracy", lr=0.1, batch_size=16)
@@ -105,7 +105,7 @@ def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Pat
 
 
 def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
-    from labjournal.results import CorruptResultsError
+    from labjournal.run.results import CorruptResultsError
 
     (tmp_path / "index.json").write_text('{"runs": [{"lab": "lab01", ')
     with pytest.raises(

@@ -13,9 +13,9 @@ from rich.console import Console
 
 from labjournal.cli import main
 from labjournal.errors import PlanError, RunsFailedError, StoreLockedError
-from labjournal.plan import load_plan
-from labjournal.scheduler import run_plan
-from labjournal.store import ResultsStore
+from labjournal.plan.model import load_plan
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
 
 
 def _run(project: Path, **options):
@@ -419,7 +419,7 @@ record.scalar("asked_cpu", float(os.environ["LABJOURNAL_DEVICE"] == "cpu"))
 
 
 def test_device_policy_reaches_the_notebook(demo_project: Path) -> None:
-    from labjournal.placement import run_device
+    from labjournal.run.placement import run_device
 
     assert run_device("auto", workers=8) == "cpu"  # many small runs share no GPU
     assert run_device("auto", workers=1) == "auto"  # one worker: CUDA where present
@@ -456,9 +456,9 @@ def test_a_notebook_that_insists_on_cuda_fails_clearly_without_it(demo_project: 
 
 
 def test_runs_go_to_the_workers_in_turn_from_each_notebook() -> None:
-    from labjournal.cache import KeyedRun
-    from labjournal.placement import interleave
-    from labjournal.plan import RunSpec
+    from labjournal.plan.model import RunSpec
+    from labjournal.run.cache import KeyedRun
+    from labjournal.run.placement import interleave
 
     def item(notebook: str, seed: int) -> KeyedRun:
         spec = RunSpec("lab", notebook, notebook, Path(f"/{notebook}.ipynb"), {}, seed)

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from course.shelter import CANONICAL_COLUMNS, SchemaError, canonicalize, load_outcomes
-from labjournal.datasets import Resolver, resolve
 from labjournal.errors import DataUnavailableError
-from labjournal.plan_file import Dataset
+from labjournal.plan.datasets import Resolver, resolve
+from labjournal.plan.schema import Dataset
 
 CURRENT = pd.DataFrame(
     {

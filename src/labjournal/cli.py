@@ -159,8 +159,8 @@ def _noop_options(args: argparse.Namespace) -> dict:
 
 def _nothing_changed(args: argparse.Namespace) -> bool:
     """`report` with nothing changed since the last complete one: checked before importing the
-    engine (labjournal.noop)."""
-    from labjournal import noop
+    engine (labjournal.build.noop)."""
+    from labjournal.build import noop
     from labjournal.project import Project
 
     project = Project.discover(args.project, args.profile)
@@ -169,7 +169,7 @@ def _nothing_changed(args: argparse.Namespace) -> bool:
 
 
 def _remember_report(args: argparse.Namespace) -> None:
-    from labjournal import noop
+    from labjournal.build import noop
     from labjournal.project import Project
 
     project = Project.discover(args.project, args.profile)

@@ -10,11 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from labjournal import check_out
-from labjournal.adopt import Adoption, adopt
-from labjournal.build import build_outputs
-from labjournal.cache import plan_keys, resolve_sources
-from labjournal.claims import (
+from labjournal.authoring.add import Adoption, adopt
+from labjournal.authoring.new import new_journal
+from labjournal.authoring.publish import publish as publish_site
+from labjournal.build.incremental import build_prose_edit, rendered_pages
+from labjournal.build.outputs import build_outputs
+from labjournal.claims import check_out
+from labjournal.claims.decide import run_until_decided, settings_for
+from labjournal.claims.judge import (
     CLAIMS_FILE,
     CONTRADICTED,
     NEGLIGIBLE,
@@ -22,19 +25,16 @@ from labjournal.claims import (
     judge_journal,
     load_claims_file,
 )
-from labjournal.decide import run_until_decided, settings_for
 from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
-from labjournal.freshness import read_render
-from labjournal.incremental import build_prose_edit, rendered_pages
-from labjournal.plan import load_plan
+from labjournal.plan.model import load_plan
+from labjournal.plan.sequential import Design
 from labjournal.project import Project
-from labjournal.publish import publish as publish_site
-from labjournal.render import render_journal
-from labjournal.results import Results
-from labjournal.scaffold import new_journal
-from labjournal.scheduler import RunSummary, run_plan
-from labjournal.sequential import Design
-from labjournal.store import ResultsStore
+from labjournal.render.freshness import read_render
+from labjournal.render.journal import render_journal
+from labjournal.run.cache import plan_keys, resolve_sources
+from labjournal.run.results import Results
+from labjournal.run.scheduler import RunSummary, run_plan
+from labjournal.run.store import ResultsStore
 
 
 def run(
@@ -199,7 +199,7 @@ def publish(
 
 
 def preview(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
-    from labjournal.preview import serve_and_watch  # watchfiles only where previewing
+    from labjournal.authoring.preview import serve_and_watch  # watchfiles only where previewing
 
     serve_and_watch(Project.discover(project_dir, profile), console, port=port, profile=profile)
 

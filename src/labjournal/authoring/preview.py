@@ -1,0 +1,219 @@
+"""`labjournal preview`: build once, serve `_site/` on 127.0.0.1 and rebuild on every save.
+
+- A prose or template change (`report/`, `templates/`, `_quarto.yml`) renders the journal again
+  in this process (Jinja, a fraction of a second) and rebuilds with pandoc only the pages whose
+  rendered text changed; open pages reload.
+- A plan or notebook change (`journal.yml`, `experiments/`) runs the plan first; the cache
+  decides what executes.
+- An error (a misspelt metric, broken YAML, a failing notebook) is printed here and shown on the
+  open pages; the last good build stays served.
+- The PDF (and the search index) is rebuilt in a background thread after a build, never making
+  the page wait.
+
+Pages are told to reload over Server-Sent Events (`/__labjournal/events`); a small script that
+listens is added to every HTML page as it is served (the files on disk stay as published).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from labjournal.build.builtin import index_for_search, rebuild_pages
+from labjournal.build.outputs import build_outputs
+from labjournal.errors import LabjournalError
+from labjournal.plan.model import load_plan
+from labjournal.project import PLAN_FILE, QUARTO_FILE, Project
+from labjournal.render.journal import render_journal
+from labjournal.run.scheduler import run_plan
+from labjournal.run.store import ResultsStore
+
+EVENTS = "/__labjournal/events"
+LISTENER = f"""<script>
+(function () {{
+  var source = new EventSource("{EVENTS}");
+  source.onmessage = function (event) {{
+    var data = JSON.parse(event.data);
+    if (data.reload) {{ location.reload(); return; }}
+    var box = document.getElementById("labjournal-error");
+    if (!box) {{
+      box = document.createElement("pre");
+      box.id = "labjournal-error";
+      box.style.cssText = "position:fixed;left:0;right:0;bottom:0;margin:0;padding:1em;z-index:99;" +
+        "background:#fdecea;color:#611a15;border-top:3px solid #c62828;white-space:pre-wrap;font-size:13px";
+      document.body.appendChild(box);
+    }}
+    box.textContent = "labjournal preview: the last save did not build (this page is the last good build)\\n\\n" + data.error;
+  }};
+}})();
+</script>"""
+
+
+class Broadcast:
+    """The open pages, each waiting for the next message."""
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.messages: list[dict[str, Any]] = []
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self.condition:
+            self.messages.append(message)
+            self.condition.notify_all()
+
+    def wait(self, seen: int, timeout: float = 15.0) -> tuple[int, list[dict[str, Any]]]:
+        with self.condition:
+            self.condition.wait_for(lambda: len(self.messages) > seen, timeout=timeout)
+            return len(self.messages), self.messages[seen:]
+
+
+class PreviewHandler(http.server.SimpleHTTPRequestHandler):
+    broadcast: Broadcast
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def do_GET(self) -> None:
+        if self.path == EVENTS:
+            return self._events()
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            path = path / "index.html"
+        if path.suffix == ".html" and path.exists():
+            body = path.read_bytes().replace(b"</body>", LISTENER.encode() + b"</body>", 1)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+        return super().do_GET()
+
+    def _events(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        seen = len(self.broadcast.messages)
+        try:
+            while True:
+                seen, messages = self.broadcast.wait(seen)
+                for message in messages or [{"ping": True}]:
+                    self.wfile.write(f"data: {json.dumps(message)}\n\n".encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+
+class Previewer:
+    def __init__(self, project: Project, console: Console, profile: str | None = None) -> None:
+        self.project = project
+        self.console = console
+        self.profile = profile
+        self.broadcast = Broadcast()
+        self.rendered: dict[str, str] = {}
+        self.background: threading.Thread | None = None
+
+    def _pages(self) -> dict[str, str]:
+        build = self.project.build_dir
+        return {page.source: (build / page.source).read_text() for page in self.project.site_config().pages}
+
+    def full(self, run: bool = True) -> None:
+        if run:
+            run_plan(
+                load_plan(self.project.plan_file),
+                ResultsStore(self.project.results_dir, self.project.index_path.name),
+                profile=self.profile,
+                console=self.console,
+            )
+        render_journal(self.project)
+        build_outputs(self.project, engine="pandoc", only="site", console=Console(quiet=True))
+        self.rendered = self._pages()
+        self._in_background(search=False)
+
+    def prose(self) -> float:
+        """Render again and rebuild only the pages whose rendered text changed; seconds taken."""
+        started = time.perf_counter()
+        render_journal(self.project)
+        pages = self._pages()
+        changed = {source for source, text in pages.items() if self.rendered.get(source) != text}
+        if changed:
+            rebuild_pages(self.project, changed)
+        self.rendered = pages
+        self._in_background(search=True)
+        return time.perf_counter() - started
+
+    def _in_background(self, search: bool) -> None:
+        """The PDF (and the search index) after the page is back, in a thread of its own."""
+
+        def work() -> None:
+            try:
+                if search:
+                    index_for_search(
+                        self.project.site_dir, [p.html for p in self.project.site_config().pages]
+                    )
+                build_outputs(self.project, engine="pandoc", only="pdf", console=Console(quiet=True))
+            except LabjournalError as exc:
+                self.console.print(f"[yellow]PDF not rebuilt:[/] {escape(str(exc))}")
+
+        if self.background is None or not self.background.is_alive():
+            self.background = threading.Thread(target=work, daemon=True)
+            self.background.start()
+
+    def on_change(self, paths: set[Path]) -> None:
+        root = self.project.root.resolve()
+        names = {p.resolve().relative_to(root).parts[0] for p in paths if root in p.resolve().parents}
+        try:
+            if names & {PLAN_FILE, "experiments"}:
+                self.full(run=True)
+                took = None
+            else:
+                took = self.prose()
+        except LabjournalError as exc:
+            self.console.print(f"[bold red]error:[/] {escape(str(exc))}")
+            self.broadcast.send({"error": str(exc)})
+            return
+        self.broadcast.send({"reload": True})
+        self.console.print("rebuilt" + (f" in {took:.2f} s" if took is not None else ""))
+
+
+def serve_and_watch(project: Project, console: Console, port: int = 8000, profile: str | None = None) -> None:
+    import watchfiles
+
+    previewer = Previewer(project, console, profile)
+    try:
+        previewer.full(run=True)
+    except LabjournalError as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}")
+        if not (project.site_dir / "index.html").exists():
+            raise
+    handler = type("Handler", (PreviewHandler,), {"broadcast": previewer.broadcast})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", port), functools.partial(handler, directory=str(project.site_dir))
+    )
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    console.print(
+        f"Preview at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops); watching for saves"
+    )
+    watched = [
+        project.report_dir,
+        project.templates_dir,
+        project.root / QUARTO_FILE,
+        project.plan_file,
+        project.root / "experiments",
+    ]
+    try:
+        for changes in watchfiles.watch(*[p for p in watched if p.exists()], debounce=50, step=20):
+            previewer.on_change({Path(path) for _, path in changes})
+    finally:
+        server.shutdown()

@@ -1,0 +1,157 @@
+"""`labjournal publish [gh-pages | DIR]`: put the built site where readers get it.
+
+- `gh-pages` (default): commit `_site/` (with `.nojekyll`, so GitHub Pages serves it as it is) as
+  the tree of the `gh-pages` branch, on top of its previous commit, without touching the working
+  tree, the index or the checked-out branch (git plumbing with a private index file); then push
+  the branch to the remote where one is configured (`origin`, else the only one).
+- a folder: copy `_site/` there (a fresh copy replaces the folder's contents).
+
+A failed, stale or partial build is refused (labjournal.render.freshness): publishing would show readers
+something the sources no longer say. Files are published world-readable (0644, folders 0755).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from labjournal.errors import BuildError, LabjournalError
+from labjournal.project import Project
+from labjournal.render.freshness import check_published
+
+BRANCH = "gh-pages"
+
+
+class PublishError(LabjournalError):
+    """The site cannot be published (not built, stale, not a git repository, push refused)."""
+
+
+def check_fresh(project: Project) -> Path:
+    """The site, if it was built from the last render, that render succeeded, no source changed
+    since, and no value of it is a note for a failed run."""
+    site = project.site_dir
+    if not (site / "index.html").exists():
+        raise PublishError(f"{site} holds no built site: run `labjournal report` (or `make report`) first")
+    try:
+        record = check_published(project)
+    except BuildError as exc:
+        raise PublishError(str(exc)) from None
+    if record.get("failed"):
+        raise PublishError(
+            f"will not publish: the journal shows notes where runs failed ({', '.join(record['failed'][:3])}); "
+            "fix the notebooks, then `labjournal report`"
+        )
+    return site
+
+
+def publish(project: Project, target: str = BRANCH) -> str:
+    site = check_fresh(project)
+    if target != BRANCH:
+        return _to_folder(site, Path(target))
+    return _to_branch(project, site)
+
+
+def _to_folder(site: Path, folder: Path) -> str:
+    folder = folder.resolve()
+    fresh = folder.with_name(folder.name + ".publishing")
+    shutil.rmtree(fresh, ignore_errors=True)
+    shutil.copytree(site, fresh)
+    (fresh / ".nojekyll").touch()
+    make_public(fresh)
+    if folder.exists():
+        retired = folder.with_name(folder.name + ".old")
+        shutil.rmtree(retired, ignore_errors=True)
+        folder.rename(retired)
+        fresh.rename(folder)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        fresh.rename(folder)
+    return f"copied {site} to {folder}"
+
+
+def make_public(folder: Path) -> None:
+    """Files 0644 and folders 0755 whatever the umask: a web server running as another user must
+    read every page, figure and run page."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
+    completed = subprocess.run(["git", *args], cwd=root, env=env, input=stdin, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise PublishError(f"git {' '.join(args[:2])} failed: {completed.stderr.strip()}")
+    return completed.stdout.strip()
+
+
+def _to_branch(project: Project, site: Path) -> str:
+    if shutil.which("git") is None:
+        raise PublishError("git is not installed: publish to a folder instead (`labjournal publish DIR`)")
+    try:
+        root = Path(_git(project.root, "rev-parse", "--show-toplevel"))
+    except PublishError:
+        raise PublishError(
+            f"{project.root} is not in a git repository: `git init` it, or publish to a folder "
+            "(`labjournal publish DIR`)"
+        ) from None
+    env = dict(os.environ)
+    if not _try(root, "config", "--get", "user.email"):
+        env.update(GIT_AUTHOR_NAME="labjournal", GIT_AUTHOR_EMAIL="labjournal@localhost")
+        env.update(GIT_COMMITTER_NAME="labjournal", GIT_COMMITTER_EMAIL="labjournal@localhost")
+    with tempfile.TemporaryDirectory(prefix="labjournal-publish-") as folder:
+        env["GIT_INDEX_FILE"] = str(Path(folder) / "index")
+        _git(root, "--work-tree", str(site), "add", "--all", "--force", ".", env=env)
+        blob = _git(root, "hash-object", "-w", "--stdin", env=env, stdin="")
+        _git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},.nojekyll", env=env)
+        tree = _git(root, "write-tree", env=env)
+    parent = _try(root, "rev-parse", "--verify", "-q", f"refs/heads/{BRANCH}")
+    if parent and _git(root, "rev-parse", f"{parent}^{{tree}}") == tree:
+        message = f"{BRANCH} already holds this site ({parent[:8]})"
+    else:
+        source = _try(root, "rev-parse", "--short", "HEAD") or "no commit"
+        args = ["commit-tree", tree, "-m", f"Publish the journal (sources at {source})"]
+        if parent:
+            args += ["-p", parent]
+        commit = _git(root, *args, env=env)
+        _git(root, "update-ref", f"refs/heads/{BRANCH}", commit, *([parent] if parent else []))
+        message = f"committed the site to {BRANCH} ({commit[:8]})"
+    remote = _remote(root)
+    if remote:
+        _git(root, "push", remote, f"refs/heads/{BRANCH}:refs/heads/{BRANCH}", env=env)
+        message += f", pushed to {remote}"
+        message += pages_address(_try(root, "remote", "get-url", remote), project.site_config().site_url)
+    return message
+
+
+def pages_address(remote_url: str, site_url: str) -> str:
+    """Where GitHub Pages serves a repository's gh-pages branch, and whether the PDF's links
+    (website.site-url) point there."""
+    found = re.search(r"github\.com[:/]([^/]+)/([^/]+?)(?:\.git)?/?$", remote_url)
+    if not found:
+        return ""
+    owner, repo = found.groups()
+    address = f"https://{owner}.github.io" + (
+        "" if repo.lower() == f"{owner.lower()}.github.io" else f"/{repo}"
+    )
+    if site_url.rstrip("/") == address:
+        return f"; GitHub Pages serves it at {address}/"
+    return (
+        f"; GitHub Pages will serve it at {address}/ — set website.site-url: {address} in _quarto.yml "
+        "(then `labjournal report`) so that the PDF's links point there"
+    )
+
+
+def _try(root: Path, *args: str) -> str:
+    completed = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    return completed.stdout.strip() if completed.returncode == 0 else ""
+
+
+def _remote(root: Path) -> str | None:
+    remotes = _try(root, "remote").split()
+    if "origin" in remotes:
+        return "origin"
+    return remotes[0] if len(remotes) == 1 else None

@@ -1,0 +1,87 @@
+"""`labjournal build`: the rendered Quarto project in `_build/` becomes `_site/` and `journal.pdf`.
+
+Two engines produce the same outputs from the same `_quarto.yml`:
+- `quarto`: `quarto render` of the website, and of one combined document to typst for the PDF.
+- `pandoc` (built in, used when Quarto is absent): pandoc renders each page to HTML with the
+  templates in `templates/`, and the combined document to typst, which `typst` compiles to PDF.
+  Citations are resolved by pandoc's citeproc in both outputs.
+
+`auto` picks Quarto when the `quarto` command is on PATH.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from rich.console import Console
+
+from labjournal.build import builtin, quarto
+from labjournal.build.combined import write_combined
+from labjournal.build.pages import read_pages
+from labjournal.errors import BuildError
+from labjournal.project import PDF_NAME, Project
+from labjournal.render.freshness import check_rendered, write_built
+from labjournal.render.journal import MANIFEST
+
+
+def choose_engine(requested: str) -> str:
+    if requested == "auto":
+        return "quarto" if shutil.which("quarto") else "pandoc"
+    if requested == "quarto" and not shutil.which("quarto"):
+        raise BuildError(
+            "--engine quarto: the quarto command is not on PATH. Install Quarto (or `pip install -e .[quarto]` "
+            "where the internet is reachable), or build with --engine pandoc."
+        )
+    return requested
+
+
+def build_outputs(
+    project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None
+) -> None:
+    console = console or Console(stderr=True)
+    build_dir = project.build_dir
+    record = check_rendered(project)  # never build a failed or stale render
+    if not (build_dir / MANIFEST).exists():
+        raise BuildError(f"{build_dir} holds no rendered journal: run `labjournal render` first")
+    site = project.site_config()
+    chosen = choose_engine(engine)
+    console.print(f"Building with the {'Quarto' if chosen == 'quarto' else 'built-in pandoc + typst'} engine")
+    pages = read_pages(build_dir, site)
+    seeds = json.loads((build_dir / MANIFEST).read_text()).get("seeds", 0)
+    note = (
+        ""
+        if project.is_default
+        else f"Built from the {project.profile_name} profile ({seeds} seed{'s' if seeds != 1 else ''} "
+        "per grid point): not the journal to submit"
+    )
+    write_combined(build_dir, site, pages, note)
+    out = project.site_dir
+    out.mkdir(parents=True, exist_ok=True)
+    if only in (None, "site"):
+        # The site is built into a fresh folder and swapped in, so pages and figures of an
+        # earlier build never linger; the PDF is carried over unless it is rebuilt below.
+        fresh = out.with_name(out.name + ".tmp")
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        if chosen == "quarto":
+            quarto.quarto_site(project, fresh)
+        else:
+            builtin.pandoc_site(project, site, pages, fresh)
+        if (out / PDF_NAME).exists():
+            shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
+        retired = out.with_name(out.name + ".old")
+        shutil.rmtree(retired, ignore_errors=True)
+        out.rename(retired)
+        fresh.rename(out)
+        shutil.rmtree(retired, ignore_errors=True)
+    if only in (None, "pdf"):
+        if chosen == "quarto":
+            quarto.quarto_pdf(project, site, out)
+        else:
+            builtin.typst_pdf(project, site, out)
+    write_built(project, record)
+    if only in (None, "site"):
+        console.print(f"Site: {out / 'index.html'}")
+    if only in (None, "pdf"):
+        console.print(f"PDF:  {out / PDF_NAME}")

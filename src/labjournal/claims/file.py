@@ -1,0 +1,138 @@
+"""`report/claims.yml`: the claims of a journal and their settings, validated with pydantic.
+The format is described in `labjournal.claims.judge`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+
+from labjournal.errors import LabjournalError
+
+CLAIMS_FILE = "claims.yml"  # in report/
+
+
+class ClaimError(LabjournalError, ValueError):
+    """A claims file or a claim that cannot be evaluated; the message names the claim."""
+
+    def __init__(self, message: str, claim_id: str | None = None):
+        super().__init__(message)
+        self.claim_id = claim_id
+
+
+def claim_line(path: Path, claim_id: str) -> int | None:
+    """The line of `claims.<claim_id>` in a claims file, for errors that point at it."""
+    from labjournal.yamlfile import index_lines
+
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, yaml.YAMLError):
+        return None
+    lines: dict[tuple, int] = {}
+    if node is not None:
+        index_lines(node, (), lines, [], str(path))
+    return lines.get(("claims", claim_id))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class _Measure(_Strict):
+    ref: str
+    metric: str
+    over: list[str] = Field(default_factory=list)
+    margin: float | None = Field(default=None, gt=0)
+    scale: Literal["linear", "log"] = "linear"
+    exact: bool = False
+    # The design makes this part true (more FLOPs for more data): shown, never counted as evidence.
+    by_construction: bool = False
+    # Other parameters to show this part's verdict across (a sensitivity table, not counted).
+    across: list[str] = Field(default_factory=list)
+
+
+class Comparison(_Measure):
+    at: dict[str, JsonValue]
+    than: dict[str, JsonValue]
+    censored_at: str | float | None = None
+
+
+class Trend(_Measure):
+    param: str
+    direction: Literal["up", "down"]
+    at: dict[str, JsonValue] = Field(default_factory=dict)
+    x_scale: Literal["auto", "log", "linear"] = "auto"
+
+
+class Expectation(_Strict):
+    less: Comparison | None = None
+    greater: Comparison | None = None
+    trend: Trend | None = None
+    all: list[Expectation] | None = None
+
+    def kind(self) -> str:
+        given = [name for name in ("less", "greater", "trend", "all") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of less, greater, trend, all (got {', '.join(given) or 'none'})"
+            )
+        return given[0]
+
+
+Expectation.model_rebuild()
+
+
+class Claim(_Strict):
+    lab: str
+    sentence: str
+    expect: Expectation
+    figure: str | None = None
+
+
+class ClaimsFile(_Strict):
+    claims: dict[str, Claim] = Field(default_factory=dict)
+    familywise: Literal["none", "holm"] = "none"
+    margins: dict[str, float] = Field(default_factory=dict)
+
+
+def load_claims(path: str | Path) -> dict[str, Claim]:
+    """The claims of a claims file; a missing file means no claims."""
+    return load_claims_file(path).claims
+
+
+def load_claims_file(path: str | Path) -> ClaimsFile:
+    """Read and validate the claims file with its settings; a missing file means no claims."""
+    path = Path(path)
+    if not path.exists():
+        return ClaimsFile()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {"claims": {}}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ClaimError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    try:
+        parsed = ClaimsFile.model_validate(raw)
+        for claim_id, claim in parsed.claims.items():
+            _check_shape(claim.expect, f"claims.{claim_id}.expect")
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(p) for p in first["loc"])
+        raise ClaimError(f"{path}: {place}: {first['msg']}") from None
+    except ValueError as exc:
+        raise ClaimError(f"{path}: {exc}") from None
+    return parsed
+
+
+def _check_shape(expectation: Expectation, place: str) -> None:
+    try:
+        kind = expectation.kind()
+    except ValueError as exc:
+        raise ValueError(f"{place}: {exc}") from None
+    if kind == "all":
+        if not expectation.all:
+            raise ValueError(f"{place}.all: an empty conjunction claims nothing; list at least one part")
+        for i, part in enumerate(expectation.all or []):
+            _check_shape(part, f"{place}.all[{i}]")

@@ -1,0 +1,267 @@
+"""Experimental claims of the journal, checked against the results.
+
+`report/claims.yml` declares each claim once: the lab, the sentence the prose states, and an
+expectation about the results; the page places `{{ claim("id") }}` next to that sentence.
+
+    familywise: none            # or holm: control the family-wise error over every comparison
+    margins: {val_accuracy: 0.02}   # optional: the smallest difference that matters, per metric
+    claims:
+      lab02-dropout-overfitting:
+        lab: lab02
+        sentence: Dropout 0.5 reduces overfitting compared with 0.2, but lowers accuracy.
+        figure: lab02/summary/dropout_effect        # optional: the figure behind it
+        expect:
+          all:
+            - less: {ref: lab02/dropout, metric: generalisation_gap, at: {dropout: 0.5}, than: {dropout: 0.2}}
+            - less: {ref: lab02/dropout, metric: val_accuracy, at: {dropout: 0.5}, than: {dropout: 0.2}}
+
+Expectations: `less` / `greater` (two grid points on one metric), `trend` (`up` or `down` over
+the values of one numeric parameter, `at` fixing the others), and `all` (a conjunction, at least
+one part). Options of a comparison or trend: `over: [fold]` (replicates within a seed),
+`margin`, `scale: log` (compare log-ratios), `exact: true` (a deterministic measure),
+`censored_at: PARAM or NUMBER` (a missing value means "not reached within this many"), and for a
+trend `x_scale: log | linear`. The statistics and verdicts are in `labjournal.claims.evidence`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labjournal.claims.evidence import (
+    CONTRADICTED,
+    DECIDED,
+    INCONCLUSIVE,
+    NEGLIGIBLE,
+    NOT_RUN,
+    PARTLY,
+    SUPPORTED,
+    VERDICTS,
+    Evidence,
+)
+from labjournal.claims.file import (
+    CLAIMS_FILE,
+    Claim,
+    ClaimError,
+    ClaimsFile,
+    Comparison,
+    Expectation,
+    Trend,
+    claim_line,
+    load_claims,
+    load_claims_file,
+)
+from labjournal.claims.ledger import LEDGER_FILE, reconcile
+from labjournal.claims.parts import compare, trend
+from labjournal.claims.verdicts import holm, judge, strict_alpha, what_would_decide
+from labjournal.plan.sequential import Design
+from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref
+
+__all__ = [
+    "CLAIMS_FILE",
+    "CONTRADICTED",
+    "DECIDED",
+    "INCONCLUSIVE",
+    "NEGLIGIBLE",
+    "NOT_RUN",
+    "PARTLY",
+    "SUPPORTED",
+    "VERDICTS",
+    "Claim",
+    "ClaimError",
+    "ClaimsFile",
+    "load_claims",
+    "load_claims_file",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+
+
+@dataclass
+class Verdict:
+    claim_id: str
+    claim: Claim
+    verdict: str
+    evidence: list[Evidence] = field(default_factory=list)
+    stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.claims.decide)
+    notes: list[str] = field(default_factory=list)  # what undermines its runs (a seed never used)
+    familywise_p: float | None = None  # the claim's Holm-adjusted p-value, where the journal asks
+    sensitivity: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    revisions: list[str] = field(default_factory=list)  # encodings changed after results existed
+
+    @property
+    def refs(self) -> list[str]:
+        return sorted({e.ref for e in self.evidence})
+
+    @property
+    def decided(self) -> bool:
+        return self.verdict in DECIDED
+
+    def seeds_needed(self) -> int | None:
+        """About how many seeds per compared point would decide its most promising open part."""
+        holm_level = self.claim_alpha() if self.familywise_p is not None else None
+        return what_would_decide(self.evidence, holm_level)
+
+    def claim_alpha(self) -> float:
+        return strict_alpha(self.evidence)
+
+
+def _parts(
+    results: Results, expectation: Expectation, design: Design, margins: dict[str, float]
+) -> list[Evidence]:
+    kind = expectation.kind()
+    if kind in ("less", "greater"):
+        c: Comparison = getattr(expectation, kind)
+        return [compare(results, c, "negative" if kind == "less" else "positive", design, margins)]
+    if kind == "trend":
+        assert expectation.trend is not None
+        return [trend(results, expectation.trend, design, margins)]
+    return [e for part in expectation.all or [] for e in _parts(results, part, design, margins)]
+
+
+def evaluate_claim(
+    results: Results,
+    claim_id: str,
+    claim: Claim,
+    design: Design | None = None,
+    margins: dict[str, float] | None = None,
+) -> Verdict:
+    design = design or Design.from_json(results.index.get("design"))
+    try:
+        evidence = _parts(results, claim.expect, design, margins or {})
+        verdict = Verdict(claim_id, claim, judge(evidence), evidence)
+        verdict.sensitivity = sensitivity(results, claim.expect, design, margins or {})
+    except FailedRunsError as exc:
+        return Verdict(claim_id, claim, NOT_RUN, stopped=f"not run: its runs failed (see {exc.where})")
+    except ResultLookupError as exc:
+        raise ClaimError(f"claim '{claim_id}': {exc}", claim_id) from None
+    return verdict
+
+
+def _leaves(expectation: Expectation) -> list[tuple[str, Comparison | Trend]]:
+    kind = expectation.kind()
+    if kind == "all":
+        return [leaf for part in expectation.all or [] for leaf in _leaves(part)]
+    return [(kind, getattr(expectation, kind))]
+
+
+def sensitivity(
+    results: Results, expectation: Expectation, design: Design, margins: dict[str, float]
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """For every part with `across: [param]`: its verdict at each value of those parameters
+    (shown beside the claim, never counted: the claim is judged where it was declared)."""
+    table = []
+    for kind, measure in _leaves(expectation):
+        if not measure.across:
+            continue
+        described = _parts(results, _moved(kind, measure, None, None), design, margins)[0].description
+        lab, experiment = split_ref(measure.ref)
+        for param in measure.across:
+            seen = sorted({p[param] for p in results.grid_points(lab, experiment) if param in p}, key=str)
+            moved = [(value, _moved(kind, measure, param, value)) for value in seen]
+            cells = [(f"{param} {v}", _parts(results, m, design, margins)[0].verdict) for v, m in moved]
+            table.append((described, cells))
+    return table
+
+
+def _moved(kind: str, measure: Comparison | Trend, param: str | None, value: Any) -> Expectation:
+    update: dict[str, Any] = {"across": []}
+    if param is not None:
+        if isinstance(measure, Comparison):
+            update.update(at={**measure.at, param: value}, than={**measure.than, param: value})
+        else:
+            update.update(at={**measure.at, param: value})
+    return Expectation(**{kind: measure.model_copy(update=update)})
+
+
+def evaluate_all(
+    results: Results, claims: dict[str, Claim] | ClaimsFile, familywise: str | None = None
+) -> list[Verdict]:
+    """Every claim's verdict. With `familywise="holm"` (or the claims file's setting) the claims
+    are one family: a claim keeps its verdict only where its Holm-adjusted p-value, over every
+    claim of the journal, is at most alpha (labjournal.claims.verdicts)."""
+    settings = claims if isinstance(claims, ClaimsFile) else ClaimsFile(claims=claims)
+    design = Design.from_json(results.index.get("design"))
+    verdicts = [
+        evaluate_claim(results, claim_id, claim, design, settings.margins)
+        if results.has_lab(claim.lab)
+        else Verdict(claim_id, claim, NOT_RUN)
+        for claim_id, claim in settings.claims.items()
+    ]
+    if (familywise or settings.familywise) == "holm":
+        apply_holm(verdicts, design.alpha)
+    attach_seed_warnings(verdicts, results)
+    return verdicts
+
+
+def apply_holm(verdicts: list[Verdict], alpha: float) -> None:
+    judged = [v for v in verdicts if v.verdict != NOT_RUN]
+    adjusted = holm([v.verdict for v in judged], [v.evidence for v in judged], alpha)
+    for verdict, p in zip(judged, adjusted, strict=True):
+        verdict.familywise_p = p
+        if verdict.verdict in DECIDED and p > alpha:
+            verdict.notes.append(
+                f"{verdict.verdict} at its own level, but not under Holm over the journal's claims "
+                f"(adjusted p = {p:.3g} > {alpha:g})"
+            )
+            verdict.verdict = INCONCLUSIVE
+
+
+def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
+    """A claim resting on a notebook whose results never change with the seed says so: its
+    'seeds' are copies of one run, not replicates."""
+    unused = results.index.get("seed_unused") or {}
+    if not unused:
+        return
+    owner = {(row["lab"], row["experiment"]): f"{row['lab']}/{row['notebook']}" for row in results.runs}
+    for verdict in verdicts:
+        names = {owner.get(split_ref(ref)) for ref in verdict.refs}
+        verdict.notes += [f"{name}: {unused[name]}" for name in sorted(n for n in names if n in unused)]
+
+
+def attach_stop_reasons(verdicts: list[Verdict], decisions: dict[str, Any]) -> None:
+    """Why adding seeds stopped (`results/decisions.json`), for the claims left undecided."""
+    reasons = decisions.get("claims", {})
+    for verdict in verdicts:
+        if verdict.verdict == NOT_RUN:
+            verdict.stopped = (
+                verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
+            )
+        elif verdict.verdict not in DECIDED:
+            state = reasons.get(verdict.claim_id, {}).get("stopped")
+            if state == "decided":
+                verdict.stopped = (
+                    "adding seeds stopped when it was decided at its own level; it is not decided now"
+                )
+            elif state:
+                verdict.stopped = state
+            else:
+                verdict.stopped = "no seeds were added for it (run --until-decided)"
+
+
+def judge_journal(
+    results: Results,
+    settings: ClaimsFile,
+    report_dir: Path,
+    familywise: str | None = None,
+    record: bool = True,
+) -> list[Verdict]:
+    """Every claim judged, with why adding seeds stopped and the ledger of its encodings
+    (recorded the first time a claim meets results; revisions after that are marked)."""
+    try:
+        verdicts = evaluate_all(results, settings, familywise=familywise)
+    except ClaimError as exc:  # point at the claim's line in claims.yml
+        line = claim_line(report_dir / CLAIMS_FILE, exc.claim_id) if exc.claim_id else None
+        if line is None:
+            raise
+        raise ClaimError(f"{report_dir.name}/{CLAIMS_FILE}:{line}: {exc}", exc.claim_id) from None
+    attach_stop_reasons(verdicts, results.decisions)
+    against = f"{results.index.get('profile')} results of {str(results.index.get('generated', ''))[:19]}"
+    judged = {v.claim_id: v.claim for v in verdicts if v.verdict != NOT_RUN}
+    revisions = reconcile(report_dir / LEDGER_FILE, judged, settings, against, write=record)
+    for verdict in verdicts:
+        verdict.revisions = revisions.get(verdict.claim_id, [])
+    return verdicts

@@ -1,0 +1,174 @@
+"""One part of a claim against the results: each compared grid point reduced to one value per
+seed (folds averaged within their seed), then the evidence of labjournal.claims.evidence or
+labjournal.claims.ranks. A part that names a grid point or metric the results lack raises
+ResultLookupError, naming what exists."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, default_margin, seed_slope
+from labjournal.claims.file import Comparison, Trend, _Measure
+from labjournal.claims.ranks import ranked
+from labjournal.plan.sequential import Design
+from labjournal.run.results import ResultLookupError, Results, split_ref
+
+
+@dataclass
+class Values:
+    """One grid point's values of a metric, one per seed (None: never reached, for a censored
+    outcome), and the rows they come from."""
+
+    by_seed: dict[Any, float | None]
+    rows: list[dict[str, Any]]
+    planned: int
+
+    def observed(self) -> dict[Any, float]:
+        return {seed: value for seed, value in self.by_seed.items() if value is not None}
+
+
+def values(
+    results: Results, ref: str, measure: _Measure, point: dict[str, Any], censored: bool = False
+) -> Values:
+    lab, experiment = split_ref(ref)
+    rows = results.point_rows(lab, experiment, over=measure.over, **point)
+    grouped: dict[Any, list[float | None]] = {}
+    for row in rows:
+        metrics = row.get("metrics", {})
+        if measure.metric not in metrics:
+            known = ", ".join(sorted(metrics)) or "none"
+            raise ResultLookupError(f"{ref}: no metric '{measure.metric}' (the runs record: {known})")
+        value = metrics[measure.metric]
+        if value is None and not censored:
+            continue  # missing (a diverged loss): counted in "n of N"
+        if value is not None:
+            value = float(value)
+            if measure.scale == "log":
+                if value <= 0:
+                    raise ResultLookupError(
+                        f"{ref}: scale: log needs positive values of '{measure.metric}', got {value}"
+                    )
+                value = math.log(value)
+        grouped.setdefault(row["seed"], []).append(value)
+    by_seed: dict[Any, float | None] = {}
+    for seed, found in grouped.items():
+        # A fold that never reached the target makes its seed's outcome "not reached".
+        by_seed[seed] = None if any(v is None for v in found) else sum(found) / len(found)  # type: ignore[arg-type]
+    return Values(by_seed, rows, len({row["seed"] for row in rows}))
+
+
+def deterministic(measure: _Measure, *groups: Values) -> bool:
+    """A FLOP or parameter count (or `exact: true`) that is the same on every seed."""
+    name = measure.metric.lower()
+    if not (measure.exact or any(word in name for word in DETERMINISTIC_WORDS)):
+        return False
+    for group in groups:
+        found = list(group.observed().values())
+        if len(found) < 2:
+            return False  # one seed cannot show that a measure is the same on every seed
+        if max(found) - min(found) > TOLERANCE * max(abs(v) for v in found):
+            return False
+    return True
+
+
+def describe(point: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in point.items())
+
+
+def margin_of(measure: _Measure, margins: dict[str, float], reference: float) -> tuple[float, str]:
+    if measure.margin is not None:
+        return measure.margin, "declared for this comparison"
+    if measure.metric in margins:
+        return margins[measure.metric], f"declared for {measure.metric}"
+    margin, note = default_margin(measure.metric, measure.scale, reference)
+    return (margin if margin > 0 else TOLERANCE), note
+
+
+def compare(
+    results: Results, c: Comparison, expected: str, design: Design, margins: dict[str, float]
+) -> Evidence:
+    censored = c.censored_at is not None
+    first = values(results, c.ref, c, c.at, censored)
+    second = values(results, c.ref, c, c.than, censored)
+    observed = list(second.observed().values())
+    reference = sum(observed) / len(observed) if observed else 0.0
+    margin, note = margin_of(c, margins, reference)
+    base = dict(
+        description=f"{c.metric}{' (log)' if c.scale == 'log' else ''} at {describe(c.at)} − at {describe(c.than)}",
+        expected=expected,
+        ref=c.ref,
+        margin=margin,
+        margin_note=note,
+        design=design,
+        runs=first.rows + second.rows,
+        points=[dict(c.at), dict(c.than)],
+        planned=min(first.planned, second.planned),
+        by_construction=c.by_construction,
+        metric=c.metric,
+    )
+    if censored:
+        return ranked(base, first.by_seed, second.by_seed)
+    a, b = first.observed(), second.observed()
+    seeds = sorted(set(a) & set(b), key=str)
+    magnitude = max((abs(v) for v in (*a.values(), *b.values())), default=1.0)
+    return Evidence(
+        **base,
+        differences=[a[s] - b[s] for s in seeds],
+        exact=deterministic(c, first, second),
+        magnitude=magnitude,
+    )
+
+
+def trend(results: Results, t: Trend, design: Design, margins: dict[str, float]) -> Evidence:
+    """One least-squares slope per seed (the seeds that ran every point, so that points with
+    more seeds do not change what the slope estimates), then their mean."""
+    lab, experiment = split_ref(t.ref)
+    points = [
+        p
+        for p in results.grid_points(lab, experiment)
+        if t.param in p and all(p.get(k) == v for k, v in t.at.items())
+    ]
+    xs = [p[t.param] for p in points]
+    if any(isinstance(x, bool) or not isinstance(x, int | float) for x in xs):
+        raise ResultLookupError(
+            f"{t.ref}: a trend needs numeric values of '{t.param}', got {', '.join(map(repr, xs))}"
+        )
+    if len(set(xs)) < 2:
+        raise ResultLookupError(f"{t.ref}: fewer than two values of '{t.param}' to form a trend")
+    log_x = t.x_scale == "log" or (t.x_scale == "auto" and min(xs) > 0 and max(xs) / min(xs) >= 4)
+    if log_x and min(xs) <= 0:
+        raise ResultLookupError(f"{t.ref}: x_scale: log needs positive values of '{t.param}'")
+    groups = [(p, values(results, t.ref, t, p)) for p in sorted(points, key=lambda p: p[t.param])]
+    position = [math.log2(p[t.param]) if log_x else float(p[t.param]) for p, _ in groups]
+    every = set.intersection(*(set(g.observed()) for _, g in groups))
+    slopes = {
+        seed: seed_slope([(x, g.observed()[seed]) for x, (_, g) in zip(position, groups, strict=True)])
+        for seed in sorted(every, key=str)
+    }
+    exact = deterministic(t, *(g for _, g in groups))
+    lowest = groups[0][1].observed()
+    margin, note = margin_of(t, margins, sum(lowest.values()) / len(lowest) if lowest else 0.0)
+    rows = [row for _, group in groups for row in group.rows]
+    fixed = f" at {describe(t.at)}" if t.at else ""
+    unit = f"per doubling of {t.param}" if log_x else f"per unit of {t.param}"
+    return Evidence(
+        description=f"slope of {t.metric}{' (log)' if t.scale == 'log' else ''} over {t.param}{fixed}",
+        expected="positive" if t.direction == "up" else "negative",
+        ref=t.ref,
+        margin=margin,
+        margin_note=note + (" per doubling" if log_x else f" per unit of {t.param}"),
+        design=design,
+        differences=list(slopes.values()),
+        runs=rows,
+        points=[dict(p) for p, _ in groups],
+        planned=len({row["seed"] for row in rows}),
+        exact=exact,
+        by_construction=t.by_construction,
+        unit=unit,
+        per_seed=slopes,
+        magnitude=max((abs(v) for _, g in groups for v in g.observed().values()), default=1.0),
+        method="paired t on per-seed slopes",
+        metric=t.metric,
+    )

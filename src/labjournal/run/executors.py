@@ -1,0 +1,270 @@
+"""Where runs execute: a local pool of processes (the default) or a Dask distributed cluster.
+
+Both take a `Job` and return a `concurrent.futures.Future` of its `Outcome`, so the scheduler's
+caching, staging, failure and progress handling is the same for both. A worker that dies (killed,
+out of memory) surfaces as `WorkerLost`, which the scheduler records as a failed run.
+
+On a Dask cluster no filesystem is shared with the workers: the notebook travels to the worker
+with the job, the run executes in a folder of the worker's own, and its files travel back with
+their checksums, to be written into this machine's staging folder and committed here as any
+local run. Summary notebooks, which read the results store, run on this machine. A worker that
+dies mid-run has its task rescheduled by Dask on another worker; only when Dask gives up is the
+run failed. Every worker must run one task at a time (`dask worker --nthreads 1`): a run sets
+environment variables and redirects file descriptors of its process, which threads would share.
+The notebook's project files travel with it (its local modules, declared deps and `path:`
+datasets inside the project up to 64 MiB), laid out as in the project, and the run executes in
+the notebook's folder there; a `url:` dataset is fetched by the worker into its own cache and
+verified by its checksum. Larger datasets and those of `loader:`s must be readable by the
+workers at the paths this machine resolved them to (a read-only copy at the same path will do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import signal
+import tempfile
+import uuid
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from labjournal.errors import LabjournalError
+from labjournal.files import atomic_write_bytes
+from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV
+from labjournal.plan.datasets import SOURCES_ENV, download
+from labjournal.run.execute import Job, Outcome, execute_job
+from labjournal.run.provenance import available_cores
+
+KERNEL_MEMORY = 1.5 * 2**30  # what one worker's kernel holds with torch and a lab's data, about
+
+
+def default_workers() -> int:
+    """One worker per core, as many as the memory holds kernels for."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on Linux
+        return available_cores()
+    return max(1, min(available_cores(), int(memory // KERNEL_MEMORY)))
+
+
+class WorkerLost(Exception):
+    """The process running a notebook died before reporting an outcome."""
+
+
+class ExecutorError(LabjournalError):
+    """The executor cannot be used (no scheduler at the address, workers with several threads)."""
+
+
+class LocalExecutor:
+    """A pool of `spawn`ed worker processes on this machine."""
+
+    name = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.threads = max(1, available_cores() // workers)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.terminated = False
+
+    def submit(self, job: Job) -> Future:
+        try:
+            inner = self.pool.submit(execute_job, job)
+        except BrokenProcessPool as exc:
+            raise WorkerLost(str(exc)) from exc
+        outer: Future = Future()
+
+        def relay(done: Future) -> None:
+            try:
+                outer.set_result(done.result())
+            except BrokenProcessPool as exc:
+                outer.set_exception(WorkerLost(str(exc) or "the worker pool broke down"))
+            except BaseException as exc:  # anything else is a bug worth seeing as is
+                outer.set_exception(exc)
+
+        inner.add_done_callback(relay)
+        outer.running = inner.running  # type: ignore[method-assign]  # the live progress asks
+        return outer
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=not self.terminated, cancel_futures=True)
+
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): kill the workers and the kernels they started."""
+        self.terminated = True
+        workers = [process.pid for process in (self.pool._processes or {}).values()]  # noqa: SLF001
+        for pid in [child for worker in workers for child in descendants(worker)] + workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class DaskExecutor:
+    """Runs as tasks on a Dask distributed cluster (`--executor dask --scheduler ADDRESS`)."""
+
+    name = "dask"
+
+    def __init__(self, address: str):
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise ExecutorError(
+                "the Dask executor needs dask.distributed: pip install 'labjournal[dask]'"
+            ) from exc
+        try:
+            self.client = Client(address, timeout="20s")
+        except OSError as exc:
+            raise ExecutorError(f"no Dask scheduler answers at {address}: {exc}") from exc
+        workers = self.client.scheduler_info().get("workers", {})
+        threaded = [w for w, info in workers.items() if info.get("nthreads", 1) != 1]
+        if not workers or threaded:
+            self.client.close()
+            problem = (
+                "has no workers"
+                if not workers
+                else f"has workers with several threads ({', '.join(threaded)})"
+            )
+            raise ExecutorError(
+                f"the Dask cluster at {address} {problem}; labjournal needs workers started with "
+                f"`dask worker --nthreads 1` (or LocalCluster(threads_per_worker=1))"
+            )
+        self.workers = len(workers)
+        self.threads = 1
+        self._tasks: dict[str, Any] = {}
+        self._local: LocalExecutor | None = None
+
+    def submit(self, job: Job) -> Future:
+        from distributed import KilledWorker
+
+        if INPUTS_ENV in job.environment:  # a summary reads the results store: run it here
+            if self._local is None:
+                self._local = LocalExecutor(1)
+            return self._local.submit(job)
+        key = f"labjournal-{job.key[:16]}-{uuid.uuid4().hex[:8]}"
+        files = pack_files(job)
+        task = self.client.submit(execute_remote, job, files, key=key, pure=False, retries=0)
+        self._tasks[key] = task
+        outer: Future = Future()
+
+        def relay(done: Any) -> None:
+            self._tasks.pop(key, None)
+            try:
+                outcome, files = done.result()
+                receive_files(job.staging, files)
+                outer.set_result(outcome)
+            except KilledWorker as exc:
+                outer.set_exception(WorkerLost(f"the Dask workers running it died ({exc})"))
+            except BaseException as exc:
+                outer.set_exception(exc)
+
+        task.add_done_callback(relay)
+        return outer
+
+    def close(self) -> None:
+        if self._local is not None:
+            self._local.close()
+        self.client.close()
+
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): cancel the cluster's tasks of this run, and the local summaries."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        if self._local is not None:
+            self._local.terminate()
+
+
+def pack_files(job: Job) -> dict[str, bytes]:
+    """The notebook and the project files its run reads, by their path in the project."""
+    project = job.project or job.notebook_path.parent
+    paths = [job.notebook_path, *job.ship]
+    return {path.relative_to(project).as_posix(): path.read_bytes() for path in paths}
+
+
+def execute_remote(job: Job, files: dict[str, bytes]) -> tuple[Outcome, dict[str, tuple[bytes, str]]]:
+    """On a Dask worker: lay the project's files out in a folder of the worker's own, run the job
+    in the notebook's folder there, and return its outcome and its files with their checksums."""
+    with tempfile.TemporaryDirectory(prefix="labjournal-remote-") as folder:
+        local = Path(folder)
+        staging = local / "run"
+        staging.mkdir()
+        project = local / "project"
+        for name, data in files.items():
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_bytes(data)
+        here = str(job.project or job.notebook_path.parent)
+        remote = dataclasses.replace(
+            job,
+            notebook_path=project / job.notebook_path.relative_to(here),
+            staging=staging,
+            environment=remote_environment(job.environment, here, str(project), staging),
+        )
+        outcome = execute_job(remote)
+        if outcome.error:
+            outcome.error["notebook"] = str(job.notebook_path)  # the name the user knows
+        results = {}
+        for path in sorted(staging.rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                results[str(path.relative_to(staging))] = (data, hashlib.sha256(data).hexdigest())
+    return outcome, results
+
+
+def remote_environment(environment: dict[str, str], here: str, there: str, staging: Path) -> dict[str, str]:
+    """A run's environment on a worker: project paths moved to the worker's copy, the run's
+    folder its own, and `url:` datasets the worker lacks fetched into its cache (verified)."""
+    moved = {name: value.replace(here, there) for name, value in environment.items()}
+    moved[RUN_DIR_ENV] = str(staging)
+    sources = json.loads(environment.get(SOURCES_ENV) or "{}")
+    for name, source in sources.items():
+        if source["root"].startswith(here + os.sep):
+            source["root"] = there + source["root"][len(here) :]
+        elif source.get("url") and not Path(source["root"]).exists():
+            file = Path(source["root"]).name
+            source["root"] = str(download(name, source["url"], source["fingerprint"], file))
+    moved[SOURCES_ENV] = json.dumps(sources, sort_keys=True)
+    return moved
+
+
+def receive_files(staging: Path, files: dict[str, tuple[bytes, str]]) -> None:
+    """Write a remote run's files into this machine's staging folder, each checked against the
+    checksum the worker sent; the scheduler then commits the folder as it commits a local run."""
+    root = staging.resolve()
+    for name, (data, checksum) in files.items():
+        target = (staging / name).resolve()
+        if root not in target.parents:
+            raise WorkerLost(f"a worker sent a file outside the run's folder: {name}")
+        if hashlib.sha256(data).hexdigest() != checksum:
+            raise WorkerLost(f"{name} arrived damaged from the worker (checksum mismatch)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, data)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (read from /proc; none where there is no /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def make_executor(kind: str, workers: int, scheduler: str | None) -> LocalExecutor | DaskExecutor:
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "dask":
+        if not scheduler:
+            raise ExecutorError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+        return DaskExecutor(scheduler)
+    raise ExecutorError(f"unknown executor '{kind}' (use local or dask)")

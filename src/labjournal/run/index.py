@@ -1,0 +1,95 @@
+"""`results/index.json`: one row per planned run, written after every `labjournal run`.
+
+Each row holds the lab, notebook, experiment, parameters, seed, cache key, data variant and
+status of a run, and for a completed run its scalar metrics, the names of its series, tables and
+figures, and its folder in the store. `labjournal.run.results` reads it; only the scheduler writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from labjournal.run.cache import KeyedRun
+from labjournal.run.provenance import now_iso
+from labjournal.run.runchecks import seed_unused
+
+if TYPE_CHECKING:
+    from labjournal.plan.datasets import DataSource
+    from labjournal.plan.model import Plan
+    from labjournal.run.store import ResultsStore
+
+INDEX_FORMAT = 1
+
+
+def build_index(
+    plan: Plan,
+    store: ResultsStore,
+    keyed: list[KeyedRun],
+    profile: str,
+    sources: dict[str, DataSource],
+    commit: str,
+    design: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    rows = []
+    for item in keyed:
+        spec = item.spec
+        row: dict[str, Any] = {
+            "lab": spec.lab,
+            "notebook": spec.notebook,
+            "experiment": spec.experiment,
+            "notebook_path": str(spec.notebook_path.relative_to(plan.root)),
+            "profile": profile,
+            "params": spec.params,
+            "seed": spec.seed,
+            "key": item.key,
+            "data": [sources[name].description for name in spec.data if name in sources],
+        }
+        record, reason = store.lookup(spec.lab, spec.notebook, item.key)
+        if record is not None:
+            run_dir = store.run_dir(spec.lab, spec.notebook, item.key)
+            metrics = store.read_metrics(run_dir)
+            row.update(
+                status="ok",
+                run_dir=str(run_dir.relative_to(store.root)),
+                metrics=metrics.get("scalars", {}),
+                series=sorted(metrics.get("series", {})),
+                tables=sorted(metrics.get("tables", {})),
+                figures=metrics.get("figures", {}),
+                device=record.get("device"),
+                duration_s=record.get("duration_s"),
+            )
+        else:
+            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / "run.json"
+            if failed.exists():
+                error = json.loads(failed.read_text()).get("error", {})
+                row.update(status="failed", run_dir=str(failed.parent.relative_to(store.root)), error=error)
+            else:
+                row.update(status="missing", reason=reason)
+        rows.append(row)
+    return {
+        "format": INDEX_FORMAT,
+        "profile": profile,
+        "generated": now_iso(),
+        "project_commit": commit,
+        "design": design or {},  # the sequential design claims are judged by (labjournal.plan.sequential)
+        "data": {name: source.to_json() for name, source in sources.items()},
+        "runs": rows,
+        "seed_unused": seed_unused(rows),  # notebooks whose results never change with the seed
+    }
+
+
+def merge_lab(
+    previous: dict[str, Any] | None, current: dict[str, Any], lab: str, labs: list[str]
+) -> dict[str, Any]:
+    """The index after `labjournal run --lab LAB`: that lab's rows from this run, every other
+    lab's rows as the previous index had them (possibly of another profile: each row says which),
+    in the plan's order of labs. Running one lab never makes the journal forget the others."""
+    if not previous:
+        return current
+    kept = [row for row in previous.get("runs", []) if row["lab"] != lab and row["lab"] in labs]
+    fresh = [row for row in current["runs"] if row["lab"] == lab]
+    order = {name: position for position, name in enumerate(labs)}
+    rows = sorted(kept + fresh, key=lambda row: order[row["lab"]])  # stable: runs keep their order
+    data = {**previous.get("data", {}), **current["data"]}
+    return {**current, "runs": rows, "data": data, "seed_unused": seed_unused(rows)}
