@@ -38,12 +38,12 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal.cache import plan_keys, resolve_sources
+from labjournal.run.cache import plan_keys, resolve_sources
 from labjournal.kit.env import INPUTS_ENV
-from labjournal.placement import run_environment
-from labjournal.plan import load_plan
-from labjournal.provenance import available_cores
-from labjournal.summaries import summary_inputs
+from labjournal.run.placement import run_environment
+from labjournal.plan.model import load_plan
+from labjournal.run.provenance import available_cores
+from labjournal.run.summaries import summary_inputs
 
 sys.path.insert(0, str(Path(__file__).parent))
 from overhead import main as overhead_main  # noqa: E402

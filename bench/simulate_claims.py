@@ -1,7 +1,7 @@
 """The whole decision rule, simulated: seeds added two at a time from 3 up to 15 (the default
 profile's design), futility stopping, claims of one to three parts, trends with per-seed random
 slopes, censored outcomes at several rates, unequal seed counts, and Holm over a family of claims.
-Every verdict comes from the project's own functions (labjournal.evidence, .ranks, .verdicts,
+Every verdict comes from the project's own functions (labjournal.claims.evidence, .ranks, .verdicts,
 .decide), so what is simulated is what `labjournal check` and `make report` do.
 
     python bench/simulate_claims.py [--claims 5000]
@@ -24,11 +24,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from labjournal.decide import _futile  # noqa: E402
-from labjournal.evidence import DECIDED, Evidence, seed_slope  # noqa: E402
-from labjournal.ranks import ranked  # noqa: E402
-from labjournal.sequential import Design  # noqa: E402
-from labjournal.verdicts import counted, holm, judge, strict_alpha  # noqa: E402
+from labjournal.claims.decide import _futile  # noqa: E402
+from labjournal.claims.evidence import DECIDED, Evidence, seed_slope  # noqa: E402
+from labjournal.claims.ranks import ranked  # noqa: E402
+from labjournal.plan.sequential import Design  # noqa: E402
+from labjournal.claims.verdicts import counted, holm, judge, strict_alpha  # noqa: E402
 
 DESIGN = Design.schedule(3, 2, 15)
 CAP = 15

@@ -16,7 +16,8 @@ from labjournal.build.combined import write_combined
 from labjournal.build.pages import COMBINED, read_pages, split_front_matter
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render.journal import quarto_config, render_journal
+from labjournal.render.journal import render_journal
+from labjournal.render.quarto_project import quarto_config
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 

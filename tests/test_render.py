@@ -13,7 +13,8 @@ from rich.console import Console
 from labjournal.errors import RenderError
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.render.journal import protect_shortcodes, render_journal
+from labjournal.render.journal import render_journal
+from labjournal.render.templating import protect_shortcodes
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -183,3 +184,29 @@ def test_a_page_in_the_report_folder_that_the_sidebar_does_not_list_is_an_error(
     finally:
         extra.unlink()
     _render_page(results_store, "Hi\n")  # a leading '_' marks an included part: no error
+
+
+def test_the_claims_page_does_not_depend_on_the_order_of_the_pages(tmp_path: Path) -> None:
+    """The Claims page links each claim to the page stating it and to its figure; listed before
+    those pages, it used to fail ("not placed on any page rendered before the claims page")."""
+    project = make_demo_project(tmp_path / "p")
+    (project / "report" / "claims.yml").write_text(
+        "claims:\n  grows:\n    lab: demo\n    sentence: Squares grow.\n    figure: demo/squares/plot\n"
+        "    expect: {greater: {ref: demo/squares, metric: square, at: {x: 2.0}, than: {x: 1.0}}}\n"
+    )
+    (project / "report" / "claims.qmd").write_text("---\ntitle: Claims\n---\n\n{{ claims_table() }}\n")
+    (project / "report" / "demo.qmd").write_text(DEMO_PAGE + "\nSquares grow. {{ claim('grows') }}\n")
+    quarto = project / "_quarto.yml"
+    first = quarto.read_text().replace("        text: Home\n", "        text: Home\n      - claims.qmd\n", 1)
+    quarto.write_text(first)
+    run_plan(
+        load_plan(project / "journal.yml"),
+        ResultsStore(project / "results"),
+        profile="default",
+        console=Console(quiet=True),
+    )
+    out, _ = render_journal(Project(project))
+    claims = (out / "claims.qmd").read_text()
+    assert "[Stated on the lab page](demo.html\\#claim-grows)" in claims
+    assert "[figure](demo.html\\#fig-demo-plot)" in claims
+    assert Project(project).site_config().pages[1].source == "claims.qmd"  # listed before demo.qmd

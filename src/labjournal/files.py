@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and content hashes.
+"""Small file helpers: atomic writes, content hashes, and a folder staged then swapped into place.
 
 Every file the store or a notebook writes goes through `atomic_write_*`, so a crash or a kill leaves
 either the old file or the new one, never half of one.
@@ -6,10 +6,13 @@ either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,31 @@ def expand(root: Path, pattern: str) -> list[Path]:
     """What a `deps:` entry names: the glob's matches, or the one path; only those that exist."""
     found = sorted(root.glob(pattern)) if any(char in pattern for char in "*?[") else [root / pattern]
     return [path for path in found if path.exists()]
+
+
+def swap_in(fresh: Path, target: Path, retired: Path | None = None) -> None:
+    """Put a finished folder in place of `target`: the old one is moved aside (to `retired`), the
+    new one in, then the old one removed. A reader sees the old folder or the new, never half."""
+    if not target.exists():
+        os.replace(fresh, target)
+        return
+    retired = retired or target.with_name(target.name + ".old")
+    shutil.rmtree(retired, ignore_errors=True)
+    os.replace(target, retired)
+    os.replace(fresh, target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_folder(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """A fresh folder beside `target` to fill. When the block ends, it replaces `target` (swap_in);
+    when the block fails, it is removed and `target` stays as it was."""
+    fresh = target.with_name(target.name + suffix)
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    try:
+        yield fresh
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    swap_in(fresh, target)

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from labjournal.errors import BuildError, LabjournalError
+from labjournal.files import staged_folder
 from labjournal.project import Project
 from labjournal.render.freshness import check_published
 
@@ -57,19 +58,10 @@ def publish(project: Project, target: str = BRANCH) -> str:
 
 def _to_folder(site: Path, folder: Path) -> str:
     folder = folder.resolve()
-    fresh = folder.with_name(folder.name + ".publishing")
-    shutil.rmtree(fresh, ignore_errors=True)
-    shutil.copytree(site, fresh)
-    (fresh / ".nojekyll").touch()
-    make_public(fresh)
-    if folder.exists():
-        retired = folder.with_name(folder.name + ".old")
-        shutil.rmtree(retired, ignore_errors=True)
-        folder.rename(retired)
-        fresh.rename(folder)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        fresh.rename(folder)
+    with staged_folder(folder, suffix=".publishing") as fresh:
+        shutil.copytree(site, fresh, dirs_exist_ok=True)
+        (fresh / ".nojekyll").touch()
+        make_public(fresh)
     return f"copied {site} to {folder}"
 
 

@@ -20,6 +20,7 @@ from labjournal.build import builtin, quarto
 from labjournal.build.combined import write_combined
 from labjournal.build.pages import read_pages
 from labjournal.errors import BuildError
+from labjournal.files import staged_folder
 from labjournal.project import PDF_NAME, Project
 from labjournal.render.freshness import check_rendered, write_built
 from labjournal.render.journal import MANIFEST
@@ -61,20 +62,13 @@ def build_outputs(
     if only in (None, "site"):
         # The site is built into a fresh folder and swapped in, so pages and figures of an
         # earlier build never linger; the PDF is carried over unless it is rebuilt below.
-        fresh = out.with_name(out.name + ".tmp")
-        shutil.rmtree(fresh, ignore_errors=True)
-        fresh.mkdir()
-        if chosen == "quarto":
-            quarto.quarto_site(project, fresh)
-        else:
-            builtin.pandoc_site(project, site, pages, fresh)
-        if (out / PDF_NAME).exists():
-            shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
-        retired = out.with_name(out.name + ".old")
-        shutil.rmtree(retired, ignore_errors=True)
-        out.rename(retired)
-        fresh.rename(out)
-        shutil.rmtree(retired, ignore_errors=True)
+        with staged_folder(out) as fresh:
+            if chosen == "quarto":
+                quarto.quarto_site(project, fresh)
+            else:
+                builtin.pandoc_site(project, site, pages, fresh)
+            if (out / PDF_NAME).exists():
+                shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
     if only in (None, "pdf"):
         if chosen == "quarto":
             quarto.quarto_pdf(project, site, out)

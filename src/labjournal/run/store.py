@@ -33,7 +33,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from labjournal.errors import LabjournalError, StoreLockedError
-from labjournal.files import atomic_write_json, sha256_file
+from labjournal.files import atomic_write_json, sha256_file, swap_in
 from labjournal.kit.progress import PROGRESS_FILE
 
 
@@ -161,14 +161,8 @@ class ResultsStore:
         }
         atomic_write_json(staging / RUN_RECORD, record)
         destination.parent.mkdir(parents=True, exist_ok=True)
-        if destination.exists():
-            # --force over a good run: the new run is complete, so the old one may go.
-            retired = self.staging_dir / f"retired-{destination.name}-{time.monotonic_ns()}"
-            os.replace(destination, retired)
-            os.replace(staging, destination)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            os.replace(staging, destination)
+        # --force over a good run: the new run is complete, so the old one may go.
+        swap_in(staging, destination, self.staging_dir / f"retired-{destination.name}-{time.monotonic_ns()}")
 
     def keep_failed(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
         atomic_write_json(staging / RUN_RECORD, record)

@@ -1,0 +1,259 @@
+"""Blocks the prose places: `figure`, `table`, `run_table`. Each is built from the results, with its
+provenance (parameters, seeds, data, commit and the executed notebook), and laid out by a Jinja
+template of `templates/`. What they place is recorded in the placements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from labjournal.records import short_key
+from labjournal.render.formatting import (
+    describe_params,
+    describe_seeds,
+    format_aggregate,
+    format_cell,
+    markdown_text,
+)
+from labjournal.render.placements import FigureUse
+from labjournal.render.prose import RenderState, prose
+from labjournal.run.results import Aggregate, ResultLookupError, split_ref
+
+
+class Blocks:
+    def __init__(self, state: RenderState) -> None:
+        self.state = state
+        self.results = state.results
+
+    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
+        """The run of one grid point whose figure or table a page shows: the given seed, else the
+        first seed."""
+        lab, experiment = split_ref(ref)
+        rows = self.results.point_rows(lab, experiment, **params)
+        if seed is not None:
+            rows = [r for r in rows if r["seed"] == seed]
+            if not rows:
+                raise ResultLookupError(f"{ref}: no run with seed {seed}")
+        return sorted(rows, key=lambda r: (r["seed"] is None, r["seed"]))[0]
+
+    def _link(self, row: dict[str, Any]) -> str:
+        return self.state.placements.notebook(self.results.store_root, row)
+
+    def _label(self, kind: str, given: str | None, *parts: str) -> str:
+        return self.state.placements.label(self.state.page, kind, given, *parts)
+
+    @prose(failed_runs="block")
+    def figure(
+        self, ref: str, name: str, seed: int | None = None, label: str | None = None, **params: Any
+    ) -> Markup:
+        """Place a figure recorded by the runs of `ref` (one grid point, first seed unless given),
+        labelled `fig-<lab>-<name>` (or `label=`) for `@fig-…` references."""
+        if note := self.state.not_run(ref):
+            return note.note()
+        lab, _ = split_ref(ref)
+        row = self._run_row(ref, seed, params)
+        figures = row.get("figures", {})
+        if name not in figures:
+            known = ", ".join(sorted(figures)) or "none"
+            raise ResultLookupError(f"{ref}: no figure '{name}' (the run records: {known})")
+        record = figures[name]
+        use = FigureUse(
+            page=self.state.page,
+            lab=lab,
+            name=name,
+            source=self.results.store_root / row["run_dir"] / record["path"],
+            target=f"figures/{short_key(row['key'])}/{name}.png",
+            caption=record["caption"],
+            alt=record.get("alt") or record["caption"],
+            run_key=row["key"],
+            notebook=row["notebook_path"],
+            anchor=self._label("fig", label, lab, name),
+        )
+        self.state.placements.figure(use)
+        block = self.state.env.get_template("figure.md.j2").render(
+            figure=use,
+            provenance=self._provenance(row, record),
+            link=Markup(self._link(row)),
+            anchor=use.anchor,
+        )
+        return Markup(block)
+
+    def _provenance(self, row: dict[str, Any], record: dict[str, Any]) -> str:
+        parts = []
+        if row["seed"] is not None:
+            shown = describe_params(row["params"])
+            parts.append(f"Parameters: {shown}; seed {row['seed']}." if shown else f"Seed {row['seed']}.")
+        else:
+            parts += [self._inputs_of(row, experiment) for experiment in record.get("experiments") or []]
+        data = "; ".join(row.get("data") or []) if row["seed"] is not None else self._data_of_inputs(row)
+        if data:
+            parts.append(f"Data: {data}.")
+        parts.append(f"Project commit {self.state.commit()}. Executed notebook {row['notebook_path']}, run")
+        return " ".join(parts)
+
+    def _inputs_of(self, row: dict[str, Any], experiment: str) -> str:
+        """The runs a summary's figure was drawn from: the grid they span and their seeds."""
+        inputs = [r for r in self.results.runs if r["lab"] == row["lab"] and r["experiment"] == experiment]
+        grid: dict[str, list[Any]] = {}
+        for r in inputs:
+            for k, v in r["params"].items():
+                grid.setdefault(k, [])
+                if v not in grid[k]:
+                    grid[k].append(v)
+        varying = "; ".join(f"{k} ∈ {{{', '.join(map(str, vs))}}}" for k, vs in grid.items() if len(vs) > 1)
+        fixed = ", ".join(f"{k} = {vs[0]}" for k, vs in grid.items() if len(vs) == 1)
+        seeds = describe_seeds([r["seed"] for r in inputs])
+        return (
+            f"From {len(inputs)} runs of {experiment}: {varying or 'one grid point'}"
+            f"{'; ' + fixed if fixed else ''}; {seeds}."
+        )
+
+    def _data_of_inputs(self, row: dict[str, Any]) -> str:
+        seen: list[str] = []
+        for other in self.results.runs:
+            if other["lab"] == row["lab"]:
+                seen += [d for d in other.get("data") or [] if d not in seen]
+        return "; ".join(seen)
+
+    @prose(failed_runs="block")
+    def table(
+        self,
+        ref: str,
+        metrics: dict[str, str] | list[str],
+        by: list[str] | None = None,
+        caption: str = "",
+        percent: list[str] | None = None,
+        digits: int = 3,
+        over: list[str] | None = None,
+        baselines: dict[str, str] | None = None,
+        baseline_by: list[str] | None = None,
+        model: str = "network",
+        label: str | None = None,
+    ) -> Markup:
+        """A results table: one row per grid point, mean ± std over seeds for each metric.
+
+        `metrics` maps metric names to column headings (or is a list of names). `over` names
+        parameters that are replicates, like folds, aggregated together with the seeds.
+        `baselines` maps a metric prefix to a label: a run that records `logreg_accuracy` next to
+        `accuracy` gets a "logistic regression" row (split by `baseline_by` parameters, if any).
+        The table is labelled `tbl-<lab>-<experiment>` (or `label=`) for `@tbl-…` references."""
+        if note := self.state.not_run(ref):
+            return note.note()
+        lab, experiment = split_ref(ref)
+        anchor = self._label("tbl", label, lab, experiment)
+        headings = metrics if isinstance(metrics, dict) else {m: m.replace("_", " ") for m in metrics}
+        unknown = [name for name in percent or [] if name not in headings]
+        if unknown:
+            raise ResultLookupError(
+                f"{ref}: percent names {', '.join(map(repr, unknown))}, which the table does not show "
+                f"(its metrics: {', '.join(headings)})"
+            )
+        frame = self.results.table(lab, experiment, list(headings), by=by, over=over or [])
+        columns = [c for c in frame.columns if c not in headings]
+        body = [[record[c] for c in columns + list(headings)] for _, record in frame.iterrows()]
+        if baselines:
+            body = [[model, *cells] for cells in body]
+            body += self._baseline_rows(ref, headings, columns, baselines, baseline_by or [], over or [])
+            columns = ["model", *columns]
+        columns += list(headings)
+        rows = [self._shown(columns, cells, percent or [], digits) for cells in body]
+        return Markup(
+            self.state.env.get_template("table.md.j2").render(
+                headers=[headings.get(c, c.replace("_", " ")) for c in columns],
+                rows=rows,
+                caption=caption,
+                note=self._table_note(ref, over or [], bool(baselines)),
+                anchor=anchor,
+            )
+        )
+
+    def _baseline_rows(
+        self,
+        ref: str,
+        headings: dict[str, str],
+        columns: list[str],
+        baselines: dict[str, str],
+        baseline_by: list[str],
+        over: list[str],
+    ) -> list[list[Any]]:
+        """A row per baseline (and `baseline_by` point): a baseline has no training time or
+        parameter count, so those cells stay empty."""
+        lab, experiment = split_ref(ref)
+        recorded = set(self.results.rows(lab, experiment)[0].get("metrics", {}))
+        body = []
+        for prefix, label in baselines.items():
+            names = [f"{prefix}_{m}" for m in headings if f"{prefix}_{m}" in recorded]
+            if not names:
+                raise ResultLookupError(
+                    f"{ref}: baseline '{prefix}' has none of {', '.join(f'{prefix}_{m}' for m in headings)}"
+                )
+            part = self.results.table(lab, experiment, names, by=baseline_by, over=over, collapse=True)
+            for _, record in part.iterrows():
+                grid_cells = [record[c] if c in part.columns else "—" for c in columns]
+                metric_cells = [record.get(f"{prefix}_{m}", "—") for m in headings]
+                body.append([label, *grid_cells, *metric_cells])
+        return body
+
+    @staticmethod
+    def _shown(columns: list[str], cells: list[Any], percent: list[str], digits: int) -> list[str]:
+        shown = []
+        for column, value in zip(columns, cells, strict=True):
+            if isinstance(value, Aggregate):
+                pct = column in percent
+                whole = value.n > 0 and all(float(v).is_integer() for v in value.values)
+                places = 1 if pct else (0 if whole else digits)
+                shown.append(format_aggregate(value, places, pct, show_n=False))
+            else:
+                shown.append(markdown_text(value))
+        return shown
+
+    def _table_note(self, ref: str, over: list[str], baselines: bool) -> Markup:
+        """The caption's provenance: replicates, data, commit and the executed notebooks."""
+        runs = self.results.rows(*split_ref(ref))
+        replicates = describe_seeds([r["seed"] for r in runs])
+        for name in over:
+            values = sorted({r["params"].get(name) for r in runs}, key=str)
+            replicates += f" and {name} " + ", ".join(map(str, values))
+        data = "; ".join(runs[0].get("data") or [])
+        note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
+        note += f" Project commit {self.state.commit()}."
+        if baselines:
+            note += " Baselines are fitted on the same splits as the network."
+        links = ", ".join(self._link(r) for r in runs)
+        return markdown_text(note) + Markup(f" Executed notebooks: {links}.")
+
+    @prose(failed_runs="block")
+    def run_table(
+        self,
+        ref: str,
+        name: str,
+        caption: str = "",
+        seed: int | None = None,
+        label: str | None = None,
+        **params: Any,
+    ) -> Markup:
+        """A table a run recorded itself (record.table), e.g. the gradient-check errors, labelled
+        `tbl-<lab>-<name>` (or `label=`)."""
+        if note := self.state.not_run(ref):
+            return note.note()
+        row = self._run_row(ref, seed, params)
+        tables = self.results.metrics_of(row).get("tables", {})
+        if name not in tables:
+            known = ", ".join(sorted(tables)) or "none"
+            raise ResultLookupError(f"{ref}: no table '{name}' (the run records: {known})")
+        recorded = tables[name]
+        shown = describe_params(row["params"])
+        about = f"Parameters: {shown}; seed {row['seed']}. " if shown and row["seed"] is not None else ""
+        note = markdown_text(
+            f"{about}Project commit {self.state.commit()}. Recorded by {row['notebook_path']}, run "
+        )
+        return Markup(
+            self.state.env.get_template("table.md.j2").render(
+                headers=[h.replace("_", " ") for h in recorded["columns"]],
+                rows=[[format_cell(cell) for cell in r] for r in recorded["rows"]],
+                caption=caption or recorded.get("caption", ""),
+                note=note + Markup(self._link(row) + "."),
+                anchor=self._label("tbl", label, row["lab"], name),
+            )
+        )

@@ -1,0 +1,88 @@
+"""Executed notebooks published as pages of the site (`runs/<key>.html`), without this machine's
+paths."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from labjournal.errors import RenderError
+from labjournal.files import atomic_write_text
+
+NOTEBOOK_TEMPLATES = Path(__file__).parents[1] / "nbtemplates"
+NOTEBOOK_PAGE_VERSION = "offline-3"  # part of the cache name: a new template converts again
+NOTEBOOK_CSS = "notebook.css"
+
+
+def publish_notebooks(
+    notebooks: dict[str, Path], cache: Path, out: Path, root: Path, titles: dict[str, str] | None = None
+) -> None:
+    """Executed notebooks as HTML (nbconvert, the `offline` template: no script from the
+    network), one page per run key, titled with the notebook and its parameters, and with this
+    machine's paths taken out of the outputs (`clean_paths`). The HTML of a run never changes, so
+    it is converted once and kept beside the results store."""
+    if not notebooks:
+        return
+    from nbconvert import HTMLExporter
+
+    exporter = None
+    out.mkdir(parents=True, exist_ok=True)
+    for key, source in notebooks.items():
+        cached = cache / f"{key}.{NOTEBOOK_PAGE_VERSION}.html"
+        if not cached.exists():
+            if not source.exists():
+                raise RenderError(f"executed notebook of run {key[:8]} is missing: {source}")
+            exporter = exporter or HTMLExporter(
+                template_name="offline", extra_template_basedirs=[str(NOTEBOOK_TEMPLATES)]
+            )
+            notebook = clean_paths(nbformat.read(str(source), as_version=4), root)
+            title = (titles or {}).get(key) or source.parent.name
+            body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+            atomic_write_text(cached, body)
+        shutil.copy2(cached, out / f"{key[:16]}.html")
+    stylesheet = cache / f"notebook.{NOTEBOOK_PAGE_VERSION}.css"
+    if not stylesheet.exists():
+        atomic_write_text(stylesheet, _lab_stylesheet())
+    shutil.copy2(stylesheet, out / NOTEBOOK_CSS)
+
+
+def clean_paths(notebook: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
+    """The outputs of an executed notebook without this machine's paths: a run's folder (where
+    it ran, or its staging folder) becomes `<run>`, the project's folder `<project>`, the home
+    folder `~`. Published pages must not show where the journal was built."""
+    project = re.escape(str(root.resolve()))
+    rules = [
+        (re.compile(project + r"/results/(?:\.staging|runs(?:/[^/\s'\"]+){2})/[^/\s'\"]+"), "<run>"),
+        (re.compile(project), "<project>"),
+        (re.compile(re.escape(str(Path.home()))), "~"),
+    ]
+
+    def clean(text: str) -> str:
+        for pattern, replacement in rules:
+            text = pattern.sub(replacement, text)
+        return text
+
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = clean(output["text"])
+            if "traceback" in output:
+                output["traceback"] = [clean(line) for line in output["traceback"]]
+            for kind in ("text/plain", "text/html", "text/markdown"):
+                if kind in output.get("data", {}):
+                    value = output["data"][kind]
+                    output["data"][kind] = clean("".join(value) if isinstance(value, list) else value)
+    return notebook
+
+
+def _lab_stylesheet() -> str:
+    """The styles nbconvert's lab template inlines into every page, taken once from the export of
+    an empty notebook, for the pages to share as one file."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook())
+    head = body.split("</head>", 1)[0]
+    return "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", head, flags=re.DOTALL))
