@@ -1,0 +1,85 @@
+"""The Quarto engine: `quarto render` of the website, and of the combined document to typst, with
+the journal's typst partials and badge filter, for the PDF."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from labjournal.build.pages import COMBINED, author_files, run_tool, split_front_matter
+from labjournal.errors import LabjournalError
+from labjournal.project import PDF_NAME, Project, SiteConfig
+
+
+def _quarto() -> str:
+    quarto = shutil.which("quarto")
+    if quarto is None:  # choose_engine checked; PATH may have changed since
+        raise LabjournalError("quarto disappeared from PATH")
+    return quarto
+
+
+def quarto_site(project: Project, out: Path) -> None:
+    build_dir = project.build_dir
+    run_tool([_quarto(), "render", "--to", "html"], build_dir, "quarto render (site)")
+    shutil.copytree(build_dir / "_site", out, dirs_exist_ok=True)
+
+
+# What Quarto's PDF takes from `templates/`: the typst template partials (Quarto's `article()`
+# laid out as the built-in PDF: title page with its note, contents, link colour; with the look
+# both engines share), and the claim badges' filter. Quarto does cross-references, callouts and
+# tabsets itself, so the built-in engine's other filters are not used.
+QUARTO_PARTIALS = ("quarto/typst-template.typ", "journal-style.typ")
+QUARTO_FILTERS = ("badges.lua",)
+
+
+def _listed(value: object, names: list[str]) -> list:
+    """A front-matter list (or single value, or none) with `names` added where missing."""
+    items = list(value) if isinstance(value, list) else [] if value is None else [value]
+    return items + [name for name in names if name not in items]
+
+
+def quarto_pdf_front_matter(text: str, partials: list[str], filters: list[str]) -> str:
+    """The combined document as Quarto's PDF source: its front matter lists the typst template
+    `partials` (under `format: typst:`) and the Lua `filters`, files beside the document, and
+    titles the contents "Contents" as the built-in PDF does (Quarto's default is "Table of
+    contents"); everything else is kept."""
+    meta, body = split_front_matter(text, COMBINED)
+    formats = meta.get("format")
+    if not isinstance(formats, dict):  # `format: typst` (a name) or none
+        formats = {formats: "default"} if isinstance(formats, str) else {}
+    typst = formats.get("typst")
+    typst = dict(typst) if isinstance(typst, dict) else {}
+    typst["template-partials"] = _listed(typst.get("template-partials"), partials)
+    meta["format"] = {**formats, "typst": typst}
+    meta["filters"] = _listed(meta.get("filters"), filters)
+    meta.setdefault("toc-title", "Contents")
+    front = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True)
+    return f"---\n{front}---\n\n{body}"
+
+
+def quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
+    """Render the combined document on its own, outside any Quarto project, so that the website's
+    settings (output folder, render list) cannot interfere with the PDF."""
+    build_dir = project.build_dir
+    with tempfile.TemporaryDirectory(prefix="labjournal-pdf-") as folder:
+        work = Path(folder)
+        for name in QUARTO_PARTIALS + QUARTO_FILTERS:  # beside the document, as its front matter says
+            shutil.copy2(project.template(name), work / Path(name).name)
+        source = quarto_pdf_front_matter(
+            (build_dir / COMBINED).read_text(encoding="utf-8"),
+            [Path(name).name for name in QUARTO_PARTIALS],
+            list(QUARTO_FILTERS),
+        )
+        (work / "journal.qmd").write_text(source, encoding="utf-8")
+        if (build_dir / "figures").exists():
+            shutil.copytree(build_dir / "figures", work / "figures")
+        for name in author_files(build_dir):  # their images, bibliography and style, as in report/
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(build_dir / name, work / name)
+        if site.bibliography and (build_dir / site.csl).exists():  # the default style, written by render
+            shutil.copy2(build_dir / site.csl, work / site.csl)
+        run_tool([_quarto(), "render", "journal.qmd", "--to", "typst"], work, "quarto render (PDF)")
+        shutil.copy2(work / PDF_NAME, out / PDF_NAME)
