@@ -11,7 +11,6 @@ from typing import Any
 from rich.console import Console
 
 from labjournal.build.builtin import index_for_search, rebuild_pages
-
 from labjournal.build.outputs import build_outputs, choose_engine
 from labjournal.project import Project
 from labjournal.render.freshness import BUILT, digest, read_render

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import Field, JsonValue, ValidationError
 
 from labjournal.errors import LabjournalError
+from labjournal.records import StrictModel
 
 CLAIMS_FILE = "claims.yml"  # in report/
 
@@ -36,8 +37,7 @@ def claim_line(path: Path, claim_id: str) -> int | None:
     return lines.get(("claims", claim_id))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+_Strict = StrictModel  # unknown keys are errors; no coercion
 
 
 class _Measure(_Strict):

@@ -8,11 +8,11 @@ from pathlib import Path
 from types import UnionType
 from typing import Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, Field, JsonValue, model_validator
 
+from labjournal.records import StrictModel
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+_Strict = StrictModel  # unknown keys are errors; no coercion
 
 
 class Decide(_Strict):
