@@ -38,10 +38,10 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal.run.cache import plan_keys, resolve_sources
 from labjournal.kit.env import INPUTS_ENV
-from labjournal.run.placement import run_environment
 from labjournal.plan.model import load_plan
+from labjournal.run.cache import plan_keys, resolve_sources
+from labjournal.run.placement import run_environment
 from labjournal.run.provenance import available_cores
 from labjournal.run.summaries import summary_inputs
 

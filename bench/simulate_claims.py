@@ -22,13 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+try:  # the installed engine; this checkout's src/ only where none is installed
+    import labjournal  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from labjournal.claims.decide import _futile  # noqa: E402
 from labjournal.claims.evidence import DECIDED, Evidence, seed_slope  # noqa: E402
 from labjournal.claims.ranks import ranked  # noqa: E402
-from labjournal.plan.sequential import Design  # noqa: E402
 from labjournal.claims.verdicts import counted, holm, judge, strict_alpha  # noqa: E402
+from labjournal.plan.sequential import Design  # noqa: E402
 
 DESIGN = Design.schedule(3, 2, 15)
 CAP = 15

@@ -8,7 +8,9 @@ import http.server
 import os
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -107,6 +109,42 @@ The square at x = 2 is {{ metric("demo/squares", "square", x=2.0) | num(2) }}.
 
 BIB = """@article{ref2020, title = {A Reference}, author = {Doe, Jane}, journal = {J}, year = {2020}}
 """
+
+
+def index_row(
+    lab: str,
+    experiment: str,
+    params: dict[str, Any],
+    seed: int | None,
+    metrics: dict[str, Any],
+    *,
+    notebook: str = "nb",
+    key: str | None = None,
+    status: str = "ok",
+    run_dir: str = "runs/x",
+    data: Sequence[str] = (),
+) -> dict[str, Any]:
+    """One row of `results/index.json` as labjournal.run.index writes it: the one place the tests
+    spell out the row's schema (labjournal.records.IndexRow reads it). The key defaults to one
+    unique per parameters and seed."""
+    return {
+        "lab": lab,
+        "notebook": notebook,
+        "experiment": experiment,
+        "params": params,
+        "seed": seed,
+        "key": f"{sorted(params.items())}-{seed}" if key is None else key,
+        "status": status,
+        "run_dir": run_dir,
+        "metrics": metrics,
+        "figures": {},
+        "data": list(data),
+    }
+
+
+def results_index(rows: Sequence[dict[str, Any]], profile: str = "test", **extra: Any) -> dict[str, Any]:
+    """A whole `results/index.json` around `rows` (e.g. `design=` as a further field)."""
+    return {"format": 1, "profile": profile, "data": {}, "runs": list(rows), **extra}
 
 
 def make_demo_project(root: Path) -> Path:

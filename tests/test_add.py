@@ -232,6 +232,7 @@ def test_what_counts_as_a_cell_of_literal_assignments(source: str, literal: bool
     assert is_literal_assignment_cell(source) is literal
 
 
+@pytest.mark.slow
 @pytest.mark.e2e
 def test_an_adopted_notebook_runs_on_the_quick_profile(tmp_path: Path, capsys) -> None:
     project = _project(tmp_path)

@@ -1,5 +1,6 @@
 """The house rules of the engine: no import circles (type-only imports count), no module over
-about 400 lines, and the CLI only parses arguments and calls the engine."""
+about 400 lines, no function over 60 lines nor class over 200, and the CLI only parses arguments
+and calls the engine."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "labjournal"
 MAX_LINES = 420  # "about 400"
+MAX_FUNCTION_LINES = 60
+MAX_CLASS_LINES = 200
 
 
 def _module_name(path: Path) -> str:
@@ -148,3 +151,41 @@ def test_at_most_ten_modules_beside_the_stage_folders():
             assert doc and "import" in doc.lower(), (
                 f"{folder.name}/__init__.py must say what it does and may import"
             )
+
+
+def long_definitions(root: Path = PACKAGE) -> dict[str, int]:
+    """Every function over MAX_FUNCTION_LINES lines and class over MAX_CLASS_LINES (from its `def`
+    or `class` line to its last, docstring included), as "path::name" -> lines."""
+    found: dict[str, int] = {}
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                limit = MAX_FUNCTION_LINES
+            elif isinstance(node, ast.ClassDef):
+                limit = MAX_CLASS_LINES
+            else:
+                continue
+            length = node.end_lineno - node.lineno + 1
+            if length > limit:
+                found[f"{path.relative_to(root).as_posix()}::{node.name}"] = length
+    return found
+
+
+def test_the_length_check_finds_long_functions_and_classes(tmp_path: Path) -> None:
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    methods = "\n".join(f"    def m{i}(self):\n        return {i}\n" for i in range(MAX_CLASS_LINES // 3 + 2))
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "mod.py").write_text(
+        f"def long():\n{body}\n\n\ndef short():\n    return 1\n\n\nclass Big:\n{methods}"
+    )
+    found = long_definitions(tmp_path)
+    assert found == {"pkg/mod.py::long": MAX_FUNCTION_LINES + 1, "pkg/mod.py::Big": found["pkg/mod.py::Big"]}
+    assert found["pkg/mod.py::Big"] > MAX_CLASS_LINES
+
+
+def test_no_function_is_over_60_lines_and_no_class_over_200() -> None:
+    long = long_definitions()
+    assert not long, (
+        f"over {MAX_FUNCTION_LINES} lines (functions) or {MAX_CLASS_LINES} (classes): "
+        + ", ".join(f"{name} ({n} lines)" for name, n in sorted(long.items()))
+    )

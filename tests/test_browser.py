@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import serve, write_notebook
 from rich.console import Console
 
@@ -12,8 +13,11 @@ from labjournal.build.outputs import build_outputs
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
+
+pytestmark = pytest.mark.slow  # runs notebooks and drives a real browser
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -46,7 +50,9 @@ def test_a_script_in_the_data_is_shown_as_text_and_never_runs(demo_project: Path
     (demo_project / "report" / "demo.qmd").write_text(PAGE)
     plan = load_plan(demo_project / "journal.yml")
     quiet = Console(quiet=True)
-    run_plan(plan, ResultsStore(demo_project / "results"), profile="quick", console=quiet)
+    run_plan(
+        RunRequest.for_plan(plan, profile="quick", console=quiet), ResultsStore(demo_project / "results")
+    )
     render_journal(Project(demo_project))
     build_outputs(Project(demo_project), engine="pandoc", only="site", console=quiet)
 

@@ -15,8 +15,9 @@ from labjournal.build import outputs as build_module
 from labjournal.build.outputs import build_outputs, choose_engine
 from labjournal.errors import BuildError
 from labjournal.plan.model import load_plan
-from labjournal.project import Project
+from labjournal.project import PDF_NAME, Project
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -37,13 +38,15 @@ def test_auto_uses_quarto_only_where_it_is_installed(monkeypatch) -> None:
 def built(tmp_path_factory) -> Path:
     project = make_demo_project(tmp_path_factory.mktemp("build") / "project")
     run_plan(
-        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=QUIET
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=QUIET),
+        ResultsStore(project / "results"),
     )
     render_journal(Project(project))
     build_outputs(Project(project), engine="pandoc", console=QUIET)
     return project
 
 
+@pytest.mark.slow
 def test_site_has_every_page_with_navigation_figures_and_citations(built: Path) -> None:
     site = built / "_site"
     index = (site / "index.html").read_text()
@@ -58,6 +61,7 @@ def test_site_has_every_page_with_navigation_figures_and_citations(built: Path) 
     assert "The square at x = 2 is 4.00 (n = 1)." in demo
 
 
+@pytest.mark.slow
 def test_pdf_has_title_contents_every_page_and_the_figures(built: Path) -> None:
     reader = PdfReader(str(built / "_site" / "journal.pdf"))
     text = "\n".join(page.extract_text() for page in reader.pages)
@@ -68,6 +72,7 @@ def test_pdf_has_title_contents_every_page_and_the_figures(built: Path) -> None:
     assert images >= 1
 
 
+@pytest.mark.slow
 def test_a_rebuild_drops_pages_no_longer_listed_and_only_pdf_keeps_the_site(built: Path) -> None:
     stale = built / "_site" / "old-page.html"
     stale.write_text("stale")
@@ -85,6 +90,7 @@ def test_building_before_rendering_is_a_clear_error(tmp_path: Path) -> None:
         build_outputs(Project(project), engine="pandoc", console=QUIET)
 
 
+@pytest.mark.slow
 def test_a_pandoc_failure_names_the_page(built: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(built, copy)
@@ -107,6 +113,7 @@ record.table("animals", [{{"name": {MARKDOWN_IN_DATA!r}, "outcome": "Adoption"}}
 """
 
 
+@pytest.mark.slow
 def test_markdown_in_data_appears_literally_in_the_html_and_the_pdf(demo_project: Path) -> None:
     """The Austin data marks names given by staff with a leading '*'; data may hold backticks,
     '_', '$' or '@key'. Shown as typed: no emphasis, code, math, citation or link."""
@@ -122,10 +129,8 @@ def test_markdown_in_data_appears_literally_in_the_html_and_the_pdf(demo_project
         "@article{ref2020, title = {A Reference}, author = {Doe, Jane}, journal = {J}, year = {2020}}\n"
     )
     run_plan(
-        load_plan(demo_project / "journal.yml"),
+        RunRequest.for_plan(load_plan(demo_project / "journal.yml"), profile="quick", console=QUIET),
         ResultsStore(demo_project / "results"),
-        profile="quick",
-        console=QUIET,
     )
     render_journal(Project(demo_project))
     build_outputs(Project(demo_project), engine="pandoc", console=QUIET)
@@ -172,3 +177,22 @@ def test_the_built_in_engine_makes_pagebreak_a_page_break_and_refuses_other_shor
         match=r"demo.qmd:7: the built-in engine does not support the Quarto shortcode \{\{< video clip.mp4 >\}\} \(it supports: pagebreak\)",
     ):
         build_outputs(Project(demo_project), engine="pandoc", console=QUIET)
+
+
+@pytest.mark.slow
+def test_a_failed_pdf_build_keeps_the_last_good_site_and_pdf(built: Path) -> None:
+    """The site is not swapped in before the PDF is built: a PDF that fails to compile leaves the
+    previous site and PDF together, as they were."""
+    project = Project(built)
+    site = project.site_dir
+    before = {name: (site / name).read_bytes() for name in ("demo.html", PDF_NAME)}
+    page = built / "_build" / "demo.qmd"
+    good = page.read_text()
+    try:
+        page.write_text(good + "\n```{=typst}\n#this-is-not-typst(\n```\n")  # the site builds, typst fails
+        with pytest.raises(BuildError, match="typst could not compile"):
+            build_outputs(project, engine="pandoc", console=Console(quiet=True))
+        assert {name: (site / name).read_bytes() for name in before} == before
+        assert not site.with_name(site.name + ".tmp").exists()
+    finally:
+        page.write_text(good)

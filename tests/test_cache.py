@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from labjournal.plan.datasets import DataSource
 from labjournal.plan.model import load_plan
@@ -56,6 +57,7 @@ def _keys_in_a_fresh_process(project: Path, hash_seed: str, cwd: Path) -> dict[s
     return json.loads(completed.stdout)
 
 
+@pytest.mark.slow
 def test_keys_are_the_same_in_two_fresh_processes_with_different_hash_seeds(
     demo_project: Path, tmp_path: Path
 ) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -25,6 +27,7 @@ def _pytest(folder: Path, ci: bool) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_an_unexpected_skip_fails_under_ci_and_the_quarto_skip_is_announced(tmp_path: Path) -> None:
     shutil.copy2(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_demo.py").write_text(

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import make_demo_project
+from conftest import index_row, make_demo_project, results_index
 
 from labjournal.claims.judge import (
     CONTRADICTED,
@@ -23,24 +23,14 @@ from labjournal.run.results import Results
 
 
 def _row(dropout: float, seed: int, gap: float, accuracy: float = 0.8) -> dict:
-    return {
-        "lab": "lab02",
-        "notebook": "mlp",
-        "experiment": "dropout",
-        "params": {"dropout": dropout},
-        "seed": seed,
-        "key": f"{dropout}-{seed}",
-        "status": "ok",
-        "run_dir": "runs/x",
-        "metrics": {"gap": gap, "accuracy": accuracy},
-        "figures": {},
-        "data": [],
-    }
+    return index_row(
+        "lab02", "dropout", {"dropout": dropout}, seed, {"gap": gap, "accuracy": accuracy}, notebook="mlp"
+    )
 
 
 def _results(gaps: dict[float, list[float]]) -> Results:
     rows = [_row(d, seed, gap) for d, values in gaps.items() for seed, gap in enumerate(values)]
-    return Results({"format": 1, "profile": "test", "data": {}, "runs": rows}, Path("."))
+    return Results(results_index(rows), Path("."))
 
 
 def _claim(expect: dict) -> Claim:
@@ -144,7 +134,7 @@ def test_check_exit_codes(tmp_path: Path, capsys) -> None:
     rows += [_row(0.5, s, g) for s, g in enumerate([0.05, 0.06, 0.06])]
     rows += [_row(0.0, s, g) for s, g in enumerate([0.08, 0.13, 0.09])]
     (project / "results").mkdir()
-    index = {"format": 1, "profile": "test", "data": {}, "runs": rows}
+    index = results_index(rows)
     (project / "results" / "index.json").write_text(json.dumps(index))
     claims = project / "report" / "claims.yml"
 
@@ -173,6 +163,7 @@ record.scalar("score", 0.5 + 0.1 * x + noise)
 """
 
 
+@pytest.mark.slow
 def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path, capsys) -> None:
     """End to end on real runs with three seeds: the interval `check` prints is the Student-t
     interval of the paired differences, computed here independently."""
@@ -181,6 +172,7 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     from scipy import stats
 
     from labjournal.plan.model import load_plan
+    from labjournal.run.request import RunRequest
     from labjournal.run.scheduler import run_plan
     from labjournal.run.store import ResultsStore
 
@@ -192,10 +184,8 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
         plan_file.read_text().replace("default: {seeds: [0, 1]}", "default: {seeds: [0, 1, 2]}")
     )
     run_plan(
-        load_plan(plan_file),
+        RunRequest.for_plan(load_plan(plan_file), profile="default", console=Console(quiet=True)),
         ResultsStore(project / "results"),
-        profile="default",
-        console=Console(quiet=True),
     )
     (project / "report" / "claims.yml").write_text(
         "claims:\n  c:\n    lab: demo\n    sentence: s\n"

@@ -17,6 +17,7 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.crossref import check_references
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -183,7 +184,10 @@ def habits_project(demo_project: Path) -> Path:
     (report / "data" / "points.csv").write_text("x,y\n1,1\n")
     (report / "demo.qmd").write_text(HABITS_PAGE)
     plan = load_plan(demo_project / "journal.yml")
-    run_plan(plan, ResultsStore(demo_project / "results"), profile="default", console=Console(quiet=True))
+    run_plan(
+        RunRequest.for_plan(plan, profile="default", console=Console(quiet=True)),
+        ResultsStore(demo_project / "results"),
+    )
     return demo_project
 
 
@@ -226,6 +230,7 @@ def test_quarto_habits_reach_the_site_and_the_pdf(habits_project: Path, browser)
     assert len(images.stdout.splitlines()) - 2 >= 2  # the author's diagram and the run's plot
 
 
+@pytest.mark.slow
 def test_an_unresolved_reference_stops_the_render_before_pandoc_and_keeps_the_last_build(
     habits_project: Path,
 ) -> None:
@@ -239,6 +244,7 @@ def test_an_unresolved_reference_stops_the_render_before_pandoc_and_keeps_the_la
     assert (project.build_dir / "demo.qmd").read_text() == before
 
 
+@pytest.mark.slow
 def test_a_figure_placed_twice_asks_for_a_label(habits_project: Path) -> None:
     page = habits_project / "report" / "demo.qmd"
     twice = '{{ figure("demo/squares", "plot", x=2.0) }}\n'
@@ -260,3 +266,42 @@ def test_a_journal_without_a_new_template_uses_the_shipped_one(tmp_path: Path) -
     shipped = project.template("crossref.lua")  # a journal made before the filter existed
     assert shipped != tmp_path / "templates" / "crossref.lua"
     assert "Quarto cross-references" in shipped.read_text()
+
+
+# -- what pages point at ---------------------------------------------------------------------
+
+
+def test_missing_images_dead_links_and_unknown_citations_are_all_reported_at_their_lines() -> None:
+    from labjournal.render.crossref import check_targets
+
+    page = (
+        "---\ntitle: T\nnocite: '@*'\n---\n\n![Setup](img/aparatus.png)\n\nSee [the data](raw.csv), "
+        "[lab 2](lab02.html#fig-x), [web](https://example.org) and `[code](x.csv)`.\n\n"
+        "As @hook1678 and @smith2020 say; mail me@example.org.\n"
+    )
+    available = {"img/apparatus.png", "data.csv", "lab02.html", "lab02.qmd"}
+    with pytest.raises(RenderError) as caught:
+        check_targets([("a.qmd", page, page, "report/a.qmd")], available, {"smith2020"}, "references.bib")
+    assert str(caught.value).splitlines() == [
+        "report/a.qmd:6: the image 'img/aparatus.png' is not a file of report/ nor a page of the journal",
+        "report/a.qmd:8: the link 'raw.csv' is not a file of report/ nor a page of the journal",
+        "report/a.qmd:10: @hook1678 is not a key of references.bib",
+    ]
+
+
+def test_several_references_per_page_are_reported_at_once() -> None:
+    with pytest.raises(RenderError) as caught:
+        _check(("a.qmd", "@fig-one\n\n@tbl-two\n"))
+    assert [line.split(":")[1] for line in str(caught.value).splitlines()] == ["1", "3"]
+
+
+def test_the_pdf_keeps_one_bibliography_and_links_labels_on_other_pages_to_themselves() -> None:
+    from labjournal.build.combined import one_bibliography, pdf_links
+
+    lab = "Text [@a].\n\n::: {#refs}\n:::\n\nAfter."
+    references = "---\ntitle: R\n---\n\n:::: {#refs .small}\n::::\n"
+    assert one_bibliography([lab, references, "end"]) == ["Text [@a].\n\nAfter.", references, "end"]
+    linked = pdf_links(
+        "[Figure](lab02.html#fig-x), [there](lab02.html#method), [csv](d.csv)", "", {"lab02.html"}
+    )
+    assert linked == "[Figure](#fig-x), [there](#page-lab02), csv"

@@ -23,6 +23,7 @@ from rich.console import Console
 from labjournal.errors import RunsFailedError
 from labjournal.plan.model import load_plan
 from labjournal.run.executors import ExecutorError
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -41,9 +42,8 @@ def cluster():
 
 def _run(project: Path, **options):
     console = Console(file=open(project / "run.log", "a"), width=200)  # noqa: SIM115 - closed with the file
-    return run_plan(
-        load_plan(project / "journal.yml"), ResultsStore(project / "results"), console=console, **options
-    )
+    request = RunRequest.for_plan(load_plan(project / "journal.yml"), console=console, **options)
+    return run_plan(request, ResultsStore(project / "results"))
 
 
 def _metrics(project: Path) -> dict[str, dict]:
@@ -51,6 +51,7 @@ def _metrics(project: Path) -> dict[str, dict]:
     return {row["key"]: row["metrics"] for row in index["runs"]}
 
 
+@pytest.mark.slow
 def test_dask_runs_give_the_same_results_and_cache_as_local_runs(
     demo_project: Path, tmp_path: Path, cluster
 ) -> None:
@@ -67,6 +68,7 @@ def test_dask_runs_give_the_same_results_and_cache_as_local_runs(
     assert _metrics(demo_project) == on_dask
 
 
+@pytest.mark.slow
 def test_a_failing_notebook_fails_its_run_only(demo_project: Path, cluster) -> None:
     failing = 'if x == 2.0:\n    raise ValueError("no twos")'
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", failing, SQUARE_CELL)
@@ -109,6 +111,30 @@ def can_hide() -> bool:
     return probe.returncode == 0
 
 
+def _start_worker(dask: Path, address: str, home: Path, hide: Path | None) -> subprocess.Popen:
+    """A `dask worker` with a folder of its own (`home`), where `hide` (the project) is invisible."""
+    (home / "tmp").mkdir(parents=True)
+    env = {**os.environ, "TMPDIR": str(home / "tmp"), "JUPYTER_RUNTIME_DIR": str(home)}
+    command = [
+        str(dask),
+        "worker",
+        address,
+        "--nthreads",
+        "1",
+        "--no-nanny",
+        "--no-dashboard",
+        "--local-directory",
+        str(home),
+    ]
+    return subprocess.Popen(
+        hidden(hide, command) if hide is not None else command,
+        cwd=home,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 @contextlib.contextmanager
 def separate_cluster(project: Path, workers: int = 2):
     """A real `dask scheduler` and `dask worker` processes on 127.0.0.1, each worker in a folder of
@@ -141,29 +167,7 @@ def separate_cluster(project: Path, workers: int = 2):
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         for i in range(workers):
-            home = base / f"worker-{i}"
-            (home / "tmp").mkdir(parents=True)
-            env = {**os.environ, "TMPDIR": str(home / "tmp"), "JUPYTER_RUNTIME_DIR": str(home)}
-            command = [
-                str(dask),
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-                "--local-directory",
-                str(home),
-            ]
-            processes.append(
-                subprocess.Popen(
-                    hidden(project, command) if hide else command,
-                    cwd=home,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
+            processes.append(_start_worker(dask, address, base / f"worker-{i}", project if hide else None))
         with distributed.Client(address, timeout="30s") as client:
             client.wait_for_workers(workers, timeout=60)
             yield address, client, hide
@@ -174,6 +178,7 @@ def separate_cluster(project: Path, workers: int = 2):
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_workers_without_the_project_folder_run_and_survive_a_killed_worker(demo_project: Path) -> None:
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SLOW_SQUARE)
     with separate_cluster(demo_project.parent) as (address, client, hide):
@@ -213,6 +218,7 @@ def test_workers_without_the_project_folder_run_and_survive_a_killed_worker(demo
     assert not (demo_project / "results" / ".staging").exists()
 
 
+@pytest.mark.slow
 def test_workers_without_the_project_get_its_modules_files_and_datasets(tmp_path: Path, monkeypatch) -> None:
     """A learner's notebook that imports a helper beside it, reads a CSV beside it by name, a
     `path:` dataset of the project and a `url:` dataset: on workers that cannot see the project,

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from conftest import REPO, serve
 from PIL import Image
 from pypdf import PdfReader
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "report", "templates")
 
@@ -54,10 +55,119 @@ def reported(tmp_path_factory, offline_data: Path) -> tuple[Path, subprocess.Com
     return project, completed
 
 
-def test_every_page_of_the_site_exists(reported) -> None:
+PAGES = ("index", "lab01", "lab02", "lab03", "conclusion", "claims", "references")
+SECTIONS = (
+    "Summary of Key Learnings",
+    "Insights &amp; Understanding",
+    "Challenges Encountered",
+    "Application &amp; Relevance",
+    "Code and Experimentation",
+)
+
+
+def _page_text(path: Path) -> str:
+    """A page with its whitespace normalised: pandoc wraps the HTML text wherever it likes."""
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _verdicts(project: Path, data: Path) -> dict[str, str]:
+    """Every claim's verdict as `labjournal check --json` judges it from the store."""
+    env = {**os.environ, "LABJOURNAL_DATA": str(data)}
+    command = [sys.executable, "-m", "labjournal.cli", "check", "--json", "--profile", "quick"]
+    completed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    return {claim["id"]: claim["verdict"] for claim in json.loads(completed.stdout)["claims"]}
+
+
+def test_every_page_of_the_site_says_what_its_page_must_say(reported, offline_data: Path) -> None:
+    """Each page of the sidebar exists with its title and the sidebar marking it, no template
+    syntax left in it, and what it is there to say: the data and profile behind the build, the
+    five sections, figures whose images exist and claims with the verdicts `check` gives, the
+    values of the results, every reference."""
     project, _ = reported
-    for page in ("index", "lab01", "lab02", "lab03", "conclusion", "claims", "references"):
-        assert (project / "_site-quick" / f"{page}.html").exists(), page
+    site = project / "_site-quick"
+    quarto = yaml.safe_load((project / "_quarto.yml").read_text())
+    sidebar = quarto["website"]["sidebar"]["contents"]
+    site_title = escape(quarto["website"]["title"], quote=False)
+    assert [Path(entry["href"]).stem for entry in sidebar] == list(PAGES)
+    pages = {}
+    for entry in sidebar:
+        name = Path(entry["href"]).stem
+        html = pages[name] = _page_text(site / f"{name}.html")
+        front = (project / "report" / entry["href"]).read_text().split("---")[1]
+        title = escape(yaml.safe_load(front)["title"], quote=False)
+        assert f"<title>{title} – {site_title}</title>" in html, name
+        assert f'<h1 class="title">{title}</h1>' in html, name
+        for other in sidebar:
+            current = ' aria-current="page"' if other is entry else ""
+            text = escape(other["text"], quote=False)
+            link = f'<a href="{Path(other["href"]).stem}.html"{current}>{text}</a>'
+            assert link in html, (name, link)
+        assert "{{" not in html and "{%" not in html, f"{name}: a template expression was left unrendered"
+        assert "Built from the <strong>quick</strong> profile" in html, name  # not the journal to submit
+
+    index = json.loads((project / "results" / "index.quick.json").read_text())
+    assert index["data"], "the index names the data behind the runs"
+    for data_name, source in index["data"].items():
+        assert (
+            f"<strong>{data_name}</strong>: {escape(source['description'], quote=False)} "
+            f"(variant <em>{source['variant']}</em>, content fingerprint <code>{source['fingerprint'][:12]}</code>)"
+        ) in pages["index"], data_name
+
+    verdicts = _verdicts(project, offline_data)
+    claims = yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"]
+    assert set(verdicts) == set(claims)
+    sections = pages["claims"].split("<p><strong>LAB")[1:]  # one per claim, in the claims page's order
+    assert len(sections) == len(claims)
+    for lab in ("lab01", "lab02", "lab03"):
+        html = pages[lab]
+        for heading in SECTIONS:
+            assert f"<h2>{heading}</h2>" in html, (lab, heading)
+        images = re.findall(r'<figure id="fig-[^"]+">\s*<img src="([^"]+)"', html)
+        assert images, f"{lab} places no figure"
+        for image in images:
+            assert (site / image).is_file(), (lab, image)
+        placed = [claim_id for claim_id, claim in claims.items() if claim["lab"] == lab]
+        assert placed, lab
+        for claim_id in placed:
+            verdict = verdicts[claim_id]
+            badge = f'<span id="claim-{claim_id}" class="claim-badge claim-{verdict}">{verdict}</span>'
+            assert badge in html, (lab, claim_id)
+            (section,) = [s for s in sections if f'href="{lab}.html#claim-{claim_id}"' in s]
+            assert f'<span class="claim-badge claim-{verdict}">{verdict}</span>' in section.split("</p>")[0]
+
+    # The conclusion's numbers are the results': each computed here from the index.
+    runs = [row for row in index["runs"] if row["status"] == "ok"]
+
+    def values(lab: str, experiment: str) -> list[dict]:
+        return [row for row in runs if (row["lab"], row["experiment"]) == (lab, experiment)]
+
+    conclusion = pages["conclusion"]
+    top01 = max(r["metrics"]["test_accuracy"] for r in values("lab01", "lr_batch"))
+    assert f"reached {_pct(top01)} (n = 1) test accuracy" in conclusion
+    chosen = max(
+        (r for experiment in ("dropout", "optimizer", "depth") for r in values("lab02", experiment)),
+        key=lambda row: row["metrics"]["val_accuracy"],
+    )
+    assert f"reached {_pct(chosen['metrics']['test_accuracy'])} (n = 1) on the test set" in conclusion
+    folds = values("lab03", "cross_validation")
+    network, linear = (
+        _mean_sd([r["metrics"][f"{prefix}balanced_accuracy"] for r in folds]) for prefix in ("", "logreg_")
+    )
+    assert (
+        f"the network reached {_pct(network[0])} ± {_pct(network[1])} (n = {len(folds)}) balanced accuracy "
+        f"over {len(folds)} folds, against {_pct(linear[0])} ± {_pct(linear[1])} (n = {len(folds)}) "
+        "for logistic regression"
+    ) in conclusion
+
+    keys = re.findall(r"^@\w+\{([^,]+),", (project / "report" / "references.bib").read_text(), flags=re.M)
+    assert len(keys) >= 5
+    for key in keys:  # `nocite: "@*"`: every entry of the bibliography, cited or not
+        assert f'<div id="ref-{key}" class="csl-entry"' in pages["references"], key
 
 
 def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
@@ -68,10 +178,10 @@ def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
         r for r in index["runs"] if r["experiment"] == "train_size" and r["params"]["train_fraction"] == 1.0
     )
     accuracy = f"{row['metrics']['test_accuracy'] * 100:.1f}%"
-    html = (project / "_site-quick" / "lab01.html").read_text()
+    html = _page_text(project / "_site-quick" / "lab01.html")  # as pandoc wrapped it, unwrapped
     assert f"it was {accuracy} (n = 1)" in html
     assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in html  # the data variant is stated
-    assert "Fashion-MNIST offline sample" in (project / "_site-quick" / "index.html").read_text()
+    assert "Fashion-MNIST offline sample" in _page_text(project / "_site-quick" / "index.html")
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from conftest import index_row, results_index
 
 from labjournal.claims.evidence import PARTLY, Evidence
 from labjournal.claims.judge import (
@@ -32,19 +33,7 @@ from labjournal.run.results import Results
 
 
 def _row(params: dict, seed: int, metrics: dict) -> dict:
-    return {
-        "lab": "lab",
-        "notebook": "nb",
-        "experiment": "exp",
-        "params": params,
-        "seed": seed,
-        "key": f"{sorted(params.items())}-{seed}",
-        "status": "ok",
-        "run_dir": "runs/x",
-        "metrics": metrics,
-        "figures": {},
-        "data": [],
-    }
+    return index_row("lab", "exp", params, seed, metrics)
 
 
 def _results(
@@ -55,14 +44,7 @@ def _results(
         for value, values in points.items()
         for seed, v in enumerate(values)
     ]
-    index = {
-        "format": 1,
-        "profile": "t",
-        "data": {},
-        "runs": rows,
-        "design": (design or Design.fixed()).to_json(),
-    }
-    return Results(index, Path("."))
+    return Results(results_index(rows, "t", design=(design or Design.fixed()).to_json()), Path("."))
 
 
 def _claim(expect: dict) -> Claim:
@@ -129,7 +111,7 @@ def test_a_censored_outcome_is_compared_by_order_never_as_a_number() -> None:
     rows += [
         _row({"lr": 0.5, "epochs": 30}, s, {"epochs_to_threshold": v}) for s, v in enumerate([None, 30, 28])
     ]
-    results = Results({"format": 1, "profile": "t", "data": {}, "runs": rows}, Path("."))
+    results = Results(results_index(rows, "t"), Path("."))
     compared = {"ref": "lab/exp", "metric": "epochs_to_threshold", "censored_at": "epochs"}
     expect = {"greater": {**compared, "at": {"lr": 0.02}, "than": {"lr": 0.5}}}
     evidence = evaluate_claim(results, "c", _claim(expect)).evidence[0]
@@ -228,7 +210,7 @@ def test_folds_are_averaged_within_their_seed() -> None:
                 rows.append(
                     _row({"p": p, "fold": fold}, seed, {"accuracy": base + 0.01 * fold + 0.002 * seed})
                 )
-    results = Results({"format": 1, "profile": "t", "data": {}, "runs": rows}, Path("."))
+    results = Results(results_index(rows, "t"), Path("."))
     expect = _greater(over=["fold"])
     evidence = evaluate_claim(results, "c", _claim(expect)).evidence[0]
     assert evidence.n == 3  # three seeds, not fifteen folds
@@ -288,12 +270,12 @@ def test_holm_over_claims_includes_negligible_verdicts() -> None:
         "weak": {1: [0.5, 0.55, 0.52, 0.6], 2: [0.55, 0.62, 0.56, 0.66]},
         "flat": {1: [0.5, 0.501, 0.499, 0.5], 2: [0.5005, 0.5012, 0.4991, 0.5003]},
     }
+    rows = list(results.index["runs"])
     for experiment, points in extra.items():
         for q, values in points.items():
             for s, v in enumerate(values):
-                row = _row({"q": q}, s, {"accuracy": v})
-                row["experiment"] = experiment
-                results.index["runs"].append(row)
+                rows.append(index_row("lab", experiment, {"q": q}, s, {"accuracy": v}))
+    results = Results({**results.index, "runs": rows}, Path("."))
     claims = ClaimsFile(
         claims={
             "strong": _claim(_greater()),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import add_second_lab, make_demo_project
 from rich.console import Console
 
@@ -14,6 +15,7 @@ from labjournal.cli import main
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -34,6 +36,7 @@ Squares grow. {{ claim("other-grows") }}
 """
 
 
+@pytest.mark.slow
 def test_a_lab_without_results_renders_notes_and_its_claims_are_not_run(tmp_path: Path, capsys) -> None:
     project = make_demo_project(tmp_path / "p")
     add_second_lab(project, page="other.qmd")
@@ -46,7 +49,8 @@ def test_a_lab_without_results_renders_notes_and_its_claims_are_not_run(tmp_path
         "    expect: {greater: {ref: other/squares, metric: square, at: {x: 6.0}, than: {x: 5.0}}}\n"
     )
     quiet = Console(quiet=True)
-    run_plan(load_plan(plan), ResultsStore(project / "results"), profile="quick", lab="demo", console=quiet)
+    request = RunRequest.for_plan(load_plan(plan), profile="quick", lab="demo", console=quiet)
+    run_plan(request, ResultsStore(project / "results"))
     render_journal(Project(project))
     build_outputs(Project(project), engine="pandoc", only="site", console=quiet)
     page = " ".join((project / "_site" / "other.html").read_text().split())

@@ -72,6 +72,7 @@ def _train_once(seed: int) -> tuple[list[float], float]:
     return history.val_loss, evaluate(model, loss_fn, x[200:], y[200:])[1]
 
 
+@pytest.mark.slow
 def test_same_seed_same_metrics_other_seed_other_metrics() -> None:
     first, again, other = _train_once(0), _train_once(0), _train_once(1)
     assert first == again
@@ -89,6 +90,7 @@ def test_scores_on_an_imbalanced_example() -> None:
     assert scores["macro_f1"] == pytest.approx((2 * 0.8 / 1.8) / 2)
 
 
+@pytest.mark.slow
 def test_the_backward_graph_is_the_same_however_often_it_is_drawn() -> None:
     """Nodes were keyed by id() of autograd's node wrappers, which Python may free and reuse: the
     drawing then failed with a KeyError on some torch builds. Drawn many times with garbage

@@ -20,7 +20,7 @@ from labjournal.cli import main
 from labjournal.plan.datasets import DataSource
 from labjournal.plan.model import load_plan
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 FIT_PARAMETERS = "seed = 0\nscale = 1.0"
 FIT_CELL = """\

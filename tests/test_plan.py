@@ -113,12 +113,14 @@ def test_unknown_dataset_is_rejected(demo_project: Path) -> None:
     assert "unknown dataset 'mnist_digits'" in message
 
 
+@pytest.mark.slow
 def test_a_notebook_without_kernelspec_metadata_is_read_and_runs(demo_project: Path) -> None:
     """A notebook made with nbformat.v4.new_notebook() has no kernelspec; it runs in the project's
     kernel like any other."""
     import nbformat
     from rich.console import Console
 
+    from labjournal.run.request import RunRequest
     from labjournal.run.scheduler import run_plan
     from labjournal.run.store import ResultsStore
 
@@ -128,9 +130,8 @@ def test_a_notebook_without_kernelspec_metadata_is_read_and_runs(demo_project: P
     notebook.metadata.pop("language_info", None)
     nbformat.write(notebook, str(path))
     plan = load_plan(demo_project / "journal.yml")
-    summary = run_plan(
-        plan, ResultsStore(demo_project / "results"), profile="quick", console=Console(quiet=True)
-    )
+    request = RunRequest.for_plan(plan, profile="quick", console=Console(quiet=True))
+    summary = run_plan(request, ResultsStore(demo_project / "results"))
     assert (summary.executed, summary.failed) == (3, 0)
 
 

@@ -37,6 +37,7 @@ def preview(demo_project: Path):
     process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_saved_sentence_shows_up_and_a_broken_edit_shows_its_error(preview, browser) -> None:
     project, address, _ = preview
     page = browser.new_page()

@@ -16,8 +16,11 @@ from labjournal.cli import main
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
+
+pytestmark = pytest.mark.slow  # every test runs, renders and builds a journal
 
 QUIET = Console(quiet=True)
 GIT_ENV = {
@@ -39,7 +42,8 @@ def git(cwd: Path, *args: str) -> str:
 def built(tmp_path: Path) -> Path:
     project = make_demo_project(tmp_path / "journal")
     run_plan(
-        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=QUIET
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=QUIET),
+        ResultsStore(project / "results"),
     )
     render_journal(Project(project))
     build_outputs(Project(project), engine="pandoc", console=QUIET)

@@ -14,11 +14,13 @@ from labjournal.build.outputs import build_outputs
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
 pytestmark = [
     pytest.mark.quarto,
+    pytest.mark.slow,
     pytest.mark.skipif(
         shutil.which("quarto") is None,
         reason="quarto is not on PATH: the Quarto engine is tested only where Quarto is installed "
@@ -31,7 +33,8 @@ def test_quarto_builds_the_same_site_and_pdf(tmp_path: Path) -> None:
     project = make_demo_project(tmp_path / "project")
     quiet = Console(quiet=True)
     run_plan(
-        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=quiet
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=quiet),
+        ResultsStore(project / "results"),
     )
     with (project / "report" / "demo.qmd").open("a") as page:  # a claim badge, as claims.md.j2 writes it
         page.write("\nThe square grows [supported]{.claim-badge .claim-supported}.\n")
@@ -78,7 +81,8 @@ def test_quarto_output_matches_the_builtin_engine(tmp_path: Path) -> None:
     project = make_demo_project(tmp_path / "project")
     quiet = Console(quiet=True)
     run_plan(
-        load_plan(project / "journal.yml"), ResultsStore(project / "results"), profile="quick", console=quiet
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=quiet),
+        ResultsStore(project / "results"),
     )
     with (project / "report" / "demo.qmd").open("a") as page:
         page.write("\nAs @tbl-demo-squares and @fig-demo-plot show [@ref2020].\n")

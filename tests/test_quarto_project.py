@@ -18,6 +18,7 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
 from labjournal.render.quarto_project import quarto_config
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -36,15 +37,14 @@ def rendered(tmp_path_factory) -> Path:
     project = make_demo_project(tmp_path_factory.mktemp("quarto-project") / "project")
     (project / "_quarto.yml").write_text(BOOK)
     run_plan(
-        load_plan(project / "journal.yml"),
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=Console(quiet=True)),
         ResultsStore(project / "results"),
-        profile="quick",
-        console=Console(quiet=True),
     )
     (project / "report" / "diagram.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
     return render_journal(Project(project))[0]
 
 
+@pytest.mark.slow
 def test_the_journal_stylesheet_is_listed_and_carried(rendered: Path) -> None:
     config = yaml.safe_load((rendered / "_quarto.yml").read_text())
     assert config["format"]["html"]["css"] == ["journal.css"]
@@ -54,6 +54,7 @@ def test_the_journal_stylesheet_is_listed_and_carried(rendered: Path) -> None:
         assert rule in css
 
 
+@pytest.mark.slow
 def test_no_page_inherits_the_subtitle_or_the_date(rendered: Path) -> None:
     config = yaml.safe_load((rendered / "_quarto.yml").read_text())
     assert "subtitle" not in config and "date" not in config
@@ -63,6 +64,7 @@ def test_no_page_inherits_the_subtitle_or_the_date(rendered: Path) -> None:
         assert "subtitle" not in meta and "date" not in meta, page
 
 
+@pytest.mark.slow
 def test_executed_notebooks_are_a_project_resource(rendered: Path) -> None:
     config = yaml.safe_load((rendered / "_quarto.yml").read_text())
     assert "runs/*.html" in config["project"]["resources"]
@@ -75,6 +77,7 @@ def test_executed_notebooks_are_a_project_resource(rendered: Path) -> None:
     assert all('href="notebook.css"' in page.read_text() for page in (rendered / "runs").glob("*.html"))
 
 
+@pytest.mark.slow
 def test_the_pdf_title_page_keeps_subtitle_and_a_year_shown_as_a_year(rendered: Path) -> None:
     site = Project(rendered.parent).site_config()
     write_combined(rendered, site, read_pages(rendered, site))
@@ -106,6 +109,7 @@ def test_a_full_date_is_kept_as_it_is(tmp_path: Path) -> None:
     assert meta["date"] == "2026-11-25" and "date-format" not in meta
 
 
+@pytest.mark.slow
 def test_one_citation_style_for_both_engines_and_quarto_pdf_uses_citeproc(rendered: Path) -> None:
     """Quarto's typst PDF numbers citations with typst's own style unless told to use pandoc's
     citeproc; the site, the built-in engine and Quarto all read the same CSL file."""
@@ -119,6 +123,7 @@ def test_one_citation_style_for_both_engines_and_quarto_pdf_uses_citeproc(render
     assert meta["bibliography"] == "references.bib"
 
 
+@pytest.mark.slow
 def test_every_placed_table_and_figure_is_labelled(rendered: Path) -> None:
     """Quarto's typst output drops the caption of a table without a #tbl- label."""
     text = (rendered / "demo.qmd").read_text()
@@ -127,6 +132,7 @@ def test_every_placed_table_and_figure_is_labelled(rendered: Path) -> None:
     assert "{#fig-demo-plot " in text
 
 
+@pytest.mark.slow
 def test_the_authors_own_files_travel_with_the_project(rendered: Path) -> None:
     config = yaml.safe_load((rendered / "_quarto.yml").read_text())
     assert (rendered / "diagram.svg").exists() and "diagram.svg" in config["project"]["resources"]

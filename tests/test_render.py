@@ -15,6 +15,7 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
 from labjournal.render.templating import protect_shortcodes
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -24,7 +25,10 @@ def results_store(tmp_path_factory) -> Path:
     """One executed demo project, shared by the tests of this module (each re-renders one page)."""
     demo = make_demo_project(tmp_path_factory.mktemp("render") / "project")
     plan = load_plan(demo / "journal.yml")
-    run_plan(plan, ResultsStore(demo / "results"), profile="default", console=Console(quiet=True))
+    run_plan(
+        RunRequest.for_plan(plan, profile="default", console=Console(quiet=True)),
+        ResultsStore(demo / "results"),
+    )
     return demo
 
 
@@ -186,6 +190,7 @@ def test_a_page_in_the_report_folder_that_the_sidebar_does_not_list_is_an_error(
     _render_page(results_store, "Hi\n")  # a leading '_' marks an included part: no error
 
 
+@pytest.mark.slow
 def test_the_claims_page_does_not_depend_on_the_order_of_the_pages(tmp_path: Path) -> None:
     """The Claims page links each claim to the page stating it and to its figure; listed before
     those pages, it used to fail ("not placed on any page rendered before the claims page")."""
@@ -200,10 +205,10 @@ def test_the_claims_page_does_not_depend_on_the_order_of_the_pages(tmp_path: Pat
     first = quarto.read_text().replace("        text: Home\n", "        text: Home\n      - claims.qmd\n", 1)
     quarto.write_text(first)
     run_plan(
-        load_plan(project / "journal.yml"),
+        RunRequest.for_plan(
+            load_plan(project / "journal.yml"), profile="default", console=Console(quiet=True)
+        ),
         ResultsStore(project / "results"),
-        profile="default",
-        console=Console(quiet=True),
     )
     out, _ = render_journal(Project(project))
     claims = (out / "claims.qmd").read_text()

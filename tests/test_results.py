@@ -6,30 +6,28 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import index_row, results_index
 
 from labjournal.run.results import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
 
 
 def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:
-    return {
-        "lab": "lab01",
-        "notebook": "logreg",
-        "experiment": "grid",
-        "params": {"lr": lr, "batch_size": batch},
-        "seed": seed,
-        "key": f"{lr}-{batch}-{seed}",
-        "status": status,
-        "run_dir": "runs/x",
-        "metrics": {"accuracy": accuracy, "epochs": 3.0},
-        "figures": {},
-        "data": ["Fashion-MNIST sample"],
-    }
+    return index_row(
+        "lab01",
+        "grid",
+        {"lr": lr, "batch_size": batch},
+        seed,
+        {"accuracy": accuracy, "epochs": 3.0},
+        notebook="logreg",
+        status=status,
+        data=["Fashion-MNIST sample"],
+    )
 
 
 @pytest.fixture
 def index() -> dict:
     rows = [_row(lr, b, s, 0.8 + lr + 0.01 * s) for lr in (0.1, 0.01) for b in (16, 64) for s in (0, 1, 2)]
-    return {"format": 1, "profile": "default", "data": {}, "runs": rows}
+    return results_index(rows, "default")
 
 
 def test_metric_aggregates_over_seeds(index: dict, tmp_path: Path) -> None:
@@ -105,7 +103,7 @@ def test_seeds_without_a_value_are_counted_not_hidden(index: dict, tmp_path: Pat
 
 
 def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
-    from labjournal.run.results import CorruptResultsError
+    from labjournal.errors import CorruptResultsError
 
     (tmp_path / "index.json").write_text('{"runs": [{"lab": "lab01", ')
     with pytest.raises(
@@ -117,19 +115,15 @@ def test_a_corrupt_index_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def _fold_row(fold: int, dropout: float, accuracy: float, logreg: float) -> dict:
-    return {
-        "lab": "lab03",
-        "notebook": "network",
-        "experiment": "cv",
-        "params": {"fold": fold, "dropout": dropout},
-        "seed": 0,
-        "key": f"{fold}-{dropout}",
-        "status": "ok",
-        "run_dir": "runs/x",
-        "metrics": {"accuracy": accuracy, "logreg_accuracy": logreg},
-        "figures": {},
-        "data": ["shelter"],
-    }
+    return index_row(
+        "lab03",
+        "cv",
+        {"fold": fold, "dropout": dropout},
+        0,
+        {"accuracy": accuracy, "logreg_accuracy": logreg},
+        notebook="network",
+        data=["shelter"],
+    )
 
 
 @pytest.fixture
@@ -140,7 +134,7 @@ def folds() -> Results:
         for fold in range(3)
         for dropout in (0.0, 0.3)
     ]
-    return Results({"format": 1, "profile": "default", "data": {}, "runs": rows}, Path("."))
+    return Results(results_index(rows, "default"), Path("."))
 
 
 def test_folds_are_aggregated_like_seeds(folds: Results) -> None:

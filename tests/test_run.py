@@ -14,6 +14,8 @@ from rich.console import Console
 from labjournal.cli import main
 from labjournal.errors import PlanError, RunsFailedError, StoreLockedError
 from labjournal.plan.model import load_plan
+from labjournal.records import RunRecord
+from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 from labjournal.run.store import ResultsStore
 
@@ -21,13 +23,14 @@ from labjournal.run.store import ResultsStore
 def _run(project: Path, **options):
     plan = load_plan(project / "journal.yml")
     console = Console(file=open(project / "run.log", "a"), width=200)  # noqa: SIM115 - closed with the file
-    return run_plan(plan, ResultsStore(project / "results"), console=console, **options)
+    return run_plan(RunRequest.for_plan(plan, console=console, **options), ResultsStore(project / "results"))
 
 
 def _index(project: Path) -> dict:
     return json.loads((project / "results" / "index.json").read_text())
 
 
+@pytest.mark.slow
 def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project: Path) -> None:
     first = _run(demo_project, profile="quick", jobs=2)
     assert (first.executed, first.cached, first.failed) == (3, 0, 0)
@@ -58,6 +61,7 @@ def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project
     }
     assert "labjournal/kit/record.py" in record["key_inputs"]["code"]  # the kit module the notebook imports
     assert "metrics.json" in record["artifacts"] and record["duration_s"] > 0
+    assert RunRecord.model_validate(record).to_json() == record  # the typed record is the file, exactly
     executed = json.loads((run_dir / "notebook.ipynb").read_text())
     assert any("injected-parameters" in c["metadata"].get("tags", []) for c in executed["cells"])
 
@@ -65,6 +69,7 @@ def test_runs_are_stored_with_provenance_and_cached_the_second_time(demo_project
     assert (second.executed, second.cached) == (0, 3)
 
 
+@pytest.mark.slow
 def test_changing_one_grid_value_re_executes_only_the_affected_runs(demo_project: Path) -> None:
     _run(demo_project, profile="quick")
     plan_file = demo_project / "journal.yml"
@@ -74,12 +79,14 @@ def test_changing_one_grid_value_re_executes_only_the_affected_runs(demo_project
     assert _index(demo_project)["runs"][2]["metrics"]["total"] == 26.0
 
 
+@pytest.mark.slow
 def test_force_re_executes_a_selection(demo_project: Path) -> None:
     _run(demo_project, profile="quick")
     assert _run(demo_project, profile="quick", force="demo/summary").executed == 1
     assert _run(demo_project, profile="quick", force="all").executed == 3
 
 
+@pytest.mark.slow
 def test_a_hand_edited_result_is_detected_and_re_executed(demo_project: Path) -> None:
     _run(demo_project, profile="quick")
     row = _index(demo_project)["runs"][0]
@@ -102,6 +109,7 @@ record.scalar("total", float(inputs.runs("squares")["metric.stamp"].sum()))
 """
 
 
+@pytest.mark.slow
 def test_forcing_the_inputs_re_runs_the_summary_that_reads_them(demo_project: Path) -> None:
     """A summary's key holds its inputs' keys; --force re-executes the inputs under the same
     keys with new values (measured timings). The summary must follow, or its figures disagree
@@ -116,6 +124,7 @@ def test_forcing_the_inputs_re_runs_the_summary_that_reads_them(demo_project: Pa
     assert runs[-1]["metrics"]["total"] == pytest.approx(inputs_total)
 
 
+@pytest.mark.slow
 def test_a_summary_whose_inputs_changed_since_it_ran_is_stale(demo_project: Path) -> None:
     _run(demo_project, profile="quick")
     summary_dir = demo_project / "results" / _index(demo_project)["runs"][-1]["run_dir"]
@@ -135,6 +144,7 @@ if x == 2.0 and os.environ.get("FAIL_AT_TWO"):
 """
 
 
+@pytest.mark.slow
 def test_a_raising_notebook_fails_its_run_only_and_never_replaces_a_good_result(
     demo_project: Path, monkeypatch
 ) -> None:
@@ -156,11 +166,14 @@ def test_a_raising_notebook_fails_its_run_only_and_never_replaces_a_good_result(
     assert (demo_project / "results" / rows[1]["run_dir"] / "metrics.json").read_text() == good_metrics
     failed = demo_project / "results" / "failed" / "demo" / "square" / good["key"][:16]
     assert (failed / "notebook.ipynb").exists()
-    assert json.loads((failed / "run.json").read_text())["error"]["exception"] == "ValueError"
+    failed_record = json.loads((failed / "run.json").read_text())
+    assert failed_record["error"]["exception"] == "ValueError"
+    assert RunRecord.model_validate(failed_record).to_json() == failed_record
     log = (demo_project / "run.log").read_text()
     assert "demo/summary skipped: an input run failed" in log
 
 
+@pytest.mark.slow
 def test_first_failure_is_marked_failed_in_the_index(demo_project: Path, monkeypatch) -> None:
     write_notebook(
         demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", FAILING_CELL, SQUARE_CELL
@@ -172,6 +185,7 @@ def test_first_failure_is_marked_failed_in_the_index(demo_project: Path, monkeyp
     assert _index(demo_project)["runs"][1]["error"]["cell"] == 3
 
 
+@pytest.mark.slow
 def test_exit_codes_of_the_command(demo_project: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(demo_project)
     assert main(["run", "--profile", "quick"]) == 0
@@ -207,6 +221,7 @@ def test_a_second_writer_is_refused_while_the_store_is_locked(demo_project: Path
         holder.wait()
 
 
+@pytest.mark.slow
 def test_leftovers_of_an_interrupted_run_are_discarded(demo_project: Path) -> None:
     leftover = demo_project / "results" / ".staging" / "abc-1-2"
     leftover.mkdir(parents=True)
@@ -216,6 +231,7 @@ def test_leftovers_of_an_interrupted_run_are_discarded(demo_project: Path) -> No
     assert not (demo_project / "results" / ".staging").exists()
 
 
+@pytest.mark.slow
 def test_a_killed_worker_fails_its_runs_without_partial_results(demo_project: Path) -> None:
     killer = "import os, signal\nif x == 2.0:\n    os.kill(os.getppid(), signal.SIGKILL)"
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", killer, SQUARE_CELL)
@@ -245,6 +261,7 @@ record.scalar("cwd_is_notebook_folder", float(here))  # as in Jupyter: its folde
 """
 
 
+@pytest.mark.slow
 def test_warm_kernels_give_the_same_results_as_fresh_ones_and_leak_nothing(demo_project: Path) -> None:
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL, LEAK_CHECK)
     _run(demo_project, profile="default", jobs=1)  # one worker: every run of the notebook shares a kernel
@@ -268,6 +285,7 @@ record.scalar("count", len(inputs.runs("squares")))
 """
 
 
+@pytest.mark.slow
 def test_one_kernel_per_worker_serves_every_notebook_without_leaks(demo_project: Path) -> None:
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL, LEAK_CHECK)
     write_notebook(demo_project / "notebooks" / "summary.ipynb", "label = 'all'", SUMMARY_LEAK_CHECK)
@@ -278,6 +296,7 @@ def test_one_kernel_per_worker_serves_every_notebook_without_leaks(demo_project:
     assert (fresh.executed, fresh.cold_starts) == (7, 7)
 
 
+@pytest.mark.slow
 def test_a_retired_kernel_is_replaced_before_the_next_run_needs_it(demo_project: Path, monkeypatch) -> None:
     """After MAX_RUNS runs a kernel retires and its successor starts at once (booting while the
     worker reports back): no run waits for a cold start, and results equal fresh kernels'."""
@@ -290,6 +309,7 @@ def test_a_retired_kernel_is_replaced_before_the_next_run_needs_it(demo_project:
     assert {r["key"]: r["metrics"] for r in _index(demo_project)["runs"]} == metrics
 
 
+@pytest.mark.slow
 def test_a_failed_run_does_not_poison_the_next_run_in_the_same_kernel(demo_project: Path) -> None:
     failing = 'if x == 2.0:\n    raise RuntimeError("boom")\nbroken_state = True'
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", failing, SQUARE_CELL)
@@ -300,6 +320,7 @@ def test_a_failed_run_does_not_poison_the_next_run_in_the_same_kernel(demo_proje
     assert statuses[(2.0, 0)] == "failed"
 
 
+@pytest.mark.slow
 def test_a_run_killed_with_sigkill_is_completed_by_the_next_run(demo_project: Path) -> None:
     import os
     import signal
@@ -333,6 +354,7 @@ def test_a_run_killed_with_sigkill_is_completed_by_the_next_run(demo_project: Pa
     assert main(["--project", str(demo_project), "run", "--profile", "quick"]) == 0  # and all cached
 
 
+@pytest.mark.slow
 def test_a_truncated_metrics_file_is_detected_and_the_run_re_executed(demo_project: Path) -> None:
     _run(demo_project, profile="quick")
     row = _index(demo_project)["runs"][1]
@@ -396,6 +418,7 @@ time.sleep(60)
 """
 
 
+@pytest.mark.slow
 def test_a_timeout_names_the_cell_that_was_running(demo_project: Path) -> None:
     write_notebook(demo_project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", "y = x + 1", SLEEPY_CELL)
     with pytest.raises(RunsFailedError) as caught:
@@ -418,6 +441,7 @@ record.scalar("asked_cpu", float(os.environ["LABJOURNAL_DEVICE"] == "cpu"))
 """
 
 
+@pytest.mark.slow
 def test_device_policy_reaches_the_notebook(demo_project: Path) -> None:
     from labjournal.run.placement import run_device
 
@@ -431,6 +455,7 @@ def test_device_policy_reaches_the_notebook(demo_project: Path) -> None:
     assert all(r["device"] == "cpu" for r in rows)
 
 
+@pytest.mark.slow
 def test_a_notebook_that_insists_on_cuda_fails_clearly_without_it(demo_project: Path) -> None:
     plan = demo_project / "journal.yml"
     plan.write_text(
@@ -468,6 +493,7 @@ def test_runs_go_to_the_workers_in_turn_from_each_notebook() -> None:
     assert [i.key for i in interleave(items)] == ["a0", "b0", "c0", "a1", "c1", "a2"]
 
 
+@pytest.mark.slow
 def test_running_one_lab_with_another_profile_keeps_the_other_labs_results(tmp_path: Path) -> None:
     from conftest import add_second_lab, make_demo_project
 

@@ -111,3 +111,30 @@ def test_seeds_to_decide_grows_as_the_effect_shrinks() -> None:
     n = seeds_to_decide(1.0, 0.5, 0.1, design, have=3)
     assert design.critical(n - 1) / math.sqrt(n) < 0.5 <= design.critical(n - 2) / math.sqrt(n - 1)
     assert seeds_to_decide(0.0, 0.5, 0.1, design, have=3) is None
+
+
+def test_why_adding_seeds_stopped_is_read_from_old_and_new_decision_files() -> None:
+    """`results/decisions.json` keeps the reason and its wording; files from before the reason was
+    kept hold the wording only, and read back to the same reasons and the same wording."""
+    from labjournal.records import NO_SEEDS_ADDED, Decisions, StopReason, stop_note
+
+    worded = {
+        "a": "decided",
+        "b": "its lab has no results",
+        "c": "seed cap (4 seeds)",
+        "d": "futile, deciding it would take more than twice the cap of 10 seeds",
+        "e": "time budget (0.5 minutes) spent",
+        "f": "still adding seeds",
+    }
+    old = Decisions.model_validate(
+        {"profile": "quick", "claims": {k: {"stopped": v} for k, v in worded.items()}}
+    )
+    assert [d.reason for d in old.claims.values()] == list(StopReason)
+    assert {k: d.prose for k, d in old.claims.items()} == worded
+    new = old.to_json()
+    assert {
+        k: d["stopped"] for k, d in new["claims"].items()
+    } == worded  # readers of the wording keep working
+    assert new["claims"]["e"]["reason"] == "budget" and Decisions.model_validate(new) == old
+    assert stop_note(old.claims["a"]).startswith("adding seeds stopped when it was decided at its own level")
+    assert stop_note(old.claims["c"]) == "seed cap (4 seeds)" and stop_note(None) == NO_SEEDS_ADDED

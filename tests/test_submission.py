@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from labjournal.cli import main
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _cli(project: Path, capsys, *args: str) -> tuple[int, str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,7 +17,7 @@ from labjournal.authoring.publish import publish as publish_site
 from labjournal.build.incremental import build_prose_edit, rendered_pages
 from labjournal.build.outputs import build_outputs
 from labjournal.claims import check_out
-from labjournal.claims.decide import run_until_decided, settings_for
+from labjournal.claims.decide import run_request
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     CONTRADICTED,
@@ -32,29 +33,19 @@ from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal
 from labjournal.run.cache import plan_keys, resolve_sources
+from labjournal.run.request import RunRequest
 from labjournal.run.results import Results
-from labjournal.run.scheduler import RunSummary, run_plan
+from labjournal.run.scheduler import RunSummary
 from labjournal.run.store import ResultsStore
 
 
-def run(
-    project_dir: str | None,
-    console: Console,
-    until_decided: bool = False,
-    max_seeds: int | None = None,
-    budget: float | None = None,
-    **options,
-) -> RunSummary:
+def run(project_dir: str | None, console: Console, **options: Any) -> RunSummary:
     """Execute the plan; with --until-decided (or a profile with `decide:`), add seeds where
-    claims need them until they are decided."""
+    claims need them until they are decided. `options`: those of `RunRequest.for_plan`."""
     project = Project.discover(project_dir, options.get("profile"))
-    plan = load_plan(project.plan_file)
+    request = RunRequest.for_plan(load_plan(project.plan_file), console=console, **options)
     store = ResultsStore(project.results_dir, project.index_path.name)
-    _, spec = plan.profile(options.get("profile"))
-    if until_decided or spec.decide is not None or max_seeds is not None or budget is not None:
-        settings = settings_for(plan, options.get("profile"), max_seeds, budget)
-        return run_until_decided(plan, store, project.report_dir, settings, console, **options)
-    return run_plan(plan, store, console=console, **options)
+    return run_request(request, store, project.report_dir)
 
 
 def render(project_dir: str | None, console: Console, profile: str | None = None) -> Path:
@@ -201,7 +192,8 @@ def publish(
 def preview(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
     from labjournal.authoring.preview import serve_and_watch  # watchfiles only where previewing
 
-    serve_and_watch(Project.discover(project_dir, profile), console, port=port, profile=profile)
+    run_as_report = functools.partial(run, project_dir, console, profile=profile)  # until decided too
+    serve_and_watch(Project.discover(project_dir, profile), console, run_as_report, port=port)
 
 
 def serve(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:

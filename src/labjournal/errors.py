@@ -23,6 +23,10 @@ class DataUnavailableError(LabjournalError):
     """A dataset a notebook needs is neither on disk nor downloadable."""
 
 
+class CorruptResultsError(LabjournalError):
+    """A file of the results store is not valid JSON any more (edited or truncated by hand)."""
+
+
 class StoreLockedError(LabjournalError):
     """Another labjournal process holds the results store."""
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from labjournal.errors import LabjournalError
+from labjournal.records import index_file
 
 REPORT_OWN = ("claims.yml", "claims.ledger.json")  # read by labjournal, not published
 # Written into the build from pandoc's own default style (Chicago author-date) unless `_quarto.yml`
@@ -136,7 +137,7 @@ class Project:
     @property
     def index_path(self) -> Path:
         """This profile's results index."""
-        name = "index.json" if self.is_default else f"index.{self.profile_name}.json"
+        name = index_file(None if self.is_default else self.profile_name)
         return self.results_dir / name
 
     @property

@@ -4,7 +4,25 @@ stopped getting seeds. Every stage may import this module; it imports none of th
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# The files of the results store, named once (labjournal.run.store reads and writes them).
+RUN_RECORD = "run.json"  # a run's record, written last: a run folder without it is incomplete
+METRICS = "metrics.json"  # what the notebook recorded (labjournal.kit.record)
+PARAMS = "params.json"
+EXECUTED_NOTEBOOK = "notebook.ipynb"
+INDEX = "index.json"  # the default profile's index; another profile's is index.<name>.json
+EXTRA_SEEDS = "extra_seeds.json"
+DECISIONS = "decisions.json"  # why each claim stopped getting seeds
+
+
+def index_file(profile: str | None = None) -> str:
+    """The index of a profile: `index.json` for the journal's own (None), `index.<name>.json`."""
+    return INDEX if profile is None else f"index.{profile}.json"
+
 
 KEY_SHORT = 16  # folder and page names of a run: runs/<key[:16]>/, runs/<key[:16]>.html
 KEY_SHOWN = 8  # a run's key as a reader sees it in captions and messages
@@ -25,5 +43,263 @@ class StrictModel(BaseModel):
 
 # -- results: index rows, verdicts ----------------------------------------------------------------
 
+RunStatus = Literal["ok", "failed", "missing"]
+
+
+class IndexRow(BaseModel):
+    """One planned run in `results/index.json`: where it sits in the plan (lab, notebook,
+    experiment, parameters, seed, key), whether it ran (`status`), and what it recorded. The store
+    writes the rows (labjournal.run.index); everything downstream reads them as these records."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lab: str
+    notebook: str
+    experiment: str
+    params: dict[str, Any]
+    seed: int | None
+    key: str
+    status: RunStatus
+    notebook_path: str = ""
+    profile: str | None = None
+    data: list[str] = Field(default_factory=list)  # descriptions of the datasets it read
+    run_dir: str | None = None  # its folder in the store (runs/… or failed/…)
+    metrics: dict[str, Any] = Field(default_factory=dict)  # scalars; None where never reached
+    series: list[str] = Field(default_factory=list)
+    tables: list[str] = Field(default_factory=list)
+    figures: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    device: str | None = None
+    duration_s: float | None = None
+    error: dict[str, Any] | None = None  # a failed run's error (labjournal.run.execute)
+    reason: str | None = None  # why a run is missing
+
+    def to_json(self) -> dict[str, Any]:
+        """The row as the index file holds it: only the fields its status has."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class VerdictKind(str, Enum):
+    """What a claim, or one of its parts, comes to."""
+
+    SUPPORTED = "supported"
+    CONTRADICTED = "contradicted"
+    NEGLIGIBLE = "negligible"  # the difference is smaller than the declared margin
+    INCONCLUSIVE = "inconclusive"
+    PARTLY = "partly-supported"  # a claim whose parts disagree (labjournal.claims.verdicts)
+    NOT_RUN = "not-run"  # the claim's lab has no results yet: nothing to judge
+
+    def __str__(self) -> str:  # "supported" in pages, messages and JSON alike
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
 
 # -- runs: run record, run error, extra seeds, decisions ------------------------------------------
+
+
+class RunError(StrictModel):
+    """Why a run failed, as its record (`failed/…/run.json`) and the index keep it: the notebook,
+    the cell (counted in the source notebook, as a reader sees it) and the exception. Built in the
+    worker (labjournal.run.execute) and, for a worker that died, in the scheduler."""
+
+    notebook: str
+    cell: int | None = None
+    cell_source: str = ""  # the cell's first line
+    exception: str
+    message: str
+    raised_in: str | None = None  # a raising cell: the module of the notebook's folder it came from
+    traceback: str | None = None  # execution that stopped (a dead kernel, a timeout): where
+
+    @classmethod
+    def worker_died(cls, notebook: str) -> RunError:
+        return cls(
+            notebook=notebook,
+            exception="WorkerDied",
+            message="the worker process running this notebook died (killed, or out of memory)",
+        )
+
+    def describe(self) -> str:
+        """`notebooks/x.ipynb, cell 3 (import os), raised in helpers.py:4: ValueError: …`"""
+        where = self.notebook
+        if self.cell:
+            where += f", cell {self.cell}"
+            if self.cell_source:
+                where += f" ({self.cell_source.strip()[:60]})"
+        if self.raised_in:
+            where += f", raised in {self.raised_in}"
+        return f"{where}: {self.exception}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        """As the files hold it: `raised_in` and `traceback` only where they were found."""
+        absent = {name for name in ("raised_in", "traceback") if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=absent)
+
+
+class RunRecord(StrictModel):
+    """A run's provenance, `run.json` in its folder: what ran (notebook, parameters, seed, the
+    inputs of its key, its data), where and when (device, threads, machine, commit, versions,
+    times), and the checksums of its files (a completed run) or its error (a failed one). The
+    scheduler builds it; the store writes it, adding `artifacts` as it seals a completed run."""
+
+    key: str
+    status: Literal["ok", "failed"]
+    lab: str
+    notebook: str
+    notebook_path: str
+    parameters: dict[str, Any]
+    seed: int | None
+    key_inputs: dict[str, Any]
+    data: dict[str, Any]
+    device: str | None  # what the notebook recorded (labjournal.kit.record.device)
+    threads: int
+    machine: dict[str, Any]
+    project_commit: str
+    labjournal: str
+    started: str
+    duration_s: float
+    cold_start: bool = True  # records from before warm kernels lack it: every run started its own
+    recorded: str
+    inputs_content: str | None = None  # a summary: the checksum of what it read
+    error: RunError | None = None
+    artifacts: dict[str, str] | None = None  # the store's: file name -> SHA-256
+
+    def to_json(self) -> dict[str, Any]:
+        """As `run.json` holds it: the optional parts only where they are."""
+        data = self.model_dump(mode="json", exclude={"inputs_content", "error", "artifacts"})
+        if self.inputs_content is not None:
+            data["inputs_content"] = self.inputs_content
+        if self.error is not None:
+            data["error"] = self.error.to_json()
+        if self.artifacts is not None:
+            data["artifacts"] = dict(self.artifacts)
+        return data
+
+
+class SeedsAdded(StrictModel):
+    """Seeds added at one (partial) grid point: every run of the profile that matches it gets them."""
+
+    lab: str
+    experiment: str
+    point: dict[str, Any]
+    seeds: list[int]
+
+
+class ExtraSeeds(StrictModel):
+    """One profile's entry of `results/extra_seeds.json`: the seeds added where claims needed them
+    (`labjournal run --until-decided`), and the sequential design they were added under."""
+
+    design: dict[str, Any] | None = None
+    points: list[SeedsAdded] = Field(default_factory=list)
+
+    def at(self, lab: str, experiment: str, point: dict[str, Any]) -> SeedsAdded | None:
+        return next(
+            (p for p in self.points if (p.lab, p.experiment, p.point) == (lab, experiment, point)), None
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class StopReason(str, Enum):
+    """Why `--until-decided` stopped adding seeds for a claim."""
+
+    DECIDED = "decided"
+    NO_RESULTS = "no-results"  # its lab has no results
+    MAX_SEEDS = "max-seeds"  # its open comparisons reached the seed cap
+    FUTILITY = "futility"  # deciding it would take more than twice the cap at the spread seen
+    BUDGET = "budget"  # the time budget was spent
+    ADDING = "adding"  # still adding seeds when no grid point it compares could get more
+
+    def __str__(self) -> str:
+        return self.value
+
+
+NO_SEEDS_ADDED = "no seeds were added for it (run --until-decided)"
+
+
+class ClaimDecision(StrictModel):
+    """Why adding seeds stopped for one claim, with the cap and budget its wording names. The file
+    holds the reason and, as `stopped`, its wording; files written before the reason was kept
+    hold only the wording, which is read back into the reason (the wording is always derived)."""
+
+    reason: StopReason = Field(strict=False)  # the file holds its value
+    max_seeds: int | None = None
+    budget_minutes: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "stopped" not in data:
+            return data
+        data = dict(data)
+        stopped = data.pop("stopped")
+        return data if "reason" in data else {**data, **_earlier_wording(str(stopped))}
+
+    @property
+    def prose(self) -> str:
+        """The reason as `check`, the Claims page and `decisions.json` word it."""
+        return {
+            StopReason.DECIDED: "decided",
+            StopReason.NO_RESULTS: "its lab has no results",
+            StopReason.MAX_SEEDS: f"seed cap ({self.max_seeds} seeds)",
+            StopReason.FUTILITY: (
+                f"futile, deciding it would take more than twice the cap of {self.max_seeds} seeds"
+            ),
+            StopReason.BUDGET: f"time budget ({self.budget_minutes or 0:g} minutes) spent",
+            StopReason.ADDING: "still adding seeds",
+        }[self.reason]
+
+    def shown_for_undecided(self) -> str:
+        """What a claim that is not decided now says about adding seeds."""
+        if self.reason is StopReason.DECIDED:  # decided at its own level, not now (Holm, or new results)
+            return "adding seeds stopped when it was decided at its own level; it is not decided now"
+        return self.prose
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stopped": self.prose, **self.model_dump(mode="json", exclude_none=True)}
+
+
+def _earlier_wording(stopped: str) -> dict[str, Any]:
+    """The reason (and the numbers) of a decision written as wording only."""
+    import re
+
+    wordings = {
+        StopReason.DECIDED: r"decided",
+        StopReason.NO_RESULTS: r"its lab has no results",
+        StopReason.MAX_SEEDS: r"seed cap \((?P<max_seeds>\d+) seeds\)",
+        StopReason.FUTILITY: r"futile, .* cap of (?P<max_seeds>\d+) seeds",
+        StopReason.BUDGET: r"time budget \((?P<budget_minutes>\S+) minutes\) spent",
+        StopReason.ADDING: r"still adding seeds",
+    }
+    for reason, pattern in wordings.items():
+        found = re.fullmatch(pattern, stopped)
+        if found:
+            numbers = {name: value for name, value in found.groupdict().items() if value is not None}
+            if "max_seeds" in numbers:
+                numbers["max_seeds"] = int(numbers["max_seeds"])
+            if "budget_minutes" in numbers:
+                numbers["budget_minutes"] = float(numbers["budget_minutes"])
+            return {"reason": reason, **numbers}
+    raise ValueError(f"an unknown reason adding seeds stopped: {stopped!r}")
+
+
+def stop_note(decision: ClaimDecision | None) -> str:
+    """Why a claim that is not decided now got no more seeds."""
+    return decision.shown_for_undecided() if decision is not None else NO_SEEDS_ADDED
+
+
+class Decisions(StrictModel):
+    """`results/decisions.json`: why adding seeds stopped, per claim, in the last `--until-decided`
+    run of a profile, and the design its claims were judged by."""
+
+    profile: str | None = None
+    design: dict[str, Any] | None = None
+    claims: dict[str, ClaimDecision] = Field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile,
+            "design": self.design,
+            "claims": {claim: decision.to_json() for claim, decision in self.claims.items()},
+        }

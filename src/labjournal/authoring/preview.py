@@ -3,8 +3,9 @@
 - A prose or template change (`report/`, `templates/`, `_quarto.yml`) renders the journal again
   in this process (Jinja, a fraction of a second) and rebuilds with pandoc only the pages whose
   rendered text changed; open pages reload.
-- A plan or notebook change (`journal.yml`, `experiments/`) runs the plan first; the cache
-  decides what executes.
+- A plan or notebook change (`journal.yml`, `experiments/`) runs the plan first, as `labjournal
+  report` does (until the claims are decided, for a profile with `decide:`); the cache decides
+  what executes.
 - An error (a misspelt metric, broken YAML, a failing notebook) is printed here and shown on the
   open pages; the last good build stays served.
 - The PDF (and the search index) is rebuilt in a background thread after a build, never making
@@ -21,6 +22,7 @@ import http.server
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,8 @@ from rich.markup import escape
 from labjournal.build.builtin import index_for_search, rebuild_pages
 from labjournal.build.outputs import build_outputs
 from labjournal.errors import LabjournalError
-from labjournal.plan.model import load_plan
 from labjournal.project import PLAN_FILE, QUARTO_FILE, Project
 from labjournal.render.journal import render_journal
-from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 EVENTS = "/__labjournal/events"
 LISTENER = f"""<script>
@@ -115,10 +114,12 @@ class PreviewHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class Previewer:
-    def __init__(self, project: Project, console: Console, profile: str | None = None) -> None:
+    """`run` runs the plan as `labjournal run` and `report` do (labjournal.commands.run)."""
+
+    def __init__(self, project: Project, console: Console, run: Callable[[], object]) -> None:
         self.project = project
         self.console = console
-        self.profile = profile
+        self.run = run
         self.broadcast = Broadcast()
         self.rendered: dict[str, str] = {}
         self.background: threading.Thread | None = None
@@ -129,12 +130,7 @@ class Previewer:
 
     def full(self, run: bool = True) -> None:
         if run:
-            run_plan(
-                load_plan(self.project.plan_file),
-                ResultsStore(self.project.results_dir, self.project.index_path.name),
-                profile=self.profile,
-                console=self.console,
-            )
+            self.run()
         render_journal(self.project)
         build_outputs(self.project, engine="pandoc", only="site", console=Console(quiet=True))
         self.rendered = self._pages()
@@ -186,10 +182,11 @@ class Previewer:
         self.console.print("rebuilt" + (f" in {took:.2f} s" if took is not None else ""))
 
 
-def serve_and_watch(project: Project, console: Console, port: int = 8000, profile: str | None = None) -> None:
+def serve_and_watch(project: Project, console: Console, run: Callable[[], object], port: int = 8000) -> None:
+    """Build once (running the plan with `run`), serve, and rebuild on every save."""
     import watchfiles
 
-    previewer = Previewer(project, console, profile)
+    previewer = Previewer(project, console, run)
     try:
         previewer.full(run=True)
     except LabjournalError as exc:

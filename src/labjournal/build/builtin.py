@@ -4,6 +4,7 @@ combined document to typst, which `typst` compiles to the PDF; pagefind indexes 
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import json
 import re
 import shutil
@@ -60,6 +61,18 @@ def pandoc_site(
 ) -> None:
     """The built-in engine's site: every page (or the `only` ones, for `labjournal preview`)
     through pandoc with the page template, the assets, figures and executed notebooks."""
+    _copy_site_files(project, out)
+    nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
+    render_page = functools.partial(_render_page, project, site, _pandoc_html(project, site), nav, pages, out)
+    chosen = [i for i, (page, _meta, _body) in enumerate(pages) if only is None or page.source in only]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(render_page, chosen))
+    if only is None:
+        index_for_search(out, [page.html for page, _meta, _body in pages])
+
+
+def _copy_site_files(project: Project, out: Path) -> None:
+    """The site's assets, figures, executed notebooks and the author's own files."""
     build_dir = project.build_dir
     for asset in SITE_ASSETS:
         shutil.copy2(project.template(asset), out / asset)
@@ -69,8 +82,11 @@ def pandoc_site(
     for name in author_files(build_dir):  # the author's own images and files, as in report/
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(build_dir / name, out / name)
-    nav = [{"href": page.html, "text": page.text or meta["title"]} for page, meta, _ in pages]
-    common = [
+
+
+def _pandoc_html(project: Project, site: SiteConfig) -> list[str]:
+    """The pandoc command every page of the site goes through (its metadata and output added)."""
+    command = [
         _pandoc(),
         "--from=markdown",
         "--to=html5",
@@ -83,39 +99,45 @@ def pandoc_site(
         "--section-divs",
     ]
     if site.bibliography:
-        common += [
+        command += [
             "--citeproc",
-            f"--bibliography={build_dir / site.bibliography}",
-            f"--csl={build_dir / site.csl}",
+            f"--bibliography={project.build_dir / site.bibliography}",
+            f"--csl={project.build_dir / site.csl}",
         ]
+    return command
 
-    def render_page(position: int) -> None:
-        page, _meta, _body = pages[position]
-        variables = {
-            "site-title": site.title,
-            "site-author": site.author,
-            "pdf": PDF_NAME,
-            "nav": [{**item, "current": i == position} for i, item in enumerate(nav)],
-            "prev": nav[position - 1] if position > 0 else None,
-            "next": nav[position + 1] if position + 1 < len(nav) else None,
-        }
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-            json.dump({k: v for k, v in variables.items() if v is not None}, handle)
-        try:
-            run_tool(
-                common + [f"--metadata-file={handle.name}", "-o", str(out / page.html)],
-                build_dir,
-                f"pandoc ({page.source} -> HTML)",
-                stdin=builtin_shortcodes((build_dir / page.source).read_text(encoding="utf-8"), page.source),
-            )
-        finally:
-            Path(handle.name).unlink(missing_ok=True)
 
-    chosen = [i for i, (page, _meta, _body) in enumerate(pages) if only is None or page.source in only]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(render_page, chosen))
-    if only is None:
-        index_for_search(out, [page.html for page, _meta, _body in pages])
+def _render_page(
+    project: Project,
+    site: SiteConfig,
+    common: list[str],
+    nav: list[dict],
+    pages: list[tuple[Page, dict, str]],
+    out: Path,
+    position: int,
+) -> None:
+    """One page to HTML: the navigation with this page marked current, its neighbours as the pager."""
+    build_dir = project.build_dir
+    page, _meta, _body = pages[position]
+    variables = {
+        "site-title": site.title,
+        "site-author": site.author,
+        "pdf": PDF_NAME,
+        "nav": [{**item, "current": i == position} for i, item in enumerate(nav)],
+        "prev": nav[position - 1] if position > 0 else None,
+        "next": nav[position + 1] if position + 1 < len(nav) else None,
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump({k: v for k, v in variables.items() if v is not None}, handle)
+    try:
+        run_tool(
+            common + [f"--metadata-file={handle.name}", "-o", str(out / page.html)],
+            build_dir,
+            f"pandoc ({page.source} -> HTML)",
+            stdin=builtin_shortcodes((build_dir / page.source).read_text(encoding="utf-8"), page.source),
+        )
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
 
 
 def rebuild_pages(project: Project, sources: set[str]) -> None:

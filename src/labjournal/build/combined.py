@@ -26,12 +26,28 @@ def pdf_links(markdown: str, site_url: str, pages: set[str] | None = None) -> st
 
     def relink(match: re.Match) -> str:
         text, target = match.group(1), match.group(2)
-        page = target.partition("#")[0]
-        if page in (pages or set()):  # to the page's own heading (every page is a chapter)
-            return f"[{text}](#page-{Path(page).stem})"
+        page, _, fragment = target.partition("#")
+        if page in (pages or set()):
+            if fragment.startswith(UNIQUE_IDS):  # a label, unique in the journal: to the thing itself
+                return f"[{text}](#{fragment})"
+            return f"[{text}](#page-{Path(page).stem})"  # to the page's own heading (a chapter)
         return f"[{text}]({site_url}/{target})" if site_url else text
 
     return _RELATIVE_LINK.sub(relink, markdown)
+
+
+# Ids that name one thing in the whole journal (labjournal.render.crossref checks the labels;
+# a claim is stated once), so a link to one on another page can go to it in the PDF.
+UNIQUE_IDS = ("fig-", "tbl-", "eq-", "sec-", "claim-")
+REFS_DIV = re.compile(r"^(:{3,})\s*\{\s*#refs\b[^}]*\}\s*\n(?:.*?\n)??\1\s*$\n?", re.MULTILINE | re.DOTALL)
+
+
+def one_bibliography(bodies: list[str]) -> list[str]:
+    """Pages of a website may each list their references (`::: {#refs}`); the PDF has one
+    bibliography, where the last page that asks for it does (a References page), and none at
+    the end of a chapter. Without any, citeproc puts it at the end of the document."""
+    last = max((i for i, body in enumerate(bodies) if REFS_DIV.search(body)), default=None)
+    return [body if i == last else REFS_DIV.sub("", body) for i, body in enumerate(bodies)]
 
 
 def write_combined(
@@ -58,7 +74,8 @@ def write_combined(
     if not site.site_url:
         parts.append(EVIDENCE_NOTE)
     html_pages = {page.html for page, _, _ in pages}
-    for page, page_meta, body in pages:
+    bodies = one_bibliography([body for _, _, body in pages])
+    for (page, page_meta, _), body in zip(pages, bodies, strict=True):
         anchor = Path(page.source).stem
         body = pdf_links(body.strip(), site.site_url, html_pages)
         parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body}\n")

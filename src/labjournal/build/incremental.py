@@ -55,8 +55,8 @@ def build_prose_edit(
     now = rendered_pages(project)
     edited = {name for name, text in now.items() if pages_before.get(name) != text}
     console.print(f"Prose only: rebuilding {len(edited)} page(s), the search index and the PDF")
+    build_outputs(project, engine="pandoc", only="pdf", console=console)  # first: a failure changes nothing
     if edited:
         rebuild_pages(project, edited)
         index_for_search(project.site_dir, [page.html for page in project.site_config().pages])
-    build_outputs(project, engine="pandoc", only="pdf", console=console)
     return True

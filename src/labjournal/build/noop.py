@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from labjournal.files import expand
+from labjournal.records import DECISIONS, index_file
 
 ENVIRONMENT = ("LABJOURNAL_DATA", "LABJOURNAL_CACHE", "PYTHONPATH", "LABJOURNAL_KERNEL_MAX_RUNS")
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".staging"}
@@ -67,7 +68,7 @@ def _depended_on(root: Path, site: str, profile_suffix: str) -> list[Path]:
             for pattern in (notebook.get("deps") or []) if isinstance(notebook, dict) else []:
                 paths += expand(root, pattern)
     paths += [root / "results", root / f"{site}{profile_suffix}", Path(__file__).parents[1]]
-    index = root / "results" / ("index.json" if not profile_suffix else f"index.{profile_suffix[1:]}.json")
+    index = root / "results" / index_file(profile_suffix[1:] or None)
     try:
         data = json.loads(index.read_text()).get("data", {})
     except (OSError, json.JSONDecodeError):
@@ -116,7 +117,7 @@ def record(root: Path, site: str, profile_suffix: str, options: dict[str, Any]) 
 def waiting_on_budget(root: Path) -> bool:
     """A claim that stopped because the time budget ran out would get more seeds next time."""
     try:
-        claims = json.loads((root / "results" / "decisions.json").read_text()).get("claims", {})
+        claims = json.loads((root / "results" / DECISIONS).read_text()).get("claims", {})
     except (OSError, json.JSONDecodeError):
         return False
     return any("budget" in str(state.get("stopped", "")) for state in claims.values())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from rich.console import Console
 
@@ -21,7 +22,7 @@ from labjournal.build.combined import write_combined
 from labjournal.build.pages import read_pages
 from labjournal.errors import BuildError
 from labjournal.files import staged_folder
-from labjournal.project import PDF_NAME, Project
+from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.render.freshness import check_rendered, write_built
 from labjournal.render.journal import MANIFEST
 
@@ -58,24 +59,30 @@ def build_outputs(
     )
     write_combined(build_dir, site, pages, note)
     out = project.site_dir
-    out.mkdir(parents=True, exist_ok=True)
-    if only in (None, "site"):
-        # The site is built into a fresh folder and swapped in, so pages and figures of an
-        # earlier build never linger; the PDF is carried over unless it is rebuilt below.
+    if only == "pdf":  # the site stays as it is, file for file; the PDF replaces the old one whole
+        out.mkdir(parents=True, exist_ok=True)
+        _pdf(chosen, project, site, out)
+    else:
+        # The site (and the PDF) are built into a fresh folder that replaces the old one only once
+        # all is done: a failed build leaves the last good site and PDF, never half of each.
         with staged_folder(out) as fresh:
             if chosen == "quarto":
                 quarto.quarto_site(project, fresh)
             else:
                 builtin.pandoc_site(project, site, pages, fresh)
-            if (out / PDF_NAME).exists():
+            if only is None:
+                _pdf(chosen, project, site, fresh)
+            elif (out / PDF_NAME).exists():
                 shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
-    if only in (None, "pdf"):
-        if chosen == "quarto":
-            quarto.quarto_pdf(project, site, out)
-        else:
-            builtin.typst_pdf(project, site, out)
     write_built(project, record)
     if only in (None, "site"):
         console.print(f"Site: {out / 'index.html'}")
     if only in (None, "pdf"):
         console.print(f"PDF:  {out / PDF_NAME}")
+
+
+def _pdf(engine: str, project: Project, site: SiteConfig, out: Path) -> None:
+    if engine == "quarto":
+        quarto.quarto_pdf(project, site, out)
+    else:
+        builtin.typst_pdf(project, site, out)

@@ -18,110 +18,143 @@ page.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from labjournal.claims.evidence import DECIDED, NOT_RUN, Evidence
-from labjournal.claims.judge import CLAIMS_FILE, ClaimError, evaluate_all, load_claims_file
+from labjournal.claims.judge import (
+    CLAIMS_FILE,
+    ClaimError,
+    ClaimsFile,
+    Verdict,
+    evaluate_all,
+    load_claims_file,
+)
 from labjournal.claims.verdicts import counted, strict_alpha
-from labjournal.plan.model import Plan
 from labjournal.plan.schema import Decide
 from labjournal.plan.sequential import Design
+from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
+from labjournal.run.request import RunRequest
 from labjournal.run.results import Results, split_ref
-from labjournal.run.scheduler import RunSummary, run_plan
+from labjournal.run.scheduler import RunSummary, read_extra_seeds, run_plan
 from labjournal.run.store import ResultsStore
 
 
-def settings_for(plan: Plan, profile: str | None, max_seeds: int | None, budget: float | None) -> Decide:
-    """The profile's `decide:` settings (the plan's defaults where it has none), with the
-    command line's overrides."""
-    _, spec = plan.profile(profile)
-    base = spec.decide or Decide()
-    update = {"max_seeds": max_seeds, "budget_minutes": budget}
-    return base.model_copy(update={k: v for k, v in update.items() if v is not None})
+def run_request(request: RunRequest, store: ResultsStore, report_dir: Path) -> RunSummary:
+    """What `run`, `report` and `preview` execute: the plan once, or, where the request says so,
+    until its claims are decided."""
+    if request.decide is None:
+        return run_plan(request, store)
+    return run_until_decided(request, store, report_dir)
 
 
-def run_until_decided(
-    plan: Plan,
-    store: ResultsStore,
-    report_dir: Path,
-    settings: Decide,
-    console: Console,
-    profile: str | None = None,
-    **run_options: Any,
-) -> RunSummary:
-    profile_name, spec = plan.profile(profile)
-    if settings.max_seeds < len(spec.seeds):
+@dataclass
+class Look:
+    """The claims judged after a batch: why each stopped getting seeds (or that it still gets
+    them), and the grid points that get the next batch, by claim."""
+
+    results: Results
+    decisions: dict[str, ClaimDecision] = field(default_factory=dict)
+    wanted: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def spend_budget(self, settings: Decide) -> None:
+        """The time budget is spent: the claims still getting seeds stop getting them."""
+        for claim_id, decision in self.decisions.items():
+            if decision.reason is StopReason.ADDING:
+                self.decisions[claim_id] = _decision(StopReason.BUDGET, settings)
+
+
+def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path) -> RunSummary:
+    """Run the plan, then add seeds in batches where claims need them, judging the claims after
+    every batch, until each is decided or stops (seed cap, futility, time budget)."""
+    settings = request.decide or Decide()
+    seeds = len(request.settings.seeds)
+    if settings.max_seeds < seeds:
         raise ClaimError(
-            f"--max-seeds {settings.max_seeds} is below the {len(spec.seeds)} seeds profile '{profile_name}' runs"
+            f"--max-seeds {settings.max_seeds} is below the {seeds} seeds profile '{request.profile}' runs"
         )
     claims = load_claims_file(report_dir / CLAIMS_FILE)  # a broken claims file stops before any run
-    design = Design.schedule(len(spec.seeds), settings.batch, settings.max_seeds)
-    added = store.read_extra_seeds(profile_name)
-    if added.get("design") and Design.from_json(added["design"]) != design:
-        console.print(
+    design = _fix_design(request, store, settings)
+    deadline = time.monotonic() + 60 * settings.budget_minutes if settings.budget_minutes else None
+    summary = run_plan(request, store)
+    later = dataclasses.replace(request, force=None)  # forcing applies to the first pass only
+    batch_number = 0
+    while True:
+        look = _look(store, claims, settings, request.lab)
+        if not look.wanted:
+            break
+        if deadline is not None and time.monotonic() >= deadline:
+            look.spend_budget(settings)
+            break
+        batch_number += 1
+        points = _add_batch(look.results, store, request.profile, design, settings, look.wanted.values())
+        if not points:
+            break
+        request.console.print(
+            f"[bold]Until decided, batch {batch_number}:[/] {len(points)} grid point(s) get more seeds "
+            f"for {len({k[2] for k in look.wanted})} undecided claim(s)"
+        )
+        summary = run_plan(later, store)
+    decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
+    store.write_decisions(decisions.to_json())
+    decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
+    request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
+    return summary
+
+
+def _fix_design(request: RunRequest, store: ResultsStore, settings: Decide) -> Design:
+    """The sequential design the claims are judged by, fixed before any run and saved with the
+    seeds added under it (those added under another design are kept)."""
+    design = Design.schedule(len(request.settings.seeds), settings.batch, settings.max_seeds)
+    added = read_extra_seeds(store, request.profile)
+    if added.design and Design.from_json(added.design) != design:
+        request.console.print(
             "[yellow]The design changed[/] (seed cap or batch): the seeds added before are kept, "
             "and the claims are judged by the new design."
         )
-    store.write_extra_seeds(profile_name, {"design": design.to_json(), "points": added.get("points", [])})
-    deadline = time.monotonic() + 60 * settings.budget_minutes if settings.budget_minutes else None
-    summary = run_plan(plan, store, profile=profile_name, console=console, **run_options)
-    run_options.pop("force", None)  # forcing applies to the first pass only
-    batch_number = 0
-    while True:
-        results = Results.load(store.root, store.index_path.name)
-        verdicts = evaluate_all(results, claims)
-        stopped: dict[str, dict[str, Any]] = {}
-        wanted: dict[tuple[str, str, str], dict[str, Any]] = {}
-        lab = run_options.get("lab")
-        for verdict in verdicts:
-            if lab is not None and verdict.claim.lab != lab:
-                continue  # --lab: only that lab's claims get seeds
-            if verdict.verdict in DECIDED:
-                stopped[verdict.claim_id] = {"stopped": "decided"}
-                continue
-            if verdict.verdict == NOT_RUN:
-                stopped[verdict.claim_id] = {"stopped": "its lab has no results"}
-                continue
-            level = strict_alpha(verdict.evidence)
-            open_parts = [e for e in counted(verdict.evidence) if e.verdict_at(level) not in DECIDED]
-            growing = [e for e in open_parts if e.n < settings.max_seeds]
-            if not growing:
-                stopped[verdict.claim_id] = {"stopped": f"seed cap ({settings.max_seeds} seeds)"}
-                continue
-            if all(_futile(e, settings.max_seeds, level) for e in growing):  # no part is worth more seeds
-                stopped[verdict.claim_id] = {
-                    "stopped": f"futile, deciding it would take more than twice the cap of {settings.max_seeds} seeds"
-                }
-                continue
-            stopped[verdict.claim_id] = {"stopped": "still adding seeds"}
-            for evidence in growing:
-                for point in evidence.points:
-                    key = (evidence.ref, repr(sorted(point.items())), verdict.claim_id)
-                    wanted[key] = {"ref": evidence.ref, "point": point}
-        if not wanted:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            for state in stopped.values():
-                if state["stopped"] == "still adding seeds":
-                    state["stopped"] = f"time budget ({settings.budget_minutes:g} minutes) spent"
-            break
-        batch_number += 1
-        points = _add_batch(results, store, profile_name, design, settings, wanted.values())
-        if not points:
-            break
-        console.print(
-            f"[bold]Until decided, batch {batch_number}:[/] {len(points)} grid point(s) get more seeds "
-            f"for {len({k[2] for k in wanted})} undecided claim(s)"
-        )
-        summary = run_plan(plan, store, profile=profile_name, console=console, **run_options)
-    store.write_decisions({"profile": profile_name, "design": design.to_json(), "claims": stopped})
-    decided = sum(state["stopped"] == "decided" for state in stopped.values())
-    console.print(f"Claims decided: {decided} of {len(stopped)} ({design.describe()})")
-    return summary
+    store.write_extra_seeds(
+        request.profile, ExtraSeeds(design=design.to_json(), points=added.points).to_json()
+    )
+    return design
+
+
+def _look(store: ResultsStore, claims: ClaimsFile, settings: Decide, lab: str | None) -> Look:
+    """Judge every claim (of `--lab`'s lab only, where given) on the results so far."""
+    look = Look(Results.load(store.root, store.index_path.name))
+    for verdict in evaluate_all(look.results, claims):
+        if lab is not None and verdict.claim.lab != lab:
+            continue  # --lab: only that lab's claims get seeds
+        decision, growing = _decide(verdict, settings)
+        look.decisions[verdict.claim_id] = decision
+        for evidence in growing:
+            for point in evidence.points:
+                key = (evidence.ref, repr(sorted(point.items())), verdict.claim_id)
+                look.wanted[key] = {"ref": evidence.ref, "point": point}
+    return look
+
+
+def _decide(verdict: Verdict, settings: Decide) -> tuple[ClaimDecision, list[Evidence]]:
+    """Why a claim gets no more seeds, or (still adding) the parts of it that get more."""
+    if verdict.verdict in DECIDED:
+        return _decision(StopReason.DECIDED, settings), []
+    if verdict.verdict == NOT_RUN:
+        return _decision(StopReason.NO_RESULTS, settings), []
+    level = strict_alpha(verdict.evidence)
+    open_parts = [e for e in counted(verdict.evidence) if e.verdict_at(level) not in DECIDED]
+    growing = [e for e in open_parts if e.n < settings.max_seeds]
+    if not growing:
+        return _decision(StopReason.MAX_SEEDS, settings), []
+    if all(_futile(e, settings.max_seeds, level) for e in growing):  # no part is worth more seeds
+        return _decision(StopReason.FUTILITY, settings), []
+    return _decision(StopReason.ADDING, settings), growing
+
+
+def _decision(reason: StopReason, settings: Decide) -> ClaimDecision:
+    return ClaimDecision(reason=reason, max_seeds=settings.max_seeds, budget_minutes=settings.budget_minutes)
 
 
 def _futile(evidence: Evidence, cap: int, alpha: float | None = None) -> bool:
@@ -140,34 +173,26 @@ def _add_batch(
     profile: str,
     design: Design,
     settings: Decide,
-    wanted: Any,
-) -> list[dict[str, Any]]:
+    wanted: Iterable[dict[str, Any]],
+) -> list[SeedsAdded]:
     """Give every wanted grid point its next `batch` seeds (never past the cap); save them."""
-    added = store.read_extra_seeds(profile)
-    points: list[dict[str, Any]] = list(added.get("points", []))
+    added = read_extra_seeds(store, profile)
     grown = []
     for want in wanted:
         lab, experiment = split_ref(want["ref"])
         rows = results.point_rows(lab, experiment, **want["point"])
-        have = sorted({row["seed"] for row in rows})
+        have = sorted({row.seed for row in rows})
         room = settings.max_seeds - len(have)
         if room <= 0:
             continue
         new = list(range(max(have) + 1, max(have) + 1 + min(settings.batch, room)))
-        entry = next(
-            (
-                p
-                for p in points
-                if p["lab"] == lab and p["experiment"] == experiment and p["point"] == want["point"]
-            ),
-            None,
-        )
+        entry = added.at(lab, experiment, want["point"])
         if entry is None:
-            entry = {"lab": lab, "experiment": experiment, "point": want["point"], "seeds": []}
-            points.append(entry)
-        fresh = [seed for seed in new if seed not in entry["seeds"]]
+            entry = SeedsAdded(lab=lab, experiment=experiment, point=want["point"], seeds=[])
+            added.points.append(entry)
+        fresh = [seed for seed in new if seed not in entry.seeds]
         if fresh:
-            entry["seeds"] = sorted(entry["seeds"] + fresh)
+            entry.seeds = sorted(entry.seeds + fresh)
             grown.append(entry)
-    store.write_extra_seeds(profile, {"design": design.to_json(), "points": points})
+    store.write_extra_seeds(profile, ExtraSeeds(design=design.to_json(), points=added.points).to_json())
     return grown

@@ -39,11 +39,13 @@ import numpy as np
 from scipy import stats
 
 from labjournal.plan.sequential import Design, seeds_to_decide
+from labjournal.records import VerdictKind
 
-SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE = "supported", "contradicted", "negligible", "inconclusive"
-PARTLY = "partly-supported"  # a claim whose parts disagree (see labjournal.claims.verdicts)
+SUPPORTED, CONTRADICTED = VerdictKind.SUPPORTED, VerdictKind.CONTRADICTED
+NEGLIGIBLE, INCONCLUSIVE = VerdictKind.NEGLIGIBLE, VerdictKind.INCONCLUSIVE
+PARTLY = VerdictKind.PARTLY  # a claim whose parts disagree (see labjournal.claims.verdicts)
 VERDICTS = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, INCONCLUSIVE)
-NOT_RUN = "not-run"  # the claim's lab has no results yet: nothing to judge
+NOT_RUN = VerdictKind.NOT_RUN  # the claim's lab has no results yet: nothing to judge
 DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, PARTLY)
 DETERMINISTIC_WORDS = ("flops", "parameters")  # counted, the same on every seed
 TOLERANCE = 1e-9  # relative: differences below this are floating-point noise
@@ -168,7 +170,7 @@ class Evidence:
         return None
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> VerdictKind:
         side = self.side
         if side is None:
             return INCONCLUSIVE
@@ -176,7 +178,7 @@ class Evidence:
             return NEGLIGIBLE
         return SUPPORTED if side == self.expected else CONTRADICTED
 
-    def verdict_at(self, alpha: float) -> str:
+    def verdict_at(self, alpha: float) -> VerdictKind:
         """The verdict with the design spending `alpha` instead (a stricter level for one part of
         several: see labjournal.claims.verdicts)."""
         if alpha == self.design.alpha:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from labjournal.claims.evidence import (
     CONTRADICTED,
     DECIDED,
@@ -56,6 +58,7 @@ from labjournal.claims.ledger import LEDGER_FILE, reconcile
 from labjournal.claims.parts import compare, trend
 from labjournal.claims.verdicts import holm, judge, strict_alpha, what_would_decide
 from labjournal.plan.sequential import Design
+from labjournal.records import Decisions, VerdictKind, stop_note
 from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref
 
 __all__ = [
@@ -84,7 +87,7 @@ __all__ = [
 class Verdict:
     claim_id: str
     claim: Claim
-    verdict: str
+    verdict: VerdictKind
     evidence: list[Evidence] = field(default_factory=list)
     stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.claims.decide)
     notes: list[str] = field(default_factory=list)  # what undermines its runs (a seed never used)
@@ -216,30 +219,27 @@ def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
     unused = results.index.get("seed_unused") or {}
     if not unused:
         return
-    owner = {(row["lab"], row["experiment"]): f"{row['lab']}/{row['notebook']}" for row in results.runs}
+    owner = {(row.lab, row.experiment): f"{row.lab}/{row.notebook}" for row in results.runs}
     for verdict in verdicts:
         names = {owner.get(split_ref(ref)) for ref in verdict.refs}
         verdict.notes += [f"{name}: {unused[name]}" for name in sorted(n for n in names if n in unused)]
 
 
-def attach_stop_reasons(verdicts: list[Verdict], decisions: dict[str, Any]) -> None:
-    """Why adding seeds stopped (`results/decisions.json`), for the claims left undecided."""
-    reasons = decisions.get("claims", {})
+def attach_stop_reasons(verdicts: list[Verdict], decisions: Decisions | dict[str, Any]) -> None:
+    """Why adding seeds stopped (`results/decisions.json`), for the claims left undecided. A file
+    that cannot be read loses the explanations only."""
+    if not isinstance(decisions, Decisions):
+        try:
+            decisions = Decisions.model_validate(decisions)
+        except ValidationError:
+            decisions = Decisions()
     for verdict in verdicts:
         if verdict.verdict == NOT_RUN:
             verdict.stopped = (
                 verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
             )
         elif verdict.verdict not in DECIDED:
-            state = reasons.get(verdict.claim_id, {}).get("stopped")
-            if state == "decided":
-                verdict.stopped = (
-                    "adding seeds stopped when it was decided at its own level; it is not decided now"
-                )
-            elif state:
-                verdict.stopped = state
-            else:
-                verdict.stopped = "no seeds were added for it (run --until-decided)"
+            verdict.stopped = stop_note(decisions.claims.get(verdict.claim_id))
 
 
 def judge_journal(

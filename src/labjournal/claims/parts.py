@@ -36,7 +36,7 @@ def values(
     rows = results.point_rows(lab, experiment, over=measure.over, **point)
     grouped: dict[Any, list[float | None]] = {}
     for row in rows:
-        metrics = row.get("metrics", {})
+        metrics = row.metrics
         if measure.metric not in metrics:
             known = ", ".join(sorted(metrics)) or "none"
             raise ResultLookupError(f"{ref}: no metric '{measure.metric}' (the runs record: {known})")
@@ -51,12 +51,12 @@ def values(
                         f"{ref}: scale: log needs positive values of '{measure.metric}', got {value}"
                     )
                 value = math.log(value)
-        grouped.setdefault(row["seed"], []).append(value)
+        grouped.setdefault(row.seed, []).append(value)
     by_seed: dict[Any, float | None] = {}
     for seed, found in grouped.items():
         # A fold that never reached the target makes its seed's outcome "not reached".
         by_seed[seed] = None if any(v is None for v in found) else sum(found) / len(found)  # type: ignore[arg-type]
-    return Values(by_seed, rows, len({row["seed"] for row in rows}))
+    return Values(by_seed, rows, len({row.seed for row in rows}))
 
 
 def deterministic(measure: _Measure, *groups: Values) -> bool:
@@ -163,7 +163,7 @@ def trend(results: Results, t: Trend, design: Design, margins: dict[str, float])
         differences=list(slopes.values()),
         runs=rows,
         points=[dict(p) for p, _ in groups],
-        planned=len({row["seed"] for row in rows}),
+        planned=len({row.seed for row in rows}),
         exact=exact,
         by_construction=t.by_construction,
         unit=unit,

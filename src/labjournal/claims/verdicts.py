@@ -27,6 +27,7 @@ from labjournal.claims.evidence import (
     SUPPORTED,
     Evidence,
 )
+from labjournal.records import VerdictKind
 
 
 def counted(parts: list[Evidence]) -> list[Evidence]:
@@ -39,7 +40,7 @@ def strict_alpha(parts: list[Evidence]) -> float:
     return live[0].design.alpha / len(live) if live else 0.05
 
 
-def judge(parts: list[Evidence]) -> str:
+def judge(parts: list[Evidence]) -> VerdictKind:
     """The claim's verdict from its parts (see the module's docstring)."""
     live = counted(parts)
     if not live:
@@ -58,7 +59,7 @@ def judge(parts: list[Evidence]) -> str:
     return INCONCLUSIVE
 
 
-def claim_p(verdict: str, parts: list[Evidence]) -> float:
+def claim_p(verdict: VerdictKind, parts: list[Evidence]) -> float:
     """The p-value of a claim's verdict, for Holm over the claims."""
     live = counted(parts)
     if not live:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from labjournal.kit.env import INPUTS_ENV
+from labjournal.records import METRICS
 
 
 def runs(experiment: str | None = None) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def runs(experiment: str | None = None) -> pd.DataFrame:
     for run in json.loads(Path(listing).read_text()):
         if experiment is not None and run["experiment"] != experiment:
             continue
-        metrics = json.loads((Path(run["run_dir"]) / "metrics.json").read_text())
+        metrics = json.loads((Path(run["run_dir"]) / METRICS).read_text())
         row = {k: run[k] for k in ("lab", "notebook", "experiment", "seed", "key", "run_dir")}
         row.update(run["params"])
         row.update({f"metric.{name}": value for name, value in metrics["scalars"].items()})
@@ -36,13 +37,13 @@ def runs(experiment: str | None = None) -> pd.DataFrame:
 
 
 def series(run_dir: str, name: str) -> list[float | None]:
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    metrics = json.loads((Path(run_dir) / METRICS).read_text())
     return metrics["series"][name]["values"]
 
 
 def table(run_dir: str, name: str) -> pd.DataFrame:
     """A table a run recorded with `record.table`."""
-    recorded = json.loads((Path(run_dir) / "metrics.json").read_text())["tables"][name]
+    recorded = json.loads((Path(run_dir) / METRICS).read_text())["tables"][name]
     return pd.DataFrame(recorded["rows"], columns=recorded["columns"])
 
 
@@ -50,6 +51,6 @@ def data_descriptions(frame: pd.DataFrame) -> str:
     """The data variants behind a set of runs, for captions."""
     seen = []
     for run_dir in frame["run_dir"]:
-        data = json.loads((Path(run_dir) / "metrics.json").read_text()).get("data", {})
+        data = json.loads((Path(run_dir) / METRICS).read_text()).get("data", {})
         seen += [source["description"] for source in data.values() if source["description"] not in seen]
     return "; ".join(seen) or "no external data"

@@ -27,6 +27,7 @@ import jsonschema
 
 from labjournal.files import atomic_write_bytes, atomic_write_json
 from labjournal.kit.env import RUN_DIR_ENV, RUN_KEY_ENV
+from labjournal.records import METRICS
 
 FIGURE_DPI = 144
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")
@@ -53,7 +54,7 @@ class Recorder:
     def __init__(self, run_dir: str | Path | None = None):
         chosen = run_dir or os.environ.get(RUN_DIR_ENV) or Path.cwd() / ".labjournal-scratch"
         self.run_dir = Path(chosen)
-        self.path = self.run_dir / "metrics.json"
+        self.path = self.run_dir / METRICS
         if self.path.exists():
             self.state = json.loads(self.path.read_text())
         else:

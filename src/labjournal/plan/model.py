@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,6 +256,9 @@ def _type_mismatch(value: Any, default: Any) -> str | None:
     return f"expects {type(default).__name__} (the notebook's default is {default!r}), got {value!r}"
 
 
+Report = Callable[[tuple, str], None]
+
+
 def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
     spec, shown = plan.spec, str(plan.path)
     problems: list[str] = []
@@ -265,99 +270,121 @@ def _check_references(plan: Plan, lines: dict[tuple, int]) -> list[str]:
     if spec.default_profile not in spec.profiles:
         report(("default_profile",), f"no profile named '{spec.default_profile}'")
     _check_files(plan, report)
-    experiment_owner: dict[tuple[str, str], str] = {}
+    owners: dict[tuple[str, str], str] = {}  # (lab, experiment) -> the notebook that defines it
     for lab_name, lab in spec.labs.items():
-        lab_loc = ("labs", lab_name)
         if not (plan.root / REPORT_DIR / lab.page).is_file():
-            report(lab_loc + ("page",), f"{REPORT_DIR}/{lab.page} does not exist")
-        for nb_name, nb in lab.notebooks.items():
-            nb_loc = lab_loc + ("notebooks", nb_name)
-            nb_path = plan.root / nb.path
-            if not nb_path.is_file():
-                report(nb_loc + ("path",), f"notebook not found: {nb.path}")
-                continue
-            try:
-                declared = declared_parameters(nb_path)
-            except NoParametersCell as exc:
-                report(nb_loc + ("path",), str(exc))
-                continue
-            except Exception as exc:  # not JSON, not a notebook, an unreadable file
-                report(nb_loc + ("path",), f"cannot read the notebook {nb.path}: {exc}")
-                continue
-            if not nb.inputs and SEED_PARAMETER not in declared:
-                report(
-                    nb_loc + ("path",),
-                    f"{nb.path} declares no '{SEED_PARAMETER}' parameter: add `{SEED_PARAMETER} = 0` to its cell "
-                    f"tagged 'parameters' and seed the run with it (labjournal.kit.runtime.setup(seed), "
-                    f"or np.random.seed(seed) / torch.manual_seed(seed))",
-                )
-            for index, dataset in enumerate(nb.data):
-                if dataset not in spec.data:
-                    known = ", ".join(spec.data) or "none declared"
-                    report(
-                        nb_loc + ("data", index),
-                        f"unknown dataset '{dataset}': declare it under `data:` at the top of journal.yml "
-                        f"(path:, url: + sha256:, or loader:); declared: {known}",
-                    )
-            for index, pattern in enumerate(nb.deps):
-                if not expand(plan.root, pattern):
-                    report(nb_loc + ("deps", index), f"'{pattern}' matches no file or folder of the project")
-            for source in nb.inputs:
-                if source not in lab.notebooks or source == nb_name:
-                    report(nb_loc + ("inputs",), f"'{source}' is not another notebook of lab '{lab_name}'")
-                elif lab.notebooks[source].inputs:
-                    report(nb_loc + ("inputs",), f"'{source}' is itself a summary notebook")
-
-            def check_values(
-                loc: tuple, values: dict[str, Any], is_grid: bool, declared=declared, nb=nb
-            ) -> None:
-                for name, value in values.items():
-                    if name == SEED_PARAMETER:
-                        report(loc + (name,), "seeds come from 'seeds', not from parameters")
-                    elif name not in declared:
-                        known = ", ".join(sorted(declared)) or "none"
-                        report(
-                            loc + (name,), f"{nb.path} declares no parameter '{name}' (it declares: {known})"
-                        )
-                    else:
-                        for item in value if is_grid else [value]:
-                            mismatch = _type_mismatch(item, declared[name])
-                            if mismatch:
-                                report(loc + (name,), mismatch)
-                                break
-
-            check_values(nb_loc + ("params",), nb.params, False)
-            for prof, override in nb.profiles.items():
-                _check_profile_name(spec, prof, nb_loc + ("profiles", prof), report)
-                check_values(nb_loc + ("profiles", prof, "params"), override.params, False)
-                if override.grid:
-                    report(nb_loc + ("profiles", prof, "grid"), "grids belong to experiments")
-            if nb.inputs and nb.experiments:
-                report(
-                    nb_loc + ("experiments",), "a summary notebook (with inputs) runs once: no experiments"
-                )
-            for exp_name, exp in (nb.experiments or {nb_name: Experiment()}).items():
-                exp_loc = nb_loc + ("experiments", exp_name)
-                if (lab_name, exp_name) in experiment_owner:
-                    report(
-                        exp_loc,
-                        f"experiment name already used in lab '{lab_name}' by "
-                        f"notebook '{experiment_owner[(lab_name, exp_name)]}'",
-                    )
-                experiment_owner[(lab_name, exp_name)] = nb_name
-                check_values(exp_loc + ("params",), exp.params, False)
-                check_values(exp_loc + ("grid",), exp.grid, True)
-                for name, values in exp.grid.items():
-                    if not values:
-                        report(exp_loc + ("grid", name), "a grid needs at least one value")
-                for prof, override in exp.profiles.items():
-                    _check_profile_name(spec, prof, exp_loc + ("profiles", prof), report)
-                    check_values(exp_loc + ("profiles", prof, "params"), override.params, False)
-                    check_values(exp_loc + ("profiles", prof, "grid"), override.grid, True)
+            report(("labs", lab_name, "page"), f"{REPORT_DIR}/{lab.page} does not exist")
+        for nb_name in lab.notebooks:
+            _check_notebook(plan, lab_name, nb_name, owners, report)
     return problems
 
 
-def _check_files(plan: Plan, report) -> None:  # noqa: ANN001 - the reporter of _check_references
+def _check_notebook(
+    plan: Plan, lab_name: str, nb_name: str, owners: dict[tuple[str, str], str], report: Report
+) -> None:
+    spec, lab = plan.spec, plan.spec.labs[lab_name]
+    nb, loc = lab.notebooks[nb_name], ("labs", lab_name, "notebooks", nb_name)
+    declared = _declared_parameters(plan, nb, loc, report)
+    if declared is None:
+        return
+    _check_seed_and_files(plan, nb, declared, loc, report)
+    _check_inputs(lab_name, lab, nb_name, loc, report)
+    check = functools.partial(_check_values, nb, declared, report)
+    check(loc + ("params",), nb.params, False)
+    for prof, override in nb.profiles.items():
+        _check_profile_name(spec, prof, loc + ("profiles", prof), report)
+        check(loc + ("profiles", prof, "params"), override.params, False)
+        if override.grid:
+            report(loc + ("profiles", prof, "grid"), "grids belong to experiments")
+    if nb.inputs and nb.experiments:
+        report(loc + ("experiments",), "a summary notebook (with inputs) runs once: no experiments")
+    for exp_name, exp in (nb.experiments or {nb_name: Experiment()}).items():
+        exp_loc = loc + ("experiments", exp_name)
+        if (lab_name, exp_name) in owners:
+            report(
+                exp_loc,
+                f"experiment name already used in lab '{lab_name}' by "
+                f"notebook '{owners[(lab_name, exp_name)]}'",
+            )
+        owners[(lab_name, exp_name)] = nb_name
+        _check_experiment(spec, exp, exp_loc, check, report)
+
+
+def _declared_parameters(plan: Plan, nb: Notebook, loc: tuple, report: Report) -> dict[str, Any] | None:
+    """The parameters the notebook's `parameters` cell declares; None (reported) when unreadable."""
+    if not (plan.root / nb.path).is_file():
+        report(loc + ("path",), f"notebook not found: {nb.path}")
+        return None
+    try:
+        return declared_parameters(plan.root / nb.path)
+    except NoParametersCell as exc:
+        report(loc + ("path",), str(exc))
+    except Exception as exc:  # not JSON, not a notebook, an unreadable file
+        report(loc + ("path",), f"cannot read the notebook {nb.path}: {exc}")
+    return None
+
+
+def _check_seed_and_files(plan: Plan, nb: Notebook, declared: dict, loc: tuple, report: Report) -> None:
+    spec = plan.spec
+    if not nb.inputs and SEED_PARAMETER not in declared:
+        report(
+            loc + ("path",),
+            f"{nb.path} declares no '{SEED_PARAMETER}' parameter: add `{SEED_PARAMETER} = 0` to its cell "
+            f"tagged 'parameters' and seed the run with it (labjournal.kit.runtime.setup(seed), "
+            f"or np.random.seed(seed) / torch.manual_seed(seed))",
+        )
+    for index, dataset in enumerate(nb.data):
+        if dataset not in spec.data:
+            known = ", ".join(spec.data) or "none declared"
+            report(
+                loc + ("data", index),
+                f"unknown dataset '{dataset}': declare it under `data:` at the top of journal.yml "
+                f"(path:, url: + sha256:, or loader:); declared: {known}",
+            )
+    for index, pattern in enumerate(nb.deps):
+        if not expand(plan.root, pattern):
+            report(loc + ("deps", index), f"'{pattern}' matches no file or folder of the project")
+
+
+def _check_inputs(lab_name: str, lab: Lab, nb_name: str, loc: tuple, report: Report) -> None:
+    for source in lab.notebooks[nb_name].inputs:
+        if source not in lab.notebooks or source == nb_name:
+            report(loc + ("inputs",), f"'{source}' is not another notebook of lab '{lab_name}'")
+        elif lab.notebooks[source].inputs:
+            report(loc + ("inputs",), f"'{source}' is itself a summary notebook")
+
+
+def _check_values(
+    nb: Notebook, declared: dict, report: Report, loc: tuple, values: dict[str, Any], is_grid: bool
+) -> None:
+    """Parameters set in the plan: declared by the notebook, of its defaults' types, never the seed."""
+    for name, value in values.items():
+        if name == SEED_PARAMETER:
+            report(loc + (name,), "seeds come from 'seeds', not from parameters")
+        elif name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            report(loc + (name,), f"{nb.path} declares no parameter '{name}' (it declares: {known})")
+        else:
+            for item in value if is_grid else [value]:
+                mismatch = _type_mismatch(item, declared[name])
+                if mismatch:
+                    report(loc + (name,), mismatch)
+                    break
+
+
+def _check_experiment(spec: PlanFile, exp: Experiment, loc: tuple, check: Callable, report: Report) -> None:
+    check(loc + ("params",), exp.params, False)
+    check(loc + ("grid",), exp.grid, True)
+    for name, values in exp.grid.items():
+        if not values:
+            report(loc + ("grid", name), "a grid needs at least one value")
+    for prof, override in exp.profiles.items():
+        _check_profile_name(spec, prof, loc + ("profiles", prof), report)
+        check(loc + ("profiles", prof, "params"), override.params, False)
+        check(loc + ("profiles", prof, "grid"), override.grid, True)
+
+
+def _check_files(plan: Plan, report: Report) -> None:
     """Folders to import from and datasets given by path exist (downloads and loaders are
     resolved when the runs that need them are planned)."""
     for index, folder in enumerate(plan.spec.pythonpath):
@@ -368,6 +395,6 @@ def _check_files(plan: Plan, report) -> None:  # noqa: ANN001 - the reporter of 
             report(("data", name, "path"), f"{dataset.path} does not exist")
 
 
-def _check_profile_name(spec: PlanFile, name: str, loc: tuple, report) -> None:
+def _check_profile_name(spec: PlanFile, name: str, loc: tuple, report: Report) -> None:
     if name not in spec.profiles:
         report(loc, f"no profile named '{name}' (the plan defines: {', '.join(spec.profiles)})")

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from labjournal.records import short_key
+from labjournal.records import IndexRow, short_key
 from labjournal.render.formatting import (
     describe_params,
     describe_seeds,
@@ -21,27 +21,33 @@ from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import Aggregate, ResultLookupError, split_ref
 
 
-class Blocks:
+class _Placing:
+    """What placing a block needs: the run of a grid point, a link to its notebook, a label."""
+
     def __init__(self, state: RenderState) -> None:
         self.state = state
         self.results = state.results
 
-    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> dict[str, Any]:
+    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> IndexRow:
         """The run of one grid point whose figure or table a page shows: the given seed, else the
         first seed."""
         lab, experiment = split_ref(ref)
         rows = self.results.point_rows(lab, experiment, **params)
         if seed is not None:
-            rows = [r for r in rows if r["seed"] == seed]
+            rows = [r for r in rows if r.seed == seed]
             if not rows:
                 raise ResultLookupError(f"{ref}: no run with seed {seed}")
-        return sorted(rows, key=lambda r: (r["seed"] is None, r["seed"]))[0]
+        return sorted(rows, key=lambda r: (r.seed is None, r.seed))[0]
 
-    def _link(self, row: dict[str, Any]) -> str:
+    def _link(self, row: IndexRow) -> str:
         return self.state.placements.notebook(self.results.store_root, row)
 
     def _label(self, kind: str, given: str | None, *parts: str) -> str:
         return self.state.placements.label(self.state.page, kind, given, *parts)
+
+
+class Figures(_Placing):
+    """`figure`: a figure a run recorded, its caption ending with its provenance."""
 
     @prose(failed_runs="block")
     def figure(
@@ -53,7 +59,7 @@ class Blocks:
             return note.note()
         lab, _ = split_ref(ref)
         row = self._run_row(ref, seed, params)
-        figures = row.get("figures", {})
+        figures = row.figures
         if name not in figures:
             known = ", ".join(sorted(figures)) or "none"
             raise ResultLookupError(f"{ref}: no figure '{name}' (the run records: {known})")
@@ -62,12 +68,12 @@ class Blocks:
             page=self.state.page,
             lab=lab,
             name=name,
-            source=self.results.store_root / row["run_dir"] / record["path"],
-            target=f"figures/{short_key(row['key'])}/{name}.png",
+            source=self.results.store_root / row.run_dir / record["path"],
+            target=f"figures/{short_key(row.key)}/{name}.png",
             caption=record["caption"],
             alt=record.get("alt") or record["caption"],
-            run_key=row["key"],
-            notebook=row["notebook_path"],
+            run_key=row.key,
+            notebook=row.notebook_path,
             anchor=self._label("fig", label, lab, name),
         )
         self.state.placements.figure(use)
@@ -79,42 +85,46 @@ class Blocks:
         )
         return Markup(block)
 
-    def _provenance(self, row: dict[str, Any], record: dict[str, Any]) -> str:
+    def _provenance(self, row: IndexRow, record: dict[str, Any]) -> str:
         parts = []
-        if row["seed"] is not None:
-            shown = describe_params(row["params"])
-            parts.append(f"Parameters: {shown}; seed {row['seed']}." if shown else f"Seed {row['seed']}.")
+        if row.seed is not None:
+            shown = describe_params(row.params)
+            parts.append(f"Parameters: {shown}; seed {row.seed}." if shown else f"Seed {row.seed}.")
         else:
             parts += [self._inputs_of(row, experiment) for experiment in record.get("experiments") or []]
-        data = "; ".join(row.get("data") or []) if row["seed"] is not None else self._data_of_inputs(row)
+        data = "; ".join(row.data or []) if row.seed is not None else self._data_of_inputs(row)
         if data:
             parts.append(f"Data: {data}.")
-        parts.append(f"Project commit {self.state.commit()}. Executed notebook {row['notebook_path']}, run")
+        parts.append(f"Project commit {self.state.commit()}. Executed notebook {row.notebook_path}, run")
         return " ".join(parts)
 
-    def _inputs_of(self, row: dict[str, Any], experiment: str) -> str:
+    def _inputs_of(self, row: IndexRow, experiment: str) -> str:
         """The runs a summary's figure was drawn from: the grid they span and their seeds."""
-        inputs = [r for r in self.results.runs if r["lab"] == row["lab"] and r["experiment"] == experiment]
+        inputs = [r for r in self.results.runs if r.lab == row.lab and r.experiment == experiment]
         grid: dict[str, list[Any]] = {}
         for r in inputs:
-            for k, v in r["params"].items():
+            for k, v in r.params.items():
                 grid.setdefault(k, [])
                 if v not in grid[k]:
                     grid[k].append(v)
         varying = "; ".join(f"{k} ∈ {{{', '.join(map(str, vs))}}}" for k, vs in grid.items() if len(vs) > 1)
         fixed = ", ".join(f"{k} = {vs[0]}" for k, vs in grid.items() if len(vs) == 1)
-        seeds = describe_seeds([r["seed"] for r in inputs])
+        seeds = describe_seeds([r.seed for r in inputs])
         return (
             f"From {len(inputs)} runs of {experiment}: {varying or 'one grid point'}"
             f"{'; ' + fixed if fixed else ''}; {seeds}."
         )
 
-    def _data_of_inputs(self, row: dict[str, Any]) -> str:
+    def _data_of_inputs(self, row: IndexRow) -> str:
         seen: list[str] = []
         for other in self.results.runs:
-            if other["lab"] == row["lab"]:
-                seen += [d for d in other.get("data") or [] if d not in seen]
+            if other.lab == row.lab:
+                seen += [d for d in other.data or [] if d not in seen]
         return "; ".join(seen)
+
+
+class Tables(_Placing):
+    """`table` (means ± sd over seeds per grid point) and `run_table` (a table a run recorded)."""
 
     @prose(failed_runs="block")
     def table(
@@ -180,7 +190,7 @@ class Blocks:
         """A row per baseline (and `baseline_by` point): a baseline has no training time or
         parameter count, so those cells stay empty."""
         lab, experiment = split_ref(ref)
-        recorded = set(self.results.rows(lab, experiment)[0].get("metrics", {}))
+        recorded = set(self.results.rows(lab, experiment)[0].metrics)
         body = []
         for prefix, label in baselines.items():
             names = [f"{prefix}_{m}" for m in headings if f"{prefix}_{m}" in recorded]
@@ -211,11 +221,11 @@ class Blocks:
     def _table_note(self, ref: str, over: list[str], baselines: bool) -> Markup:
         """The caption's provenance: replicates, data, commit and the executed notebooks."""
         runs = self.results.rows(*split_ref(ref))
-        replicates = describe_seeds([r["seed"] for r in runs])
+        replicates = describe_seeds([r.seed for r in runs])
         for name in over:
-            values = sorted({r["params"].get(name) for r in runs}, key=str)
+            values = sorted({r.params.get(name) for r in runs}, key=str)
             replicates += f" and {name} " + ", ".join(map(str, values))
-        data = "; ".join(runs[0].get("data") or [])
+        data = "; ".join(runs[0].data)
         note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
         note += f" Project commit {self.state.commit()}."
         if baselines:
@@ -243,10 +253,10 @@ class Blocks:
             known = ", ".join(sorted(tables)) or "none"
             raise ResultLookupError(f"{ref}: no table '{name}' (the run records: {known})")
         recorded = tables[name]
-        shown = describe_params(row["params"])
-        about = f"Parameters: {shown}; seed {row['seed']}. " if shown and row["seed"] is not None else ""
+        shown = describe_params(row.params)
+        about = f"Parameters: {shown}; seed {row.seed}. " if shown and row.seed is not None else ""
         note = markdown_text(
-            f"{about}Project commit {self.state.commit()}. Recorded by {row['notebook_path']}, run "
+            f"{about}Project commit {self.state.commit()}. Recorded by {row.notebook_path}, run "
         )
         return Markup(
             self.state.env.get_template("table.md.j2").render(
@@ -254,6 +264,6 @@ class Blocks:
                 rows=[[format_cell(cell) for cell in r] for r in recorded["rows"]],
                 caption=caption or recorded.get("caption", ""),
                 note=note + Markup(self._link(row) + "."),
-                anchor=self._label("tbl", label, row["lab"], name),
+                anchor=self._label("tbl", label, row.lab, name),
             )
         )

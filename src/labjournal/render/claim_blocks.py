@@ -12,6 +12,7 @@ from markupsafe import Markup
 from labjournal.claims.judge import CLAIMS_FILE, DECIDED, Verdict, judge_journal, load_claims_file
 from labjournal.claims.verdicts import family_sentence
 from labjournal.plan.sequential import Design
+from labjournal.records import IndexRow
 from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import ResultLookupError
 
@@ -62,9 +63,9 @@ class ClaimBlocks:
     def _row(self, claim_id: str) -> dict[str, Any]:
         verdict = self.verdict(claim_id)
         page = self.state.placements.claim_pages.get(claim_id)
-        keys: dict[str, dict[str, Any]] = {}
+        keys: dict[str, IndexRow] = {}
         for evidence in verdict.evidence:
-            keys.update({row["key"]: row for row in evidence.runs})
+            keys.update({row.key: row for row in evidence.runs})
         store = self.state.results.store_root
         runs = ", ".join(self.state.placements.notebook(store, row) for row in keys.values())
         return {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from labjournal.errors import RenderError
 
@@ -60,7 +61,8 @@ def _place(page: str, rendered: str, at: int, needle: str, source: str, source_n
 
 def check_references(pages: list[tuple[str, str, str, str]]) -> None:
     """`pages`: (page name, rendered text, source text, source path as shown) in site order.
-    Raises RenderError naming the page and line of the first bad reference or label."""
+    Raises RenderError naming the page and line of a label given twice, or of every reference
+    that resolves to nothing on its page."""
     labels: dict[str, Place] = {}
     per_page: dict[str, set[str]] = {}
     for page, rendered, source, source_name in pages:
@@ -77,6 +79,7 @@ def check_references(pages: list[tuple[str, str, str, str]]) -> None:
                 )
             labels[label] = place
             per_page[page].add(label)
+    problems = []  # every unresolved reference at once, not one per build
     for page, rendered, source, source_name in pages:
         text = prose_only(rendered)
         for match in REFERENCE.finditer(text):
@@ -84,7 +87,9 @@ def check_references(pages: list[tuple[str, str, str, str]]) -> None:
             if label in per_page[page]:
                 continue
             place = _place(page, text, match.start(), "@" + label, prose_only(source), source_name)
-            raise RenderError(f"{place}: {_unresolved(label, page, labels, per_page[page])}")
+            problems.append(f"{place}: {_unresolved(label, page, labels, per_page[page])}")
+    if problems:
+        raise RenderError("\n".join(problems))
 
 
 def _unresolved(label: str, page: str, labels: dict[str, Place], here: set[str]) -> str:
@@ -102,3 +107,60 @@ def _unresolved(label: str, page: str, labels: dict[str, Place], here: set[str])
         f"@{label} refers to no {kind}: nothing on the page is labelled {{#{label}}} "
         f"({kind} labels on this page: {known})"
     )
+
+
+# -- what pages point at: images, local links, citations ----------------------------------------
+
+_FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
+_IMAGE = re.compile(r"!\[[^\]]*\]\(<?([^)\s>]+)")
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\)")
+_CITATION = re.compile(r"(?<![\w@.\\`/])-?@([A-Za-z0-9_][\w:.#$%&+?<>~/-]*\w|[A-Za-z0-9_])")
+_BIB_KEY = re.compile(r"@\w+\s*[{(]\s*([^,\s]+)\s*,")
+_EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|/|#|$)", re.IGNORECASE)
+
+
+def bibliography_keys(path: Path) -> set[str] | None:
+    """The keys of a BibTeX or CSL-JSON bibliography; None for a format not read here."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".bib":
+        return set(_BIB_KEY.findall(text))
+    if path.suffix == ".json":
+        import json
+
+        return {entry.get("id") for entry in json.loads(text) if isinstance(entry, dict)}
+    return None
+
+
+def check_targets(
+    pages: list[tuple[str, str, str, str]],
+    available: set[str],
+    keys: set[str] | None,
+    bibliography: str | None,
+) -> None:
+    """Every image and local link of every page names a file the site will have (the author's
+    files in report/, the pages, labjournal's figures and run pages), and every citation a key
+    of the bibliography. All problems are reported at once, each at its page and line."""
+    problems: list[str] = []
+    for page, rendered, source, source_name in pages:
+        text = prose_only(_FRONT.sub(_blank, rendered))
+        plain = prose_only(_FRONT.sub(_blank, source))
+        for pattern, what in ((_IMAGE, "image"), (_LINK, "link")):
+            for match in pattern.finditer(text):
+                target = unquote(re.sub(r"\\(.)", r"\1", match.group(1))).partition("#")[0]
+                if _EXTERNAL.match(target) or target in available:
+                    continue
+                place = _place(page, text, match.start(), match.group(1), plain, source_name)
+                problems.append(
+                    f"{place}: the {what} '{target}' is not a file of report/ nor a page of the journal"
+                )
+        for match in _CITATION.finditer(text):
+            key = match.group(1)
+            if key.split("-", 1)[0] in KINDS or (keys is not None and key in keys):
+                continue
+            place = _place(page, text, match.start(), "@" + key, plain, source_name)
+            if bibliography is None:
+                problems.append(f"{place}: @{key} cites, but _quarto.yml names no bibliography")
+            elif keys is not None:
+                problems.append(f"{place}: @{key} is not a key of {bibliography}")
+    if problems:
+        raise RenderError("\n".join(problems))

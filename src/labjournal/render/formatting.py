@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from labjournal.records import IndexRow
 from labjournal.run.results import Aggregate
 
 # What pandoc Markdown gives a meaning inside a line: emphasis, code, math, citations, sub- and
@@ -102,10 +103,10 @@ def describe_params(params: dict[str, Any]) -> str:
     return ", ".join(f"{name} = {value}" for name, value in params.items())
 
 
-def run_title(row: dict[str, Any]) -> str:
+def run_title(row: IndexRow) -> str:
     """What an executed-notebook page is titled: `lab/notebook · parameters seed n`."""
-    seed = f" seed {row['seed']}" if row["seed"] is not None else ""
-    return f"{row['lab']}/{row['notebook']} · {describe_params(row['params'])}{seed}".strip()
+    seed = f" seed {row.seed}" if row.seed is not None else ""
+    return f"{row.lab}/{row.notebook} · {describe_params(row.params)}{seed}".strip()
 
 
 def describe_seeds(seeds: list[Any]) -> str:

@@ -18,6 +18,7 @@ from labjournal.claims.ledger import LEDGER_FILE
 from labjournal.errors import BuildError
 from labjournal.files import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from labjournal.project import PLAN_FILE, QUARTO_FILE
+from labjournal.records import DECISIONS
 
 if TYPE_CHECKING:
     from labjournal.project import Project
@@ -33,7 +34,7 @@ def sources(project: Project) -> dict[str, str]:
     """The content fingerprint of every file a render reads, by path relative to the project."""
     files = [project.root / QUARTO_FILE, project.root / PLAN_FILE, project.index_path]
     if project.is_default:  # why adding seeds stopped: the default profile's (labjournal.claims.decide)
-        files.append(project.results_dir / "decisions.json")
+        files.append(project.results_dir / DECISIONS)
     for folder in (project.report_dir, project.templates_dir):
         if folder.exists():
             files += [

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,11 @@ import jinja2
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_json, staged_folder
 from labjournal.plan.model import load_plan
-from labjournal.project import Project, SiteConfig
+from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
-from labjournal.render.blocks import Blocks
+from labjournal.render.blocks import Figures, Tables
 from labjournal.render.claim_blocks import ClaimBlocks
-from labjournal.render.crossref import check_references
+from labjournal.render.crossref import bibliography_keys, check_references, check_targets
 from labjournal.render.formatting import NotRun
 from labjournal.render.freshness import write_render
 from labjournal.render.notebook_pages import publish_notebooks
@@ -76,6 +76,7 @@ class Renderer:
     globals_: dict[str, Any]
     banner: str
     failed: list[str]
+    checked: list[tuple[str, str, str, str]] = field(default_factory=list)  # pages, as the checks read them
 
     @classmethod
     def open(cls, project: Project) -> Renderer:
@@ -85,12 +86,12 @@ class Renderer:
         state = RenderState(project, results, make_environment(project), labs, Placements())
         claims = ClaimBlocks(state)
         failed: list[str] = []
-        functions = prose_functions(Values(state), Blocks(state), claims)
+        functions = prose_functions(Values(state), Figures(state), Tables(state), claims)
         globals_: dict[str, Any] = {name: _tolerant(f, failed) for name, f in functions.items()}
         globals_.update(
             results_profile=results.index.get("profile"),
             data_sources=results.index.get("data", {}),
-            devices=sorted({row["device"] for row in results.runs if row.get("device")}),
+            devices=sorted({row.device for row in results.runs if row.device}),
             build={**build_environment(), "commit": results.index.get("project_commit")},
         )
         state.env.globals.update(globals_)
@@ -100,17 +101,17 @@ class Renderer:
     def page(self, name: str) -> tuple[str, str]:
         """One page rendered: (its text with Jinja, as the author wrote it; the rendered text)."""
         source = self.project.report_dir / name
+        shown = f"{self.project.report_dir.name}/{name}"  # errors name the page as the author sees it
         self.state.page = name
         text = protect_shortcodes(source.read_text(encoding="utf-8"))
         try:
             rendered = render_file(self.state.env, source, text)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"{source}:{exc.lineno}: template syntax error: {exc.message}") from exc
+            raise RenderError(f"{shown}:{exc.lineno}: template syntax error: {exc.message}") from exc
         except (jinja2.UndefinedError, ResultLookupError, TypeError, ValueError) as exc:
             line = template_line(exc, source)
-            raise RenderError(
-                f"{source}:{line}: {self._explain(exc)}" if line else f"{source}: {self._explain(exc)}"
-            ) from exc
+            where = f"{shown}:{line}" if line else shown
+            raise RenderError(f"{where}: {self._explain(exc)}") from exc
         return text, BLANK_RUNS.sub("\n\n", after_front_matter(rendered, self.banner))
 
     def _explain(self, exc: BaseException) -> str:
@@ -133,7 +134,18 @@ class Renderer:
         for name, (_text, out) in rendered.items():
             (staging / name).write_text(out, encoding="utf-8")
         report = self.project.report_dir.name
-        check_references([(name, out, text, f"{report}/{name}") for name, (text, out) in rendered.items()])
+        self.checked = [(name, out, text, f"{report}/{name}") for name, (text, out) in rendered.items()]
+        check_references(self.checked)
+
+    def check_targets(self, files: list[str]) -> None:
+        """Images, local links and citations of the rendered pages point at something."""
+        placements = self.state.placements
+        available = set(files) | {PDF_NAME} | {use.target for use in placements.figures}
+        available |= {f"runs/{short_key(key)}.html" for key in placements.notebooks}
+        available |= {name for page in self.site.pages for name in (page.source, page.html)}
+        bibliography = self.site.bibliography
+        keys = bibliography_keys(self.project.report_dir / bibliography) if bibliography else None
+        check_targets(self.checked, available, keys, bibliography)
 
 
 def _tolerant(prose: ProseFunction, failed: list[str]) -> Any:
@@ -157,7 +169,7 @@ def _profile_banner(project: Project, results: Results) -> str:
     """On every page of a build that is not the journal's own profile, say so."""
     if project.is_default:
         return ""
-    seeds = sorted({row["seed"] for row in results.runs if row.get("seed") is not None})
+    seeds = sorted({row.seed for row in results.runs if row.seed is not None})
     return (
         f"::: {{.callout-warning}}\n## Not the journal to submit\n\nBuilt from the **{project.profile_name}** "
         f"profile ({len(seeds)} seed{'s' if len(seeds) != 1 else ''} per grid point), not the journal's "
@@ -193,6 +205,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
     with staged_folder(project.build_dir) as staging:
         renderer.pages(staging)
         files = _copy_author_files(project, site, staging)
+        renderer.check_targets(files)
         placements = renderer.state.placements
         for use in placements.figures:
             if not use.source.exists():
@@ -252,6 +265,6 @@ def _write_manifest(
             "figures": figures,
             "files": files,
             "profile": results.index.get("profile"),
-            "seeds": len({row["seed"] for row in results.runs if row.get("seed") is not None}),
+            "seeds": len({row.seed for row in results.runs if row.seed is not None}),
         },
     )

@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from labjournal.records import KEY_SHOWN, short_key
+from labjournal.records import KEY_SHOWN, IndexRow, short_key
 from labjournal.render.formatting import run_title
 from labjournal.run.results import ResultLookupError
 
@@ -51,10 +50,10 @@ class Placements:
         self.labels[label] = page
         return label
 
-    def notebook(self, store_root: Path, row: dict[str, Any]) -> str:
+    def notebook(self, store_root: Path, row: IndexRow) -> str:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
-        key = row["key"]
-        self.notebooks[key] = store_root / row["run_dir"] / "notebook.ipynb"
+        key = row.key
+        self.notebooks[key] = store_root / row.run_dir / "notebook.ipynb"
         self.notebook_titles[key] = run_title(row)
         return f"[{short_key(key, KEY_SHOWN)}](runs/{short_key(key)}.html)"
 

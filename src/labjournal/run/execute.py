@@ -11,16 +11,22 @@ import os
 import re
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 import papermill
+from nbclient.exceptions import CellTimeoutError
 from papermill.exceptions import PapermillExecutionError
 
+from labjournal.records import EXECUTED_NOTEBOOK, RunError
 from labjournal.run.kernel import IpcKernelManager
-from labjournal.run.store import EXECUTED_NOTEBOOK
+
+if TYPE_CHECKING:
+    from labjournal.run.warm import WarmKernel
 
 KERNEL_LOG = "kernel.log"
 
@@ -52,7 +58,7 @@ class Outcome:
     ok: bool
     started: float
     duration_s: float
-    error: dict[str, Any] | None = None
+    error: RunError | None = None
     cold_start: bool = True  # the run started a kernel (and imported everything) of its own
     written_beside: list[str] = field(default_factory=list)  # files the run wrote in the notebook's folder
 
@@ -62,24 +68,57 @@ def execute_job(job: Job) -> Outcome:
     os.environ.update(job.environment)  # inherited by the kernel this process starts
     before = folder_state(job.cwd)
     started = time.time()
-    output = job.staging / EXECUTED_NOTEBOOK
-    error = None
-    # The kernel inherits file descriptor 2: its warnings and shutdown chatter go to the run's log.
-    saved_stderr = os.dup(2)
-    kernel_log = open(job.staging / KERNEL_LOG, "w")  # noqa: SIM115 - closed in finally
-    os.dup2(kernel_log.fileno(), 2)
-    engine: dict[str, Any] = {}
     kernel = None
-    cold_start = True
     if job.warm:
         from labjournal.run import warm
 
         kernel = warm.WORKER_KERNELS.get(job.kernel_name)
-        cold_start = not kernel.started
-        log_offset = kernel.log_size()
+    cold_start = kernel is None or not kernel.started
+    error = None
+    try:
+        with _stderr_to_log(job.staging / KERNEL_LOG, kernel):
+            error = _execute(job, job.staging / EXECUTED_NOTEBOOK)
+    finally:
+        if kernel is not None:
+            warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None)
+    return Outcome(
+        key=job.key,
+        ok=error is None,
+        started=started,
+        duration_s=time.time() - started,
+        error=error,
+        cold_start=cold_start,
+        written_beside=changed_files(job.cwd, before),
+    )
+
+
+@contextmanager
+def _stderr_to_log(path: Path, kernel: WarmKernel | None) -> Iterator[None]:
+    """The kernel inherits file descriptor 2: its warnings and shutdown chatter go to the run's
+    log. A warm kernel, started before, writes to a log of its own: this run's slice is copied."""
+    offset = kernel.log_size() if kernel is not None else 0
+    saved_stderr = os.dup(2)
+    with open(path, "w") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            if kernel is not None:
+                with open(kernel.log_path, "rb") as source:
+                    source.seek(offset)
+                    log.write(source.read().decode(errors="replace"))
+
+
+def _execute(job: Job, output: Path) -> RunError | None:
+    """Execute the notebook into `output` with papermill; what stopped it, if anything."""
+    engine: dict[str, Any] = {}
+    if job.warm:
+        from labjournal.run import warm
+
         engine = {
             "engine_name": warm.ENGINE_NAME,
-            "warm_notebook": str(job.notebook_path),
             "warm_environment": job.environment,
             "warm_output": str(output),
         }
@@ -103,45 +142,28 @@ def execute_job(job: Job) -> Outcome:
         )
     except PapermillExecutionError as exc:
         cell, source = _source_cell(job.notebook_path, exc.source)
-        error = {
-            "notebook": str(job.notebook_path),
-            "cell": cell,
-            "cell_source": source,
-            "exception": exc.ename,
-            "message": exc.evalue,
-            "raised_in": _raised_in(exc.traceback, job.cwd),
-        }
+        return RunError(
+            notebook=str(job.notebook_path),
+            cell=cell,
+            cell_source=source,
+            exception=exc.ename,
+            message=exc.evalue,
+            raised_in=_raised_in(exc.traceback, job.cwd),
+        )
     except Exception as exc:  # the kernel died, would not start, or a timeout hit
         cell, source = _running_cell(job.notebook_path, output)
         message = str(exc).strip().splitlines()[-1] if str(exc).strip() else ""
-        if type(exc).__name__ == "CellTimeoutError":
+        if isinstance(exc, CellTimeoutError):
             message = f"the cell was still running after the --timeout of {job.timeout_s} s"
-        error = {
-            "notebook": str(job.notebook_path),
-            "cell": cell,
-            "cell_source": source,
-            "exception": type(exc).__name__,
-            "message": message,
-            "traceback": traceback.format_exc(limit=3),
-        }
-    finally:
-        os.dup2(saved_stderr, 2)
-        os.close(saved_stderr)
-        if kernel is not None:  # this run's slice of the warm kernel's stderr
-            with open(kernel.log_path, "rb") as log:
-                log.seek(log_offset)
-                kernel_log.write(log.read().decode(errors="replace"))
-            warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None)
-        kernel_log.close()
-    return Outcome(
-        key=job.key,
-        ok=error is None,
-        started=started,
-        duration_s=time.time() - started,
-        error=error,
-        cold_start=cold_start,
-        written_beside=changed_files(job.cwd, before),
-    )
+        return RunError(
+            notebook=str(job.notebook_path),
+            cell=cell,
+            cell_source=source,
+            exception=type(exc).__name__,
+            message=message,
+            traceback=traceback.format_exc(limit=3),
+        )
+    return None
 
 
 _NOT_WATCHED = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".venv", "results"}
@@ -220,14 +242,3 @@ def _raised_in(traceback_lines: list[str] | None, folder: Path) -> str:
         return f"{path.resolve().relative_to(folder.resolve())}:{line}"
     except ValueError:
         return ""
-
-
-def describe_error(error: dict[str, Any]) -> str:
-    where = f"{error['notebook']}"
-    if error.get("cell"):
-        where += f", cell {error['cell']}"
-        if error.get("cell_source"):
-            where += f" ({error['cell_source'].strip()[:60]})"
-    if error.get("raised_in"):
-        where += f", raised in {error['raised_in']}"
-    return f"{where}: {error['exception']}: {error['message']}"

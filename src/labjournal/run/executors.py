@@ -1,8 +1,9 @@
 """Where runs execute: a local pool of processes (the default) or a Dask distributed cluster.
 
-Both take a `Job` and return a `concurrent.futures.Future` of its `Outcome`, so the scheduler's
-caching, staging, failure and progress handling is the same for both. A worker that dies (killed,
-out of memory) surfaces as `WorkerLost`, which the scheduler records as a failed run.
+Both are an `Executor`: they take a `Job` and return a `concurrent.futures.Future` of its
+`Outcome`, so the scheduler's caching, staging, failure and progress handling is the same for
+both. A worker that dies (killed, out of memory) surfaces as `WorkerLost`, which the scheduler
+records as a failed run.
 
 On a Dask cluster no filesystem is shared with the workers: the notebook travels to the worker
 with the job, the run executes in a folder of the worker's own, and its files travel back with
@@ -28,11 +29,12 @@ import os
 import signal
 import tempfile
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from labjournal.errors import LabjournalError
 from labjournal.files import atomic_write_bytes
@@ -61,7 +63,40 @@ class ExecutorError(LabjournalError):
     """The executor cannot be used (no scheduler at the address, workers with several threads)."""
 
 
-class LocalExecutor:
+class Executor(Protocol):
+    """Where runs execute, as the scheduler uses it."""
+
+    name: str
+    workers: int  # runs at a time
+    threads: int  # the threads each run may use
+
+    def submit(self, job: Job) -> Future:
+        """Start a run; its future holds the `Outcome`, or `WorkerLost` where the worker died."""
+        ...
+
+    def close(self) -> None:
+        """Wait for what runs (unless terminated), then let the workers go."""
+        ...
+
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): the runs executing and those queued."""
+        ...
+
+
+class RelayedFuture(Future):
+    """The outcome of a run, relayed from the future of the pool or the cluster that executes
+    it. `running()` asks the source (the live progress names the runs executing now) where one
+    can tell; a relay is never running itself."""
+
+    def __init__(self, running: Callable[[], bool] | None = None) -> None:
+        super().__init__()
+        self._source_running = running
+
+    def running(self) -> bool:
+        return self._source_running() if self._source_running is not None else super().running()
+
+
+class LocalExecutor(Executor):
     """A pool of `spawn`ed worker processes on this machine."""
 
     name = "local"
@@ -77,7 +112,7 @@ class LocalExecutor:
             inner = self.pool.submit(execute_job, job)
         except BrokenProcessPool as exc:
             raise WorkerLost(str(exc)) from exc
-        outer: Future = Future()
+        outer = RelayedFuture(inner.running)
 
         def relay(done: Future) -> None:
             try:
@@ -88,7 +123,6 @@ class LocalExecutor:
                 outer.set_exception(exc)
 
         inner.add_done_callback(relay)
-        outer.running = inner.running  # type: ignore[method-assign]  # the live progress asks
         return outer
 
     def close(self) -> None:
@@ -103,7 +137,7 @@ class LocalExecutor:
                 os.kill(pid, signal.SIGKILL)
 
 
-class DaskExecutor:
+class DaskExecutor(Executor):
     """Runs as tasks on a Dask distributed cluster (`--executor dask --scheduler ADDRESS`)."""
 
     name = "dask"
@@ -148,7 +182,7 @@ class DaskExecutor:
         files = pack_files(job)
         task = self.client.submit(execute_remote, job, files, key=key, pure=False, retries=0)
         self._tasks[key] = task
-        outer: Future = Future()
+        outer = RelayedFuture()
 
         def relay(done: Any) -> None:
             self._tasks.pop(key, None)
@@ -203,8 +237,8 @@ def execute_remote(job: Job, files: dict[str, bytes]) -> tuple[Outcome, dict[str
             environment=remote_environment(job.environment, here, str(project), staging),
         )
         outcome = execute_job(remote)
-        if outcome.error:
-            outcome.error["notebook"] = str(job.notebook_path)  # the name the user knows
+        if outcome.error:  # the name the user knows
+            outcome.error = outcome.error.model_copy(update={"notebook": str(job.notebook_path)})
         results = {}
         for path in sorted(staging.rglob("*")):
             if path.is_file():
@@ -260,7 +294,7 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def make_executor(kind: str, workers: int, scheduler: str | None) -> LocalExecutor | DaskExecutor:
+def make_executor(kind: str, workers: int, scheduler: str | None) -> Executor:
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "dask":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from labjournal.records import RUN_RECORD, IndexRow
 from labjournal.run.cache import KeyedRun
 from labjournal.run.provenance import now_iso
 from labjournal.run.runchecks import seed_unused
@@ -60,13 +61,13 @@ def build_index(
                 duration_s=record.get("duration_s"),
             )
         else:
-            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / "run.json"
+            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / RUN_RECORD
             if failed.exists():
                 error = json.loads(failed.read_text()).get("error", {})
                 row.update(status="failed", run_dir=str(failed.parent.relative_to(store.root)), error=error)
             else:
                 row.update(status="missing", reason=reason)
-        rows.append(row)
+        rows.append(IndexRow.model_validate(row).to_json())  # the one schema of a row
     return {
         "format": INDEX_FORMAT,
         "profile": profile,

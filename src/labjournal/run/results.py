@@ -17,12 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from labjournal.errors import LabjournalError
+from labjournal.errors import CorruptResultsError
 from labjournal.files import canonical_json
-
-
-class CorruptResultsError(LabjournalError):
-    """A file of the results store is not valid JSON any more (edited or truncated by hand)."""
+from labjournal.records import DECISIONS, INDEX, METRICS, IndexRow
 
 
 class ResultLookupError(KeyError):
@@ -118,12 +115,13 @@ class Results:
 
     def __init__(self, index: dict[str, Any] | None, store_root: Path):
         self.index = index or {"runs": [], "data": {}, "profile": None}
+        self._runs = [IndexRow.model_validate(row) for row in self.index["runs"]]
         self.store_root = Path(store_root)
-        self.index_name = "index.json"
+        self.index_name = INDEX
         self._metrics_cache: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def load(cls, store_root: str | Path, index_name: str = "index.json") -> Results:
+    def load(cls, store_root: str | Path, index_name: str = INDEX) -> Results:
         """One profile's results (the default profile's `index.json` unless named)."""
         path = Path(store_root) / index_name
         index = read_json(path) if path.exists() else None
@@ -132,14 +130,14 @@ class Results:
         return results
 
     @property
-    def runs(self) -> list[dict[str, Any]]:
-        return self.index["runs"]
+    def runs(self) -> list[IndexRow]:
+        return self._runs
 
     @property
     def decisions(self) -> dict[str, Any]:
         """Why adding seeds stopped, per claim (`results/decisions.json`, written by
         `labjournal run --until-decided`); empty when no seeds were added."""
-        path = self.store_root / "decisions.json"
+        path = self.store_root / DECISIONS
         try:
             decisions = json.loads(path.read_text()) if path.exists() else {}
         except json.JSONDecodeError:
@@ -147,13 +145,13 @@ class Results:
         return decisions if decisions.get("profile") in (None, self.index.get("profile")) else {}
 
     def has_lab(self, lab: str) -> bool:
-        return any(row["lab"] == lab and row["status"] == "ok" for row in self.runs)
+        return any(row.lab == lab and row.status == "ok" for row in self.runs)
 
     def experiments(self, lab: str) -> list[str]:
-        return sorted({row["experiment"] for row in self.runs if row["lab"] == lab})
+        return sorted({row.experiment for row in self.runs if row.lab == lab})
 
-    def rows(self, lab: str, experiment: str, ok_only: bool = True) -> list[dict[str, Any]]:
-        rows = [r for r in self.runs if r["lab"] == lab and r["experiment"] == experiment]
+    def rows(self, lab: str, experiment: str, ok_only: bool = True) -> list[IndexRow]:
+        rows = [r for r in self.runs if r.lab == lab and r.experiment == experiment]
         if not self.runs:
             raise ResultLookupError(
                 f"asked for {lab}/{experiment} but there are no results yet "
@@ -165,35 +163,35 @@ class Results:
                 f"no experiment '{lab}/{experiment}' in the results (lab {lab} has: {known})"
             )
         if ok_only:
-            bad = [r for r in rows if r["status"] != "ok"]
-            if bad and all(r["status"] == "failed" for r in bad):
-                where = f"{self.store_root.name}/{bad[0]['run_dir']}"
+            bad = [r for r in rows if r.status != "ok"]
+            if bad and all(r.status == "failed" for r in bad):
+                where = f"{self.store_root.name}/{bad[0].run_dir}"
                 raise FailedRunsError(
                     f"{lab}/{experiment}: {len(bad)} of {len(rows)} runs failed (see {where})", lab, where
                 )
             if bad:
-                states = ", ".join(sorted({r["status"] for r in bad}))
+                states = ", ".join(sorted({r.status for r in bad}))
                 raise ResultLookupError(
                     f"{lab}/{experiment}: {len(bad)} of {len(rows)} runs are not usable ({states}); "
                     f"run `labjournal run` and check its report"
                 )
         return rows
 
-    def grid_points(self, lab: str, experiment: str) -> list[dict[str, Any]]:
+    def grid_points(self, lab: str, experiment: str) -> list[IndexRow]:
         seen: dict[str, dict[str, Any]] = {}
         for row in self.rows(lab, experiment, ok_only=False):
-            seen.setdefault(canonical_json(row["params"]), row["params"])
+            seen.setdefault(canonical_json(row.params), row.params)
         return list(seen.values())
 
     def point_rows(
         self, lab: str, experiment: str, over: Iterable[str] = (), **params: Any
-    ) -> list[dict[str, Any]]:
+    ) -> list[IndexRow]:
         """The runs of one grid point (all its seeds, and all values of the `over` parameters)."""
         rows = self.rows(lab, experiment)
         chosen = [
             r
             for r in rows
-            if all(name in r["params"] and _same(r["params"][name], v) for name, v in params.items())
+            if all(name in r.params and _same(r.params[name], v) for name, v in params.items())
         ]
         if not chosen:
             points = "; ".join(_describe(p) for p in self.grid_points(lab, experiment))
@@ -214,12 +212,12 @@ class Results:
         rows = self.point_rows(lab, experiment, over=over, **params)
         return self._aggregate(lab, experiment, rows, metric)
 
-    def _aggregate(self, lab: str, experiment: str, rows: list[dict[str, Any]], metric: str) -> Aggregate:
-        missing = [r for r in rows if metric not in r.get("metrics", {})]
+    def _aggregate(self, lab: str, experiment: str, rows: list[IndexRow], metric: str) -> Aggregate:
+        missing = [r for r in rows if metric not in r.metrics]
         if missing:
-            known = ", ".join(sorted(rows[0].get("metrics", {}))) or "none"
+            known = ", ".join(sorted(rows[0].metrics)) or "none"
             raise ResultLookupError(f"{lab}/{experiment}: no metric '{metric}' (the runs record: {known})")
-        values = tuple(float(r["metrics"][metric]) for r in rows if r["metrics"][metric] is not None)
+        values = tuple(float(r.metrics[metric]) for r in rows if r.metrics[metric] is not None)
         return Aggregate(metric, values, runs=len(rows))
 
     def table(
@@ -240,16 +238,16 @@ class Results:
         rows = self.rows(lab, experiment)
         over = list(over)
         if by is None:
-            names = sorted({name for row in rows for name in row["params"]} - set(over))
-            by = [n for n in names if len({canonical_json(r["params"].get(n)) for r in rows}) > 1]
+            names = sorted({name for row in rows for name in row.params} - set(over))
+            by = [n for n in names if len({canonical_json(r.params.get(n)) for r in rows}) > 1]
         by = list(by)
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[IndexRow]] = {}
         for row in rows:
-            point = {name: row["params"].get(name) for name in by}
+            point = {name: row.params.get(name) for name in by}
             groups.setdefault(canonical_json(point), []).append(row)
         records = []
         for members in groups.values():
-            point = {name: members[0]["params"].get(name) for name in by}
+            point = {name: members[0].params.get(name) for name in by}
             if not collapse:
                 self._check_one_point(lab, experiment, members, point, over)
             record: dict[str, Any] = dict(point)
@@ -262,7 +260,7 @@ class Results:
         return pd.DataFrame(records)
 
     def _check_one_point(
-        self, lab: str, experiment: str, members: list[dict[str, Any]], point: dict[str, Any], over: list[str]
+        self, lab: str, experiment: str, members: list[IndexRow], point: dict[str, Any], over: list[str]
     ) -> None:
         points, varying = _mixed_points(members, point, over)
         if points > 1:
@@ -271,21 +269,19 @@ class Results:
                 f"add {', '.join(varying)} to by= (or to over= if they are replicates such as folds)"
             )
 
-    def metrics_of(self, row: dict[str, Any]) -> dict[str, Any]:
-        run_dir = row["run_dir"]
+    def metrics_of(self, row: IndexRow) -> dict[str, Any]:
+        run_dir = row.run_dir
         if run_dir not in self._metrics_cache:
-            self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / "metrics.json")
+            self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / METRICS)
         return self._metrics_cache[run_dir]
 
 
-def _mixed_points(
-    rows: list[dict[str, Any]], given: dict[str, Any], over: Iterable[str]
-) -> tuple[int, list[str]]:
+def _mixed_points(rows: list[IndexRow], given: dict[str, Any], over: Iterable[str]) -> tuple[int, list[str]]:
     """How many grid points `rows` span once the `over` parameters (replicates) are ignored, and
     the parameters besides `given` that tell them apart."""
     over = set(over)
-    distinct = {canonical_json({k: v for k, v in r["params"].items() if k not in over}) for r in rows}
-    varying = sorted({k for r in rows for k in r["params"] if k not in given and k not in over})
+    distinct = {canonical_json({k: v for k, v in r.params.items() if k not in over}) for r in rows}
+    varying = sorted({k for r in rows for k in r.params if k not in given and k not in over})
     return len(distinct), varying
 
 
@@ -297,11 +293,11 @@ def split_ref(ref: str) -> tuple[str, str]:
     return lab, experiment
 
 
-def _per_replicate(members: list[dict[str, Any]], metric: str, over: list[str], agg: Aggregate) -> Aggregate:
+def _per_replicate(members: list[IndexRow], metric: str, over: list[str], agg: Aggregate) -> Aggregate:
     by_replicate: dict[str, list[float]] = {}
     for row in members:
-        value = row["metrics"][metric]
-        key = canonical_json([row["seed"], *(row["params"].get(name) for name in over)])
+        value = row.metrics[metric]
+        key = canonical_json([row.seed, *(row.params.get(name) for name in over)])
         values = by_replicate.setdefault(key, [])
         if value is not None:
             values.append(float(value))

@@ -16,8 +16,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from rich.console import Console
+from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -29,21 +30,22 @@ from rich.progress import (
 )
 
 from labjournal import __version__
-from labjournal.errors import LabjournalError, RunsFailedError
+from labjournal.errors import CorruptResultsError, RunsFailedError
 from labjournal.files import atomic_write_json
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
 from labjournal.plan.datasets import DataSource
-from labjournal.plan.model import Plan, RunSpec
+from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, RunError, RunRecord
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
-from labjournal.run.execute import Job, Outcome, describe_error
-from labjournal.run.executors import WorkerLost, default_workers, make_executor
+from labjournal.run.execute import Job, Outcome
+from labjournal.run.executors import Executor, WorkerLost, default_workers, make_executor
 from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
 from labjournal.run.provenance import machine, now_iso, project_commit
+from labjournal.run.request import RunRequest
 from labjournal.run.runchecks import recorded_nothing, written_beside
-from labjournal.run.store import METRICS, PARAMS, ResultsStore
+from labjournal.run.store import ResultsStore
 from labjournal.run.summaries import inputs_content, stale_summary, summary_inputs
 
 
@@ -68,307 +70,310 @@ class RunSummary:
         )
 
 
-def matches(spec: RunSpec, key: str, selector: str) -> bool:
-    """`--force` selectors: all, a lab, lab/notebook, lab/experiment, or a key prefix."""
-    if selector in ("all", spec.lab, f"{spec.lab}/{spec.notebook}", f"{spec.lab}/{spec.experiment}"):
-        return True
-    return len(selector) >= 6 and key.startswith(selector)
+@dataclass
+class PlannedRuns:
+    """The runs of a request's profile, keyed: every lab's (summaries read across the plan) and
+    those `--lab` selects, with the data they read and the design their claims are judged by."""
+
+    keyed: list[KeyedRun]
+    selected: list[KeyedRun]
+    sources: dict[str, DataSource]
+    design: dict[str, Any]
+    commit: str  # the project's commit they run at
 
 
-def run_plan(
-    plan: Plan,
-    store: ResultsStore,
-    *,
-    profile: str | None = None,
-    lab: str | None = None,
-    jobs: int | None = None,
-    force: str | None = None,
-    data_dir: str | None = None,
-    timeout_s: int | None = None,
-    wait_s: float = 0,
-    fresh_kernels: bool = False,
-    executor: str = "local",
-    scheduler: str | None = None,
-    console: Console | None = None,
-) -> RunSummary:
-    console = console or Console(stderr=True)
+def read_extra_seeds(store: ResultsStore, profile: str) -> ExtraSeeds:
+    """The seeds `--until-decided` added to a profile (none where it never ran)."""
+    try:
+        return ExtraSeeds.model_validate(store.read_extra_seeds(profile))
+    except ValidationError as exc:
+        raise CorruptResultsError(
+            f"{store.root / EXTRA_SEEDS} is corrupt ({exc.errors()[0]['msg']}): delete it to drop "
+            "the seeds added by --until-decided"
+        ) from exc
+
+
+def run_plan(request: RunRequest, store: ResultsStore) -> RunSummary:
+    """Execute what the request asks for that is not cached, then write the index."""
     started = time.monotonic()
-    if jobs is not None and jobs < 1:
-        raise LabjournalError(f"--jobs {jobs}: the number of worker processes must be at least 1")
-    profile_name, profile_spec = plan.profile(profile)
-    added = store.read_extra_seeds(profile_name)
-    design = added.get("design") or plan.design(profile_name).to_json()
-    all_specs = plan.runs(profile_name, extra=added.get("points"))
-    selected_specs = plan.runs(profile_name, lab, extra=added.get("points"))
-    sources = resolve_sources(plan, all_specs, selected_specs, profile_spec.data, data_dir)
-    keyed = plan_keys(plan, all_specs, sources)
-    selected_keyed = [k for k in keyed if lab is None or k.spec.lab == lab]
-
-    if force not in (None, "all") and not any(matches(k.spec, k.key, force) for k in selected_keyed):
-        names = sorted(
-            {k.spec.lab for k in selected_keyed}
-            | {f"{k.spec.lab}/{k.spec.notebook}" for k in selected_keyed}
-            | {f"{k.spec.lab}/{k.spec.experiment}" for k in selected_keyed}
-        )
-        where = f" among the runs of --lab {lab}" if lab else ""
-        raise LabjournalError(
-            f"--force {force}: matches no run{where} (give all, a lab, lab/notebook, lab/experiment "
-            f"or a run key prefix of at least 6 characters; there are: {', '.join(names)})"
-        )
-    summary = RunSummary(planned=len(selected_keyed), distinct=len({k.key for k in selected_keyed}))
-    commit = project_commit(plan.root)
-    with store.locked(wait_s):
-        todo: dict[str, KeyedRun] = {}
-        for item in selected_keyed:  # grid runs first, then the summaries that read them
-            if item.key in todo:
-                continue
-            forced = force is not None and matches(item.spec, item.key, force)
-            record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
-            if (
-                record is None
-                or forced
-                or (item.spec.is_summary and stale_summary(item, record, keyed, todo, store))
-            ):
-                todo[item.key] = item
+    planned = _planned(request, store)
+    request.check_force(planned.selected)
+    summary = RunSummary(planned=len(planned.selected), distinct=len({k.key for k in planned.selected}))
+    with store.locked(request.wait_s):
+        todo = _todo(request, planned, store)
         summary.cached = summary.distinct - len(todo)
         if todo:
-            _execute(
-                plan,
-                store,
-                todo,
-                keyed,
-                sources,
-                jobs,
-                timeout_s,
-                commit,
-                summary,
-                console,
-                warm=not fresh_kernels,
-                executor_kind=executor,
-                scheduler=scheduler,
-            )
+            Execution(request, store, planned, summary, list(todo.values())).run()
         else:
-            console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
-        index = build_index(plan, store, keyed, profile_name, sources, commit, design)
-        if lab is not None:
-            try:
-                previous = store.read_index()
-            except json.JSONDecodeError:
-                previous = None  # a broken index is rebuilt from the store; only this lab's rows survive
-            index = merge_lab(previous, index, lab, list(plan.labs))
-        store.write_index(index)
+            request.console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
+        index = _write_index(request, store, planned)
     for name, problem in index.get("seed_unused", {}).items():
         summary.warnings.append(f"{name}: {problem}")
     summary.wall_s = time.monotonic() - started
     for warning in summary.warnings:
-        console.print(f"[yellow]warning:[/] {escape(warning)}")
-    console.print(summary.line())
+        request.console.print(f"[yellow]warning:[/] {escape(warning)}")
+    request.console.print(summary.line())
     if summary.failed:
         raise RunsFailedError("\n".join(["These runs failed (executed notebooks kept):", *summary.failures]))
     return summary
 
 
-def _execute(
-    plan: Plan,
-    store: ResultsStore,
-    todo: dict[str, KeyedRun],
-    keyed: list[KeyedRun],
-    sources: dict[str, DataSource],
-    jobs: int | None,
-    timeout_s: int | None,
-    commit: str,
-    summary: RunSummary,
-    console: Console,
-    warm: bool = True,
-    executor_kind: str = "local",
-    scheduler: str | None = None,
-) -> None:
-    kernel_name = ensure_kernelspec()
-    pool = make_executor(executor_kind, max(1, min(jobs or default_workers(), len(todo))), scheduler)
-    workers, threads = pool.workers, pool.threads
-    grid = interleave([item for item in todo.values() if not item.spec.is_summary])
-    summaries = [item for item in todo.values() if item.spec.is_summary]
-    failed_keys: set[str] = set()
+def _planned(request: RunRequest, store: ResultsStore) -> PlannedRuns:
+    plan, profile = request.plan, request.profile
+    added = read_extra_seeds(store, profile)
+    extra = [entry.model_dump() for entry in added.points]
+    all_specs = plan.runs(profile, extra=extra)
+    selected_specs = plan.runs(profile, request.lab, extra=extra)
+    sources = resolve_sources(plan, all_specs, selected_specs, request.settings.data, request.data_dir)
+    keyed = plan_keys(plan, all_specs, sources)
+    return PlannedRuns(
+        keyed=keyed,
+        selected=[k for k in keyed if request.lab is None or k.spec.lab == request.lab],
+        sources=sources,
+        design=added.design or plan.design(profile).to_json(),
+        commit=project_commit(plan.root),
+    )
 
-    def make_job(item: KeyedRun) -> tuple[Job, Path]:
+
+def _todo(request: RunRequest, planned: PlannedRuns, store: ResultsStore) -> dict[str, KeyedRun]:
+    """The runs to execute: not in the store, forced, or a summary whose inputs changed; grid runs
+    first, then the summaries that read them."""
+    todo: dict[str, KeyedRun] = {}
+    for item in planned.selected:
+        if item.key in todo:
+            continue
+        forced = request.forces(item)
+        record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
+        if (
+            record is None
+            or forced
+            or (item.spec.is_summary and stale_summary(item, record, planned.keyed, todo, store))
+        ):
+            todo[item.key] = item
+    return todo
+
+
+def _write_index(request: RunRequest, store: ResultsStore, planned: PlannedRuns) -> dict[str, Any]:
+    plan, keyed = request.plan, planned.keyed
+    index = build_index(plan, store, keyed, request.profile, planned.sources, planned.commit, planned.design)
+    if request.lab is not None:
+        try:
+            previous = store.read_index()
+        except json.JSONDecodeError:
+            previous = None  # a broken index is rebuilt from the store; only this lab's rows survive
+        index = merge_lab(previous, index, request.lab, list(plan.labs))
+    store.write_index(index)
+    return index
+
+
+PROGRESS_COLUMNS = (
+    TextColumn("{task.description}"),
+    BarColumn(),
+    MofNCompleteColumn(),
+    TimeElapsedColumn(),
+    TextColumn("eta"),
+    TimeRemainingColumn(),
+)
+
+
+class Execution:
+    """The runs of one `run_plan` that are not cached, on an executor: submitted (grid runs in
+    turn from each notebook, then the summaries whose inputs all succeeded), settled as each
+    finishes (recorded in the store, counted in the summary, shown), and drained."""
+
+    def __init__(
+        self,
+        request: RunRequest,
+        store: ResultsStore,
+        planned: PlannedRuns,
+        summary: RunSummary,
+        todo: list[KeyedRun],
+    ) -> None:
+        self.request, self.store, self.planned, self.summary = request, store, planned, summary
+        self.console, self.todo, total = request.console, todo, len(todo)
+        self.kernel_name = ensure_kernelspec()
+        workers = max(1, min(request.jobs or default_workers(), total))
+        self.pool: Executor = make_executor(request.executor, workers, request.scheduler)
+        self.pending: dict[Future, tuple[KeyedRun, Path]] = {}
+        self.failed_keys: set[str] = set()
+        self.done, self.total = 0, total
+        self.progress = Progress(
+            *PROGRESS_COLUMNS, console=self.console, disable=not self.console.is_terminal
+        )
+        self.bar = self.progress.add_task("runs", total=total)
+
+    def run(self) -> None:
+        todo = self.todo
+        grid = interleave([item for item in todo if not item.spec.is_summary])
+        summaries = [item for item in todo if item.spec.is_summary]
+        request, pool = self.request, self.pool
+        where = f" on the Dask cluster at {request.scheduler}" if request.executor == "dask" else ""
+        self.console.print(
+            f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with "
+            f"{pool.workers} worker(s){where}, {pool.threads} thread(s) each."
+        )
+        with self.progress, contextlib.closing(pool):
+            for item in grid:
+                self.submit(item)
+            self.drain()
+            for item in summaries:
+                self.submit_summary(item)
+            self.drain()
+
+    def submit(self, item: KeyedRun) -> None:
+        job, staging = self._job(item)
+        self.pending[self.pool.submit(job)] = (item, staging)
+
+    def submit_summary(self, item: KeyedRun) -> None:
+        """A summary runs once every run it reads has; it is skipped where one of them failed."""
+        if set(item.inputs["inputs"]) & self.failed_keys:
+            self.summary.skipped += 1
+            self.done += 1
+            self.console.print(
+                f"[{self.done}/{self.total}] {item.spec.label} [yellow]skipped[/]: an input run failed"
+            )
+            self._advance()
+            return
+        try:
+            self.submit(item)
+        except WorkerLost:
+            self.summary.skipped += 1
+            self.console.print(f"{item.spec.label} [yellow]skipped[/]: the worker pool broke down")
+
+    def _job(self, item: KeyedRun) -> tuple[Job, Path]:
+        plan, store, sources, pool = self.request.plan, self.store, self.planned.sources, self.pool
         staging = store.new_staging(item.key)
         atomic_write_json(staging / PARAMS, {"parameters": item.spec.parameters})
-        environment = run_environment(item, staging, sources, threads, workers, plan.pythonpath)
+        environment = run_environment(item, staging, sources, pool.threads, pool.workers, plan.pythonpath)
         if item.spec.is_summary:
             inputs_file = staging / "inputs.json"
             run_dir_of = lambda other: store.run_dir(other.spec.lab, other.spec.notebook, other.key).resolve()  # noqa: E731
-            atomic_write_json(inputs_file, summary_inputs(item, keyed, run_dir_of))
+            atomic_write_json(inputs_file, summary_inputs(item, self.planned.keyed, run_dir_of))
             environment[INPUTS_ENV] = str(inputs_file)
         job = Job(
             key=item.key,
             notebook_path=item.spec.notebook_path,
             parameters=item.spec.parameters,
             staging=staging,
-            kernel_name=kernel_name,
+            kernel_name=self.kernel_name,
             environment=environment,
-            timeout_s=timeout_s,
-            warm=warm,
+            timeout_s=self.request.timeout_s,
+            warm=not self.request.fresh_kernels,
             project=plan.root,
             ship=shipped_files(plan.root, item, sources),
         )
         return job, staging
 
-    where = f" on the Dask cluster at {scheduler}" if executor_kind == "dask" else ""
-    console.print(
-        f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with {workers} worker(s)"
-        f"{where}, {threads} thread(s) each."
-    )
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-    )
-    with (
-        Progress(*columns, console=console, disable=not console.is_terminal) as progress,
-        contextlib.closing(pool),
-    ):
-        bar = progress.add_task("runs", total=len(todo))
-        pending: dict[Future, tuple[KeyedRun, Path]] = {}
-        done_count = 0
-
-        def submit(item: KeyedRun) -> None:
-            job, staging = make_job(item)
-            pending[pool.submit(job)] = (item, staging)
-
-        def settle(future: Future) -> None:
-            nonlocal done_count
-            item, staging = pending.pop(future)
-            try:
-                outcome: Outcome = future.result()
-            except WorkerLost:
-                outcome = Outcome(
-                    item.key,
-                    ok=False,
-                    started=time.time(),
-                    duration_s=0.0,
-                    error={
-                        "notebook": str(item.spec.notebook_path),
-                        "cell": None,
-                        "cell_source": "",
-                        "exception": "WorkerDied",
-                        "message": "the worker process running this notebook died (killed, or out of memory)",
-                    },
-                )
-            done_count += 1
-            read = inputs_content(item, keyed, store) if item.spec.is_summary else None
-            _record(store, item, staging, outcome, sources, commit, threads, read)
-            notebook = os.path.relpath(item.spec.notebook_path, plan.root)
-            if (
-                outcome.ok
-                and not (store.run_dir(item.spec.lab, item.spec.notebook, item.key) / METRICS).exists()
-            ):
-                summary.warnings.append(recorded_nothing(item.spec.label, notebook))
-            if outcome.written_beside:
-                summary.warnings.append(written_beside(item.spec.label, notebook, outcome.written_beside))
-            status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
-            console.print(f"[{done_count}/{len(todo)}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
-            summary.cold_starts += outcome.cold_start
-            if outcome.ok:
-                summary.executed += 1
-            else:
-                summary.failed += 1
-                failed_keys.add(item.key)
-                message = describe_error(outcome.error or {})
-                summary.failures.append(f"  {item.spec.label}: {message}")
-                console.print(f"    [red]{message}[/]")
-            progress.update(bar, advance=1)
-
-        def show_running() -> None:
-            running = [
-                f"{item.spec.label} {read_progress(staging)}".strip()
-                for future, (item, staging) in pending.items()
-                if future.running()
-            ]
-            progress.update(bar, description=" | ".join(running)[:100])
-
-        def drain() -> None:
-            try:
-                while pending:
-                    finished, _ = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        settle(future)
-                    show_running()
-            except KeyboardInterrupt:
-                running = sum(future.running() for future in pending)
-                console.print(
-                    f"[yellow]interrupted:[/] stopping {running} running notebook(s) and their kernels, "
-                    f"and {len(pending) - running} queued; completed runs are kept, the next run resumes the rest"
-                )
-                pool.terminate()
-                for _item, staging in pending.values():
-                    shutil.rmtree(staging, ignore_errors=True)
-                raise
-
-        for item in grid:
-            submit(item)
-        drain()
-        for item in summaries:
-            blocked = set(item.inputs["inputs"]) & failed_keys
-            if blocked:
-                summary.skipped += 1
-                done_count += 1
-                console.print(
-                    f"[{done_count}/{len(todo)}] {item.spec.label} [yellow]skipped[/]: an input run failed"
-                )
-                progress.update(bar, advance=1)
-                continue
-            try:
-                submit(item)
-            except WorkerLost:
-                summary.skipped += 1
-                console.print(f"{item.spec.label} [yellow]skipped[/]: the worker pool broke down")
-        drain()
-
-
-def _record(
-    store: ResultsStore,
-    item: KeyedRun,
-    staging: Path,
-    outcome: Outcome,
-    sources: dict[str, DataSource],
-    commit: str,
-    threads: int,
-    read: str | None = None,
-) -> None:
-    spec = item.spec
-    device = None
-    if (staging / METRICS).exists():
+    def settle(self, future: Future) -> None:
+        """Record a finished run (or a lost worker's) and say how it went."""
+        item, staging = self.pending.pop(future)
         try:
-            device = json.loads((staging / METRICS).read_text()).get("device")
-        except (OSError, json.JSONDecodeError):
-            device = None
-    record = {
-        "key": item.key,
-        "status": "ok" if outcome.ok else "failed",
-        "lab": spec.lab,
-        "notebook": spec.notebook,
-        "notebook_path": os.path.relpath(spec.notebook_path, Path.cwd()),
-        "parameters": spec.parameters,
-        "seed": spec.seed,
-        "key_inputs": item.inputs,
-        "data": {name: sources[name].to_json() for name in spec.data if name in sources},
-        "device": device,
-        "threads": threads,
-        "machine": machine(),
-        "project_commit": commit,
-        "labjournal": __version__,
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(outcome.started)),
-        "duration_s": round(outcome.duration_s, 3),
-        "cold_start": outcome.cold_start,
-        "recorded": now_iso(),
-    }
-    if read is not None:
-        record["inputs_content"] = read  # the content of the runs this summary read
-    if outcome.ok:
-        store.commit(staging, store.run_dir(spec.lab, spec.notebook, item.key), record)
-    else:
-        record["error"] = outcome.error
-        store.keep_failed(staging, store.failed_run_dir(spec.lab, spec.notebook, item.key), record)
+            outcome: Outcome = future.result()
+        except WorkerLost:
+            error = RunError.worker_died(str(item.spec.notebook_path))
+            outcome = Outcome(item.key, ok=False, started=time.time(), duration_s=0.0, error=error)
+        self.done += 1
+        keyed, store = self.planned.keyed, self.store
+        read = inputs_content(item, keyed, store) if item.spec.is_summary else None
+        record = run_record(item, staging, outcome, self.planned, self.pool.threads, read)
+        if outcome.ok:
+            store.commit(
+                staging, store.run_dir(item.spec.lab, item.spec.notebook, item.key), record.to_json()
+            )
+        else:
+            failed = store.failed_run_dir(item.spec.lab, item.spec.notebook, item.key)
+            store.keep_failed(staging, failed, record.to_json())
+        self._count(item, outcome)
+        self._advance()
+
+    def _count(self, item: KeyedRun, outcome: Outcome) -> None:
+        summary = self.summary
+        notebook = os.path.relpath(item.spec.notebook_path, self.request.plan.root)
+        if (
+            outcome.ok
+            and not (self.store.run_dir(item.spec.lab, item.spec.notebook, item.key) / METRICS).exists()
+        ):
+            summary.warnings.append(recorded_nothing(item.spec.label, notebook))
+        if outcome.written_beside:
+            summary.warnings.append(written_beside(item.spec.label, notebook, outcome.written_beside))
+        status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
+        self.console.print(f"[{self.done}/{self.total}] {item.spec.label} {status} {outcome.duration_s:.1f}s")
+        summary.cold_starts += outcome.cold_start
+        if outcome.ok:
+            summary.executed += 1
+            return
+        summary.failed += 1
+        self.failed_keys.add(item.key)
+        message = outcome.error.describe() if outcome.error else ""
+        summary.failures.append(f"  {item.spec.label}: {message}")
+        self.console.print(f"    [red]{message}[/]")
+
+    def _advance(self) -> None:
+        self.progress.update(self.bar, advance=1)
+
+    def show_running(self) -> None:
+        """The runs executing now, with what each reports of its progress (labjournal.kit.progress)."""
+        running = [
+            f"{item.spec.label} {read_progress(staging)}".strip()
+            for future, (item, staging) in self.pending.items()
+            if future.running()
+        ]
+        self.progress.update(self.bar, description=" | ".join(running)[:100])
+
+    def drain(self) -> None:
+        """Settle every run submitted; Ctrl-C stops them all (the runs completed are kept)."""
+        try:
+            while self.pending:
+                finished, _ = wait(self.pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self.settle(future)
+                self.show_running()
+        except KeyboardInterrupt:
+            running = sum(future.running() for future in self.pending)
+            self.console.print(
+                f"[yellow]interrupted:[/] stopping {running} running notebook(s) and their kernels, "
+                f"and {len(self.pending) - running} queued; completed runs are kept, the next run resumes the rest"
+            )
+            self.pool.terminate()
+            for _item, staging in self.pending.values():
+                shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+
+def run_record(
+    item: KeyedRun, staging: Path, outcome: Outcome, planned: PlannedRuns, threads: int, read: str | None
+) -> RunRecord:
+    """A finished run's provenance (`read`: for a summary, the checksum of what it read)."""
+    spec, sources = item.spec, planned.sources
+    return RunRecord(
+        key=item.key,
+        status="ok" if outcome.ok else "failed",
+        lab=spec.lab,
+        notebook=spec.notebook,
+        notebook_path=os.path.relpath(spec.notebook_path, Path.cwd()),
+        parameters=spec.parameters,
+        seed=spec.seed,
+        key_inputs=item.inputs,
+        data={name: sources[name].to_json() for name in spec.data if name in sources},
+        device=_recorded_device(staging),
+        threads=threads,
+        machine=machine(),
+        project_commit=planned.commit,
+        labjournal=__version__,
+        started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(outcome.started)),
+        duration_s=round(outcome.duration_s, 3),
+        cold_start=outcome.cold_start,
+        recorded=now_iso(),
+        inputs_content=read,
+        error=None if outcome.ok else outcome.error,
+    )
+
+
+def _recorded_device(staging: Path) -> str | None:
+    """The device the notebook says it trained on (labjournal.kit.record.device), if any."""
+    if not (staging / METRICS).exists():
+        return None
+    try:
+        return json.loads((staging / METRICS).read_text()).get("device")
+    except (OSError, json.JSONDecodeError):
+        return None

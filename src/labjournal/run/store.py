@@ -32,22 +32,10 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from labjournal.errors import LabjournalError, StoreLockedError
+from labjournal.errors import CorruptResultsError, StoreLockedError
 from labjournal.files import atomic_write_json, sha256_file, swap_in
 from labjournal.kit.progress import PROGRESS_FILE
-
-
-class StoreCorruptError(LabjournalError):
-    """A bookkeeping file of the results store is not valid JSON."""
-
-
-RUN_RECORD = "run.json"
-METRICS = "metrics.json"
-PARAMS = "params.json"
-EXECUTED_NOTEBOOK = "notebook.ipynb"
-INDEX = "index.json"
-EXTRA_SEEDS = "extra_seeds.json"
-DECISIONS = "decisions.json"
+from labjournal.records import DECISIONS, EXTRA_SEEDS, INDEX, METRICS, RUN_RECORD
 
 
 class ResultsStore:
@@ -184,7 +172,7 @@ class ResultsStore:
         try:
             return json.loads(path.read_text()).get(profile, {})
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise StoreCorruptError(
+            raise CorruptResultsError(
                 f"{path} is corrupt ({exc}): delete it to drop the seeds added by --until-decided"
             ) from exc
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from labjournal.files import canonical_json, sha256_bytes
+from labjournal.records import METRICS
 from labjournal.run.cache import KeyedRun
-from labjournal.run.store import METRICS, ResultsStore
+from labjournal.run.store import ResultsStore
 
 
 def summary_inputs(

@@ -193,7 +193,6 @@ class WarmEngine(NBClientEngine):
         stderr_file=None,
         start_timeout=60,
         execution_timeout=None,
-        warm_notebook=None,
         warm_environment=None,
         warm_output=None,
         **kwargs,
