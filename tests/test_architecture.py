@@ -98,7 +98,7 @@ def test_results_and_rendering_never_import_the_scheduler():
 # The shared base (errors, files, yamlfile, project, records) imports nothing of the stages.
 STAGES = ["base", "plan", "kit", "run", "claims", "render", "build", "authoring", "commands", "cli"]
 BASE = {"labjournal", "labjournal.errors", "labjournal.files", "labjournal.yamlfile", "labjournal.project"}
-BASE |= {"labjournal.records"}
+BASE |= {"labjournal.records", "labjournal.names"}
 
 
 def stage_of(module: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from labjournal.errors import LabjournalError
-from labjournal.records import index_file
+from labjournal.names import index_file
 
 REPORT_OWN = ("claims.yml", "claims.ledger.json")  # read by labjournal, not published
 # Written into the build from pandoc's own default style (Chicago author-date) unless `_quarto.yml`

@@ -9,29 +9,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# The files of the results store, named once (labjournal.run.store reads and writes them).
-RUN_RECORD = "run.json"  # a run's record, written last: a run folder without it is incomplete
-METRICS = "metrics.json"  # what the notebook recorded (labjournal.kit.record)
-PARAMS = "params.json"
-EXECUTED_NOTEBOOK = "notebook.ipynb"
-INDEX = "index.json"  # the default profile's index; another profile's is index.<name>.json
-EXTRA_SEEDS = "extra_seeds.json"
-DECISIONS = "decisions.json"  # why each claim stopped getting seeds
-
-
-def index_file(profile: str | None = None) -> str:
-    """The index of a profile: `index.json` for the journal's own (None), `index.<name>.json`."""
-    return INDEX if profile is None else f"index.{profile}.json"
-
-
-KEY_SHORT = 16  # folder and page names of a run: runs/<key[:16]>/, runs/<key[:16]>.html
-KEY_SHOWN = 8  # a run's key as a reader sees it in captions and messages
-
-
-def short_key(key: str, length: int = KEY_SHORT) -> str:
-    """A run key cut to a folder name (16 hex digits) or, with `length=KEY_SHOWN`, to what a caption
-    shows (8)."""
-    return key[:length]
+from labjournal.names import (  # noqa: F401  (re-exported: the records and their files together)
+    DECISIONS,
+    EXECUTED_NOTEBOOK,
+    EXTRA_SEEDS,
+    INDEX,
+    KEY_SHORT,
+    KEY_SHOWN,
+    METRICS,
+    PARAMS,
+    RUN_RECORD,
+    index_file,
+    short_key,
+)
 
 
 class StrictModel(BaseModel):

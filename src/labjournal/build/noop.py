@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from labjournal.files import expand
-from labjournal.records import DECISIONS, index_file
+from labjournal.names import DECISIONS, index_file
 
 ENVIRONMENT = ("LABJOURNAL_DATA", "LABJOURNAL_CACHE", "PYTHONPATH", "LABJOURNAL_KERNEL_MAX_RUNS")
 _SKIP = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".staging"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from labjournal.kit.env import INPUTS_ENV
-from labjournal.records import METRICS
+from labjournal.names import METRICS
 
 
 def runs(experiment: str | None = None) -> pd.DataFrame:

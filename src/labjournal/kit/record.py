@@ -27,7 +27,7 @@ import jsonschema
 
 from labjournal.files import atomic_write_bytes, atomic_write_json
 from labjournal.kit.env import RUN_DIR_ENV, RUN_KEY_ENV
-from labjournal.records import METRICS
+from labjournal.names import METRICS
 
 FIGURE_DPI = 144
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")
