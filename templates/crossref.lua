@@ -23,27 +23,21 @@ local function prefix_caption(caption, text)
   if #first > 1 then first:insert(2, pandoc.Space()) end
 end
 
--- In the PDF every figure and every table counts (typst numbers them all); on the
--- site only labelled ones do, as in Quarto's HTML, and their captions carry the number.
-local function number_figure(figure)
-  local labelled = kind_of(figure.identifier) == "fig"
-  if labelled or typst then counts.fig = counts.fig + 1 end -- Quarto's HTML numbers labelled ones
-  if labelled then
-    labels[figure.identifier] = {kind = "fig", number = counts.fig}
-    if not typst then prefix_caption(figure.caption, "Figure " .. counts.fig .. ":") end
+-- A figure or a table: counted (all of them in typst, labelled ones on the site), remembered
+-- when labelled, and on the site its caption starts with its number.
+local function numbered(kind, name)
+  return function(element)
+    local labelled = kind_of(element.identifier) == kind
+    if labelled or typst then counts[kind] = counts[kind] + 1 end
+    if labelled then
+      labels[element.identifier] = {kind = kind, number = counts[kind]}
+      if not typst then prefix_caption(element.caption, name .. " " .. counts[kind] .. ":") end
+    end
+    return element
   end
-  return figure
 end
 
-local function number_table(tbl)
-  local labelled = kind_of(tbl.identifier) == "tbl"
-  if labelled or typst then counts.tbl = counts.tbl + 1 end
-  if labelled then
-    labels[tbl.identifier] = {kind = "tbl", number = counts.tbl}
-    if not typst then prefix_caption(tbl.caption, "Table " .. counts.tbl .. ":") end
-  end
-  return tbl
-end
+local number_figure, number_table = numbered("fig", "Figure"), numbered("tbl", "Table")
 
 -- `$$ … $$ {#eq-x}`: pandoc reads the label as text after the math.
 local function equation(math, id)

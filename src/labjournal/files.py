@@ -63,6 +63,13 @@ def expand(root: Path, pattern: str) -> list[Path]:
     return [path for path in found if path.exists()]
 
 
+def copy_files(names: list[str], source: Path, target: Path) -> None:
+    """Files named relative to `source`, copied to the same places under `target`."""
+    for name in names:
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, target / name)
+
+
 def swap_in(fresh: Path, target: Path, retired: Path | None = None) -> None:
     """Put a finished folder in place of `target`: the old one is moved aside (to `retired`), the
     new one in, then the old one removed. A reader sees the old folder or the new, never half."""

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from labjournal.build.pages import COMBINED, author_files, read_pages, run_tool
 from labjournal.errors import BuildError
+from labjournal.files import copy_files
 from labjournal.project import PDF_NAME, Page, Project, SiteConfig
 from labjournal.render.journal import JOURNAL_CSS
 
@@ -79,9 +80,7 @@ def _copy_site_files(project: Project, out: Path) -> None:
     for folder in ("figures", "runs"):  # figures, and the executed notebooks they link to
         if (build_dir / folder).exists():
             shutil.copytree(build_dir / folder, out / folder, dirs_exist_ok=True)
-    for name in author_files(build_dir):  # the author's own images and files, as in report/
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(build_dir / name, out / name)
+    copy_files(author_files(build_dir), build_dir, out)  # the author's own images and files
 
 
 def _pandoc_html(project: Project, site: SiteConfig) -> list[str]:

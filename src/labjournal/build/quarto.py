@@ -11,6 +11,7 @@ import yaml
 
 from labjournal.build.pages import COMBINED, author_files, run_tool, split_front_matter
 from labjournal.errors import LabjournalError
+from labjournal.files import copy_files
 from labjournal.project import PDF_NAME, Project, SiteConfig
 
 
@@ -76,9 +77,7 @@ def quarto_pdf(project: Project, site: SiteConfig, out: Path) -> None:
         (work / "journal.qmd").write_text(source, encoding="utf-8")
         if (build_dir / "figures").exists():
             shutil.copytree(build_dir / "figures", work / "figures")
-        for name in author_files(build_dir):  # their images, bibliography and style, as in report/
-            (work / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(build_dir / name, work / name)
+        copy_files(author_files(build_dir), build_dir, work)  # images, bibliography, style
         if site.bibliography and (build_dir / site.csl).exists():  # the default style, written by render
             shutil.copy2(build_dir / site.csl, work / site.csl)
         run_tool([_quarto(), "render", "journal.qmd", "--to", "typst"], work, "quarto render (PDF)")

@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 
 from labjournal.errors import RenderError
-from labjournal.files import atomic_write_json, staged_folder
+from labjournal.files import atomic_write_json, copy_files, staged_folder
 from labjournal.plan.model import load_plan
 from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
@@ -230,9 +230,7 @@ def _render(project: Project) -> tuple[Path, list[str]]:
 def _copy_author_files(project: Project, site: SiteConfig, staging: Path) -> list[str]:
     """The author's images and files, beside the pages as in report/; the citation style."""
     files = project.author_files()
-    for name in files:
-        (staging / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(project.report_dir / name, staging / name)
+    copy_files(files, project.report_dir, staging)
     if site.bibliography and site.bibliography not in files:
         raise RenderError(
             f"{project.quarto_file}: bibliography '{site.bibliography}' is not a file in "

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from labjournal.project import QUARTO_FILE, Project
+from labjournal.project import DEFAULT_CSL, QUARTO_FILE, Project
 from labjournal.render.notebook_pages import NOTEBOOK_CSS
 
 JOURNAL_CSS = "journal.css"  # the journal's blocks (claim badges, captions), styled under both engines
@@ -71,6 +71,6 @@ def write_quarto_config(project: Project, build: Path, publish_runs: bool, files
     raw = yaml.safe_load(project.quarto_file.read_text(encoding="utf-8")) or {}
     config = quarto_config(raw, publish_runs, [f for f in files if not f.endswith((".bib", ".csl"))])
     if config.get("bibliography"):
-        config.setdefault("csl", project.site_config().csl)
+        config["csl"] = config.get("csl") or DEFAULT_CSL  # as SiteConfig.csl reads it
     target.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     shutil.copy2(project.template(JOURNAL_CSS), target.parent / JOURNAL_CSS)
