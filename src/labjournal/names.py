@@ -11,6 +11,7 @@ EXECUTED_NOTEBOOK = "notebook.ipynb"
 INDEX = "index.json"  # the default profile's index; another profile's is index.<name>.json
 EXTRA_SEEDS = "extra_seeds.json"
 DECISIONS = "decisions.json"  # why each claim stopped getting seeds
+READS = "reads.json"  # what a run read, as its kernel wrote it (folded into run.json)
 
 
 def index_file(profile: str | None = None) -> str:

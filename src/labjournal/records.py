@@ -18,6 +18,7 @@ from labjournal.names import (  # noqa: F401  (re-exported: the records and thei
     KEY_SHOWN,
     METRICS,
     PARAMS,
+    READS,
     RUN_RECORD,
     index_file,
     short_key,
@@ -126,6 +127,19 @@ class RunError(StrictModel):
         return self.model_dump(mode="json", exclude=absent)
 
 
+class Reads(StrictModel):
+    """What a run actually read while it executed (labjournal.run.readlog, kept by
+    labjournal.run.reads): the files and folder listings of the project, by content; the modules
+    outside the installed distributions (the project's, `pythonpath`'s, editable installs'), by
+    content; the distributions it imported, by version. A cached run whose reads changed is run
+    again, like one whose key changed."""
+
+    files: dict[str, str] = Field(default_factory=dict)  # project-relative name -> SHA-256
+    listings: dict[str, str] = Field(default_factory=dict)  # folder -> SHA-256 of the names in it
+    modules: dict[str, str] = Field(default_factory=dict)  # shown name -> SHA-256
+    distributions: dict[str, str] = Field(default_factory=dict)  # name -> version
+
+
 class RunRecord(StrictModel):
     """A run's provenance, `run.json` in its folder: what ran (notebook, parameters, seed, the
     inputs of its key, its data), where and when (device, threads, machine, commit, versions,
@@ -153,10 +167,13 @@ class RunRecord(StrictModel):
     inputs_content: str | None = None  # a summary: the checksum of what it read
     error: RunError | None = None
     artifacts: dict[str, str] | None = None  # the store's: file name -> SHA-256
+    reads: Reads | None = None  # what it read (records from before recording lack it)
 
     def to_json(self) -> dict[str, Any]:
         """As `run.json` holds it: the optional parts only where they are."""
-        data = self.model_dump(mode="json", exclude={"inputs_content", "error", "artifacts"})
+        data = self.model_dump(mode="json", exclude={"inputs_content", "error", "artifacts", "reads"})
+        if self.reads is not None:
+            data["reads"] = self.reads.model_dump(mode="json")
         if self.inputs_content is not None:
             data["inputs_content"] = self.inputs_content
         if self.error is not None:

@@ -1,8 +1,8 @@
 """Content fingerprints of files and folders, for cache keys (what a file holds, never its path).
 
 Hashing a large dataset on every `labjournal run` would cost seconds, so each file's SHA-256 is
-remembered in `<cache>/fingerprints.json` with the size, modification time and inode it had; it
-is computed again only when one of those changed. A folder's fingerprint covers the relative
+remembered in `<cache>/fingerprints.json` with the size, modification time, inode and change time
+it had; it is computed again only when one of those changed. A folder's fingerprint covers the relative
 name and content of every file under it (hidden files, `__pycache__` and Jupyter checkpoints
 left out).
 """
@@ -28,7 +28,7 @@ def cache_dir() -> Path:
 
 
 class FingerprintCache:
-    """SHA-256 of files, remembered by (size, mtime, inode) across processes."""
+    """SHA-256 of files, remembered by (size, mtime, inode, ctime) across processes."""
 
     def __init__(self, path: Path | None = None):
         self.path = path or cache_dir() / CACHE_FILE
@@ -42,10 +42,11 @@ class FingerprintCache:
     def file(self, path: Path) -> str:
         path = Path(path).resolve()
         stat = path.stat()
-        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+        # ctime too: a file rewritten with its size kept and its mtime restored still differs.
+        stamp = [stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns]
         entry = self.known.get(str(path))
-        if entry is not None and entry[:3] == stamp:
-            return entry[3]
+        if entry is not None and entry[:4] == stamp:
+            return entry[4]
         digest = sha256_file(path)
         self.known[str(path)] = self.changed[str(path)] = [*stamp, digest]
         return digest

@@ -40,7 +40,7 @@ class Job:
     kernel_name: str
     environment: dict[str, str] = field(default_factory=dict)
     timeout_s: int | None = None
-    warm: bool = True  # reuse this worker's kernel of the notebook (see labjournal.run.warm)
+    warm: bool = True  # keep this worker's kernel for its next run (see labjournal.run.warm)
     # What a Dask worker without the project's files needs besides the notebook: the project's
     # folder and its files the run reads (local modules, declared deps, small datasets).
     project: Path | None = None
@@ -68,19 +68,16 @@ def execute_job(job: Job) -> Outcome:
     os.environ.update(job.environment)  # inherited by the kernel this process starts
     before = folder_state(job.cwd)
     started = time.time()
-    kernel = None
-    if job.warm:
-        from labjournal.run import warm
+    from labjournal.run import warm
 
-        kernel = warm.WORKER_KERNELS.get(job.kernel_name)
-    cold_start = kernel is None or not kernel.started
+    kernel = warm.WORKER_KERNELS.get(job.kernel_name)
+    cold_start = not kernel.started
     error = None
     try:
         with _stderr_to_log(job.staging / KERNEL_LOG, kernel):
             error = _execute(job, job.staging / EXECUTED_NOTEBOOK)
     finally:
-        if kernel is not None:
-            warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None)
+        warm.WORKER_KERNELS.after_run(job.kernel_name, ok=error is None, keep=job.warm)
     return Outcome(
         key=job.key,
         ok=error is None,
@@ -113,15 +110,15 @@ def _stderr_to_log(path: Path, kernel: WarmKernel | None) -> Iterator[None]:
 
 def _execute(job: Job, output: Path) -> RunError | None:
     """Execute the notebook into `output` with papermill; what stopped it, if anything."""
-    engine: dict[str, Any] = {}
-    if job.warm:
-        from labjournal.run import warm
+    from labjournal.run import warm
 
-        engine = {
-            "engine_name": warm.ENGINE_NAME,
-            "warm_environment": job.environment,
-            "warm_output": str(output),
-        }
+    # Always the warm engine: it records what the run reads; `--fresh-kernels` retires the
+    # kernel after each run (execute_job).
+    engine = {
+        "engine_name": warm.ENGINE_NAME,
+        "warm_environment": job.environment,
+        "warm_output": str(output),
+    }
     try:
         papermill.execute_notebook(
             str(job.notebook_path),
@@ -135,7 +132,7 @@ def _execute(job: Job, output: Path) -> RunError | None:
             # Saving the whole notebook after every cell costs up to half a second per run for
             # notebooks with figures; progress is reported by kit.progress instead. The warm engine
             # writes the notebook at the end, also after a timeout or a dead kernel.
-            request_save_on_cell_execute=not job.warm,
+            request_save_on_cell_execute=False,
             execution_timeout=job.timeout_s,
             kernel_manager_class=IpcKernelManager,
             **engine,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from labjournal.records import RUN_RECORD, IndexRow
 from labjournal.run.cache import KeyedRun
 from labjournal.run.provenance import now_iso
+from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.runchecks import seed_unused
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ def build_index(
     design: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     rows = []
+    check = ReadCheck(ReadScope.of(plan.root, store.root))
     for item in keyed:
         spec = item.spec
         row: dict[str, Any] = {
@@ -46,7 +48,7 @@ def build_index(
             "key": item.key,
             "data": [sources[name].description for name in spec.data if name in sources],
         }
-        record, reason = store.lookup(spec.lab, spec.notebook, item.key)
+        record, reason = check.lookup(store, item)
         if record is not None:
             run_dir = store.run_dir(spec.lab, spec.notebook, item.key)
             metrics = store.read_metrics(run_dir)
@@ -68,6 +70,7 @@ def build_index(
             else:
                 row.update(status="missing", reason=reason)
         rows.append(IndexRow.model_validate(row).to_json())  # the one schema of a row
+    check.files.save()
     return {
         "format": INDEX_FORMAT,
         "profile": profile,

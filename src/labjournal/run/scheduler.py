@@ -35,7 +35,7 @@ from labjournal.files import atomic_write_json
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
 from labjournal.plan.datasets import DataSource
-from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, RunError, RunRecord
+from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, Reads, RunError, RunRecord
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
 from labjournal.run.executors import Executor, WorkerLost, default_workers, make_executor
@@ -43,6 +43,7 @@ from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
 from labjournal.run.provenance import machine, now_iso, project_commit
+from labjournal.run.reads import ReadCheck, ReadScope, reads_of_run
 from labjournal.run.request import RunRequest
 from labjournal.run.runchecks import recorded_nothing, written_beside
 from labjournal.run.store import ResultsStore
@@ -80,6 +81,7 @@ class PlannedRuns:
     sources: dict[str, DataSource]
     design: dict[str, Any]
     commit: str  # the project's commit they run at
+    scope: ReadScope  # where what a run reads counts as its input (labjournal.run.reads)
 
 
 def read_extra_seeds(store: ResultsStore, profile: str) -> ExtraSeeds:
@@ -132,6 +134,7 @@ def _planned(request: RunRequest, store: ResultsStore) -> PlannedRuns:
         sources=sources,
         design=added.design or plan.design(profile).to_json(),
         commit=project_commit(plan.root),
+        scope=ReadScope.of(plan.root, store.root),
     )
 
 
@@ -139,17 +142,19 @@ def _todo(request: RunRequest, planned: PlannedRuns, store: ResultsStore) -> dic
     """The runs to execute: not in the store, forced, or a summary whose inputs changed; grid runs
     first, then the summaries that read them."""
     todo: dict[str, KeyedRun] = {}
+    check = ReadCheck(planned.scope)
     for item in planned.selected:
         if item.key in todo:
             continue
         forced = request.forces(item)
-        record, _reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
+        record, _reason = check.lookup(store, item)
         if (
             record is None
             or forced
             or (item.spec.is_summary and stale_summary(item, record, planned.keyed, todo, store))
         ):
             todo[item.key] = item
+    check.files.save()
     return todo
 
 
@@ -277,6 +282,7 @@ class Execution:
         read = inputs_content(item, keyed, store) if item.spec.is_summary else None
         record = run_record(item, staging, outcome, self.planned, self.pool.threads, read)
         if outcome.ok:
+            record.reads = self._reads(item, staging)
             store.commit(
                 staging, store.run_dir(item.spec.lab, item.spec.notebook, item.key), record.to_json()
             )
@@ -285,6 +291,14 @@ class Execution:
             store.keep_failed(staging, failed, record.to_json())
         self._count(item, outcome)
         self._advance()
+
+    def _reads(self, item: KeyedRun, staging: Path) -> Reads | None:
+        """What the run read; a file journal.yml does not declare is named in a warning."""
+        roots = [self.planned.sources[name].root for name in item.spec.data if name in self.planned.sources]
+        reads, warning = reads_of_run(staging, self.planned.scope, item, roots)
+        if warning and warning not in self.summary.warnings:
+            self.summary.warnings.append(warning)
+        return reads
 
     def _count(self, item: KeyedRun, outcome: Outcome) -> None:
         summary = self.summary

@@ -34,11 +34,12 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
+from labjournal.names import READS
 from labjournal.run.kernel import IpcKernelManager
 
 ENGINE_NAME = "labjournal-warm"
 MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds what a notebook might leak
-WARM_UP = "import labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"  # what labs import
+WARM_UP = "import labjournal.run.readlog\nimport labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"  # what labs import
 
 RESET = """\
 import os as _os
@@ -79,7 +80,9 @@ if "torch" in _sys.modules:
 for _n in [_n for _n in get_ipython().user_ns if _n not in get_ipython().user_ns_hidden]:
     get_ipython().user_ns.pop(_n, None)  # and the reset's own names
 del _n
+__import__("labjournal.run.readlog").run.readlog.begin()  # last: record what this run reads
 """
+FINISH = '__import__("labjournal.run.readlog").run.readlog.finish({path!r})'
 
 
 def _new_log() -> Path:
@@ -116,12 +119,26 @@ class WarmKernels:
             self.kernels[kernel_name] = WarmKernel(IpcKernelManager(kernel_name=kernel_name))
         return self.kernels[kernel_name]
 
-    def after_run(self, kernel_name: str, ok: bool) -> None:
+    def after_run(self, kernel_name: str, ok: bool, keep: bool = True) -> None:
+        """Retire the kernel after a failure, after `MAX_RUNS` runs, or when it is not to be
+        kept (`--fresh-kernels`); a warm kernel's replacement is started at once."""
         kernel = self.kernels.get(kernel_name)
-        if kernel is not None and (not ok or kernel.runs >= MAX_RUNS or not kernel.started):
+        if kernel is not None and (not ok or not keep or kernel.runs >= MAX_RUNS or not kernel.started):
             self.retire(kernel_name)
-            if kernel.started:
+            if kernel.started and keep:
                 self.prestart(kernel_name)
+
+    def start(self, kernel_name: str, cwd: str, timeout_s: float) -> WarmKernel:
+        """Start this worker's kernel in `cwd` and wait until it answers."""
+        from jupyter_core.utils import run_sync
+
+        kernel = self.get(kernel_name)
+        log = open(kernel.log_path, "ab")  # noqa: SIM115 - the kernel owns it
+        run_sync(kernel.km.start_kernel)(stderr=log, cwd=cwd)
+        kernel.kc = kernel.km.client()
+        kernel.kc.start_channels()
+        run_sync(kernel.kc.wait_for_ready)(timeout=timeout_s)
+        return kernel
 
     def prestart(self, kernel_name: str) -> None:
         """Start the next kernel now and have it import the libraries, without waiting: the
@@ -159,12 +176,17 @@ class WarmKernels:
 WORKER_KERNELS = WarmKernels()
 
 
-def _reset(kernel: WarmKernel, kernel_name: str, environment: dict[str, str], cwd: str) -> None:
+def _in_kernel(kernel: WarmKernel, kernel_name: str, code: str) -> None:
+    """Execute engine code in the kernel, outside the run's notebook."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(RESET.format(environment=json.dumps(environment), cwd=cwd))]
+    notebook.cells = [nbformat.v4.new_code_cell(code)]
     client = NotebookClient(notebook, km=kernel.km, kernel_name=kernel_name, timeout=120)
     client.kc = kernel.kc
     client.execute(cleanup_kc=False)
+
+
+def _reset(kernel: WarmKernel, kernel_name: str, environment: dict[str, str], cwd: str) -> None:
+    _in_kernel(kernel, kernel_name, RESET.format(environment=json.dumps(environment), cwd=cwd))
 
 
 def renumber_execution_counts(nb: nbformat.NotebookNode) -> None:
@@ -199,13 +221,12 @@ class WarmEngine(NBClientEngine):
     ):
         kernel = WORKER_KERNELS.get(kernel_name)
         cwd = os.getcwd()  # papermill has changed into the run's folder
-        start: dict[str, Any] = {}
-        if kernel.started:
-            _reset(kernel, kernel_name, warm_environment or {}, cwd)
-        else:
+        if not kernel.started:
             WORKER_KERNELS.cold_starts += 1
             # The kernel outlives this run: its stderr goes to a worker-level log, sliced per run.
-            start = {"stderr": open(kernel.log_path, "ab"), "cwd": cwd}  # noqa: SIM115 - the kernel owns it
+            WORKER_KERNELS.start(kernel_name, cwd, start_timeout)
+        # Also in a new kernel: the reset starts recording what the run reads.
+        _reset(kernel, kernel_name, warm_environment or {}, cwd)
         client = PapermillNotebookClient(
             nb_man,
             km=kernel.km,
@@ -219,7 +240,10 @@ class WarmEngine(NBClientEngine):
         )
         client.kc = kernel.kc
         try:
-            nb = client.execute(cleanup_kc=False, **start)
+            nb = client.execute(cleanup_kc=False)
+            if warm_output:
+                reads = str(Path(warm_output).parent / READS)
+                _in_kernel(kernel, kernel_name, FINISH.format(path=reads))
         except BaseException:
             # papermill saves only a notebook that finished (this engine is not asked to save
             # after every cell): keep what ran, with the running cell marked, for reading.
