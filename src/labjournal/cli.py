@@ -264,8 +264,7 @@ def _nothing_changed(args: argparse.Namespace) -> bool:
     from labjournal.project import Project
 
     project = Project.discover(args.project, args.profile)
-    site = project.site_config().output_dir
-    return noop.unchanged(project.root, site, project.output_suffix, _noop_options(args))
+    return noop.unchanged(project, _noop_options(args))
 
 
 def _remember_report(args: argparse.Namespace) -> None:
@@ -274,9 +273,7 @@ def _remember_report(args: argparse.Namespace) -> None:
 
     project = Project.discover(args.project, args.profile)
     if not noop.waiting_on_budget(project.root):
-        noop.record(
-            project.root, project.site_config().output_dir, project.output_suffix, _noop_options(args)
-        )
+        noop.record(project, _noop_options(args))
 
 
 def _report_is_a_noop(args: argparse.Namespace) -> bool:

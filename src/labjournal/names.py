@@ -14,6 +14,14 @@ DECISIONS = "decisions.json"  # why each claim stopped getting seeds
 READS = "reads.json"  # what a run read, as its kernel wrote it (folded into run.json)
 
 
+BUILT = ".labjournal-build.json"  # in a site folder: the render and engine it was built from
+
+
+def render_record(suffix: str = "") -> str:
+    """The render record of a profile, in `.labjournal/` (labjournal.render.freshness)."""
+    return f"render{suffix}.json"
+
+
 def index_file(profile: str | None = None) -> str:
     """The index of a profile: `index.json` for the journal's own (None), `index.<name>.json`."""
     return INDEX if profile is None else f"index.{profile}.json"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from labjournal.names import (  # noqa: F401  (re-exported: the records and their files together)
+    BUILT,
     DECISIONS,
     EXECUTED_NOTEBOOK,
     EXTRA_SEEDS,
@@ -21,6 +22,7 @@ from labjournal.names import (  # noqa: F401  (re-exported: the records and thei
     READS,
     RUN_RECORD,
     index_file,
+    render_record,
     short_key,
 )
 

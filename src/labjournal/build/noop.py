@@ -1,114 +1,105 @@
 """A `report` with nothing changed does nothing, quickly.
 
 After a report that ran, rendered and built everything it had to (no failure, no claim left
-waiting on the time budget), the size and modification time of every file it depends on are
-recorded in `.labjournal/report[-PROFILE].json`: the plan, `_quarto.yml`, prose, templates,
-notebooks and every other file under `experiments/`, the `pythonpath` folders and `deps:` of the
-plan, the datasets the runs used, the results store, the built site and PDF, the engine's own
-source, the installed packages' folder, the environment variables that steer runs, and the
-command's options. The next `report` with the same signature says so and stops, having imported
-nothing heavy (this module needs only the standard library and PyYAML). Any change, or `--force`,
-takes the full path, where the cache and the render record decide what is redone.
+waiting for seeds), the stamp (size, mtime, ctime, inode) of every input and output the stages'
+records name (labjournal.build.inputs) is kept in `.labjournal/report[-PROFILE].json`, with the
+listings of the folders that count, the installed distributions the runs imported, the engine
+`auto` would pick (and the `quarto` it would run), the environment variables that steer runs and
+the command's options. The next `report` with all of these the same says so and stops, having
+imported nothing heavy; anything else, or `--force`, takes the full path, where each stage's
+record decides what is redone (`labjournal status` says why).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from labjournal.files import expand
-from labjournal.names import DECISIONS, index_file
+from labjournal.build.inputs import JournalInputs, journal_inputs
+from labjournal.names import DECISIONS
+from labjournal.project import Project
 
 ENVIRONMENT = ("LABJOURNAL_DATA", "LABJOURNAL_CACHE", "PYTHONPATH", "LABJOURNAL_KERNEL_MAX_RUNS")
-_SKIP = {"__pycache__", ".ipynb_checkpoints", ".labjournal-scratch", ".git", ".staging"}
+Stamp = list[int] | None
 
 
-def _walk(path: Path) -> list[tuple[str, int, int]]:
-    if path.is_file():
-        stat = path.stat()
-        return [(str(path), stat.st_size, stat.st_mtime_ns)]
-    found = []
-    for folder, folders, files in os.walk(path):
-        folders[:] = sorted(name for name in folders if name not in _SKIP)
-        for name in sorted(files):
-            try:
-                stat = os.stat(os.path.join(folder, name))
-            except OSError:
-                continue
-            found.append((os.path.join(folder, name), stat.st_size, stat.st_mtime_ns))
+def stamp(path: Path | str) -> Stamp:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino]
+
+
+def listing(folder: Path | str) -> list[str] | None:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return None
+
+
+def engine_state() -> dict[str, Any]:
+    """What `--engine auto` would use now: Quarto where it is on PATH (and which one)."""
+    quarto = shutil.which("quarto")
+    return {"quarto": quarto, "quarto_stamp": stamp(quarto) if quarto else None, "python": sys.version}
+
+
+def distribution_folders(names: set[str]) -> dict[str, str | None]:
+    """Where each distribution's metadata is installed (an upgrade or removal replaces it)."""
+    from importlib import metadata
+
+    found: dict[str, str | None] = {}
+    for name in sorted(names):
+        try:
+            path = getattr(metadata.distribution(name), "_path", None)
+            found[name] = str(path) if path is not None else None
+        except metadata.PackageNotFoundError:
+            found[name] = None
     return found
 
 
-def _plan(root: Path) -> dict[str, Any]:
-    try:
-        raw = yaml.safe_load((root / "journal.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return raw if isinstance(raw, dict) else {}
+def state(project: Project, options: dict[str, Any], inputs: JournalInputs) -> dict[str, Any]:
+    """The record of a complete report: every stamp it depends on."""
+    distributions = distribution_folders(inputs.distributions)
+    files = sorted({str(p) for p in inputs.files} | {p for p in distributions.values() if p})
+    return {
+        "options": options,
+        "environment": {name: os.environ.get(name) for name in ENVIRONMENT},
+        "engine": engine_state(),
+        "distributions": distributions,
+        "files": {path: stamp(path) for path in files},
+        "folders": {str(p): listing(p) for p in sorted(inputs.folders)},
+    }
 
 
-def _depended_on(root: Path, site: str, profile_suffix: str) -> list[Path]:
-    plan = _plan(root)
-    paths = [
-        root / "journal.yml",
-        root / "_quarto.yml",
-        root / "report",
-        root / "templates",
-        root / "experiments",
-    ]
-    paths += [root / folder for folder in plan.get("pythonpath") or [] if isinstance(folder, str)]
-    for lab in (plan.get("labs") or {}).values():
-        for notebook in (lab.get("notebooks") or {}).values() if isinstance(lab, dict) else []:
-            for pattern in (notebook.get("deps") or []) if isinstance(notebook, dict) else []:
-                paths += expand(root, pattern)
-    paths += [root / "results", root / f"{site}{profile_suffix}", Path(__file__).parents[1]]
-    index = root / "results" / index_file(profile_suffix[1:] or None)
-    try:
-        data = json.loads(index.read_text()).get("data", {})
-    except (OSError, json.JSONDecodeError):
-        data = {}
-    paths += [
-        Path(source["root"]) for source in data.values() if isinstance(source, dict) and "root" in source
-    ]
-    return paths
+def stamp_path(project: Project) -> Path:
+    return project.root / ".labjournal" / f"report{project.output_suffix}.json"
 
 
-def signature(root: Path, site: str, profile_suffix: str, options: dict[str, Any]) -> str:
-    digest = hashlib.sha256()
-    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    digest.update(json.dumps({name: os.environ.get(name) for name in ENVIRONMENT}).encode())
-    packages = Path(sys.prefix) / "lib"
-    digest.update(str(packages.stat().st_mtime_ns if packages.exists() else 0).encode())
-    for path in _depended_on(root, site, profile_suffix):
-        for entry in _walk(path) if path.exists() else [(str(path), -1, -1)]:
-            digest.update(repr(entry).encode())
-    return digest.hexdigest()
-
-
-def stamp_path(root: Path, profile_suffix: str) -> Path:
-    return root / ".labjournal" / f"report{profile_suffix}.json"
-
-
-def unchanged(root: Path, site: str, profile_suffix: str, options: dict[str, Any]) -> bool:
+def unchanged(project: Project, options: dict[str, Any]) -> bool:
     """True when nothing the last complete report depended on has changed."""
     try:
-        recorded = json.loads(stamp_path(root, profile_suffix).read_text())["signature"]
-    except (OSError, json.JSONDecodeError, KeyError):
+        recorded = json.loads(stamp_path(project).read_text())
+    except (OSError, json.JSONDecodeError):
         return False
-    return recorded == signature(root, site, profile_suffix, options)
+    return (
+        recorded.get("options") == json.loads(json.dumps(options, default=str))
+        and recorded.get("environment") == {name: os.environ.get(name) for name in ENVIRONMENT}
+        and recorded.get("engine") == engine_state()
+        and all(stamp(path) == was for path, was in recorded.get("files", {}).items())
+        and all(listing(path) == was for path, was in recorded.get("folders", {}).items())
+    )
 
 
-def record(root: Path, site: str, profile_suffix: str, options: dict[str, Any]) -> None:
-    """Remember a complete report's signature (after the report: its outputs are part of it)."""
-    path = stamp_path(root, profile_suffix)
+def record(project: Project, options: dict[str, Any]) -> None:
+    """Remember a complete report (after it: its outputs are part of it)."""
+    path = stamp_path(project)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"signature": signature(root, site, profile_suffix, options)}
+    payload = state(project, json.loads(json.dumps(options, default=str)), journal_inputs(project))
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(payload))
     os.replace(temporary, path)

@@ -14,20 +14,18 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labjournal.claims.ledger import LEDGER_FILE
 from labjournal.errors import BuildError
 from labjournal.files import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from labjournal.project import PLAN_FILE, QUARTO_FILE
-from labjournal.records import DECISIONS
+from labjournal.records import BUILT, DECISIONS, render_record  # noqa: F401 (BUILT: used by build)
 
 if TYPE_CHECKING:
     from labjournal.project import Project
 
-BUILT = ".labjournal-build.json"  # in the site folder: which render it was built from
 
 
 def record_path(project: Project) -> Path:
-    return project.root / ".labjournal" / f"render{project.output_suffix}.json"
+    return project.root / ".labjournal" / render_record(project.output_suffix)
 
 
 def sources(project: Project) -> dict[str, str]:
@@ -40,7 +38,7 @@ def sources(project: Project) -> dict[str, str]:
             files += [
                 p
                 for p in folder.rglob("*")
-                if p.is_file() and p.name != LEDGER_FILE and ".ipynb_checkpoints" not in p.parts
+                if p.is_file() and ".ipynb_checkpoints" not in p.parts  # the claims ledger too
             ]
     return {str(p.relative_to(project.root)): _content(p, project) for p in sorted(files) if p.exists()}
 
