@@ -135,6 +135,10 @@ COMMANDS: dict[str, tuple[str, tuple[Option, ...]]] = {
         (option("--profile", default=None), option("--data-dir", default=None)),
     ),
     "check": ("check the journal's claims against the results (runs nothing)", CHECK_OPTIONS),
+    "status": (
+        "say what is stale and why, stage by stage (runs nothing)",
+        (PROFILE, option("--json", action="store_true", help="print the status as JSON")),
+    ),
     "new": ("start a new journal in an empty folder", NEW_OPTIONS),
     "add": ("adopt an existing notebook: tag its parameters, add it to journal.yml", ADD_OPTIONS),
     "publish": ("commit _site/ to the gh-pages branch, or copy it to a folder", PUBLISH_OPTIONS),
@@ -236,6 +240,9 @@ HANDLERS: dict[str, Handler] = {
         args.project, profile=args.profile, data_dir=args.data_dir, console=console
     ),
     "check": _check,
+    "status": lambda commands, args: commands.status(
+        args.project, console=console, profile=args.profile, as_json=args.json
+    ),
     "new": lambda commands, args: commands.new(
         args.folder, title=args.title, author=args.author, console=console
     ),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from labjournal.errors import BuildError
 from labjournal.files import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from labjournal.project import PLAN_FILE, QUARTO_FILE
-from labjournal.records import BUILT, DECISIONS, render_record  # noqa: F401 (BUILT: used by build)
+from labjournal.records import BUILT, DECISIONS, render_record
 
 if TYPE_CHECKING:
     from labjournal.project import Project
@@ -107,8 +107,10 @@ def check_rendered(project: Project, what: str = "build") -> dict[str, Any]:
     return record
 
 
-def write_built(project: Project, record: dict[str, Any]) -> None:
-    atomic_write_json(project.site_dir / BUILT, {"render": digest(record), "profile": project.profile_name})
+def write_built(project: Project, record: dict[str, Any], engine: str) -> None:
+    """Which render, profile and engine the site was built from (labjournal.build.status)."""
+    built = {"render": digest(record), "profile": project.profile_name, "engine": engine}
+    atomic_write_json(project.site_dir / BUILT, built)
 
 
 def check_published(project: Project) -> dict[str, Any]:
