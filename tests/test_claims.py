@@ -216,11 +216,18 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
         "paired t",
     )
     assert part["estimate"] == pytest.approx(mean) and part["interval"] == pytest.approx([low, high])
-    # The ledger recorded the encoding the first time the claim met results; an edit is a revision.
+    # `check` never writes the ledger; `run` and `report` record the encoding the first time the
+    # claim meets results, and an edit after that as a revision (tests/test_ledger.py).
+    from labjournal.commands import record_claim_encodings
+    from labjournal.project import Project
+
+    assert claim["pending"] and not (project / "report" / "claims.ledger.json").exists()
+    record_claim_encodings(Project(project), Console(quiet=True))
     ledger = json.loads((project / "report" / "claims.ledger.json").read_text())
     assert len(ledger["c"]) == 1 and "revised_after_results" not in ledger["c"][0]
     claims = project / "report" / "claims.yml"
     claims.write_text(claims.read_text().replace("margin: 0.01", "margin: 0.5"))
+    record_claim_encodings(Project(project), Console(quiet=True))
     main(["--project", str(project), "check", "--json"])
     revised = json.loads(capsys.readouterr().out)["claims"][0]["revisions"]
     assert len(revised) == 1 and "revised after seeing results" in revised[0]

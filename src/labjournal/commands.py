@@ -23,6 +23,7 @@ from labjournal.claims.judge import (
     CONTRADICTED,
     NEGLIGIBLE,
     SUPPORTED,
+    ClaimError,
     judge_journal,
     load_claims_file,
 )
@@ -39,13 +40,39 @@ from labjournal.run.scheduler import RunSummary
 from labjournal.run.store import ResultsStore
 
 
-def run(project_dir: str | None, console: Console, **options: Any) -> RunSummary:
+def run(
+    project_dir: str | None, console: Console, record_encodings: bool = True, **options: Any
+) -> RunSummary:
     """Execute the plan; with --until-decided (or a profile with `decide:`), add seeds where
-    claims need them until they are decided. `options`: those of `RunRequest.for_plan`."""
+    claims need them until they are decided. Then record the claims' encodings in the ledger
+    (`run` and `report` only; preview passes `record_encodings=False`). `options`: those of
+    `RunRequest.for_plan`."""
     project = Project.discover(project_dir, options.get("profile"))
     request = RunRequest.for_plan(load_plan(project.plan_file), console=console, **options)
     store = ResultsStore(project.results_dir, project.index_path.name)
-    return run_request(request, store, project.report_dir)
+    try:
+        summary = run_request(request, store, project.report_dir)
+    except RunsFailedError:  # the index is written: the claims whose runs succeeded are judged
+        if record_encodings:
+            record_claim_encodings(project, console)
+        raise
+    if record_encodings:
+        record_claim_encodings(project, console)
+    return summary
+
+
+def record_claim_encodings(project: Project, console: Console) -> None:
+    """The one writer of `report/claims.ledger.json` (labjournal.claims.ledger): every claim judged
+    against the results just written, with its encoding as claims.yml now says it. A claim that
+    cannot be judged is left to `check` and `render`, which say why."""
+    results = Results.load(project.results_dir, project.index_path.name)
+    if not results.runs:
+        return
+    try:
+        claims = load_claims_file(project.report_dir / CLAIMS_FILE)
+        judge_journal(results, claims, project.report_dir, record=True)
+    except ClaimError as exc:
+        console.print(f"[yellow]warning:[/] claim encodings not recorded: {escape(str(exc))}")
 
 
 def render(project_dir: str | None, console: Console, profile: str | None = None) -> Path:
@@ -192,7 +219,8 @@ def publish(
 def preview(project_dir: str | None, console: Console, port: int = 8000, profile: str | None = None) -> None:
     from labjournal.authoring.preview import serve_and_watch  # watchfiles only where previewing
 
-    run_as_report = functools.partial(run, project_dir, console, profile=profile)  # until decided too
+    # until decided too; a preview never writes the claims ledger (labjournal.claims.ledger)
+    run_as_report = functools.partial(run, project_dir, console, record_encodings=False, profile=profile)
     serve_and_watch(Project.discover(project_dir, profile), console, run_as_report, port=port)
 
 

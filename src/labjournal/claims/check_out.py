@@ -50,6 +50,8 @@ def _lines(v: Verdict) -> list[str]:
         lines.append(_undecided_line(v))
     lines += [f"[yellow]warning: {escape(note)}[/]" for note in v.notes]
     lines += [f"[magenta]{escape(revision)}[/]" for revision in v.revisions]
+    if v.pending:
+        lines.append(f"[magenta italic]{escape(v.pending)}[/]")
     return lines
 
 
@@ -108,6 +110,7 @@ def as_json(verdicts: list[Verdict], profile: str, design: Design, familywise: s
             ],
             "warnings": v.notes,
             "revisions": v.revisions,
+            "pending": v.pending or None,
         }
         for v in verdicts
     ]

@@ -94,6 +94,7 @@ class Verdict:
     familywise_p: float | None = None  # the claim's Holm-adjusted p-value, where the journal asks
     sensitivity: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)  # encodings changed after results existed
+    pending: str = ""  # claims.yml differs from the ledger: what the next run or report records
 
     @property
     def refs(self) -> list[str]:
@@ -247,10 +248,12 @@ def judge_journal(
     settings: ClaimsFile,
     report_dir: Path,
     familywise: str | None = None,
-    record: bool = True,
+    record: bool = False,
 ) -> list[Verdict]:
     """Every claim judged, with why adding seeds stopped and the ledger of its encodings
-    (recorded the first time a claim meets results; revisions after that are marked)."""
+    (recorded the first time a claim meets results; revisions after that are marked). Only with
+    `record` (`run` and `report`) is the ledger written; otherwise a claim whose encoding is not
+    the recorded one says so as pending (labjournal.claims.ledger)."""
     try:
         verdicts = evaluate_all(results, settings, familywise=familywise)
     except ClaimError as exc:  # point at the claim's line in claims.yml
@@ -261,7 +264,8 @@ def judge_journal(
     attach_stop_reasons(verdicts, results.decisions)
     against = f"{results.index.get('profile')} results of {str(results.index.get('generated', ''))[:19]}"
     judged = {v.claim_id: v.claim for v in verdicts if v.verdict != NOT_RUN}
-    revisions = reconcile(report_dir / LEDGER_FILE, judged, settings, against, write=record)
+    revisions, pending = reconcile(report_dir / LEDGER_FILE, judged, settings, against, write=record)
     for verdict in verdicts:
         verdict.revisions = revisions.get(verdict.claim_id, [])
+        verdict.pending = pending.get(verdict.claim_id, "")
     return verdicts

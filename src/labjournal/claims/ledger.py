@@ -4,8 +4,10 @@
 margins, scales, censoring; the claims file's margins for those metrics) the first time the claim
 is evaluated against results. When a later evaluation finds a different encoding, the new one is
 appended, marked as revised after seeing results, with when and what changed; `check` and the
-Claims page show it on the claim. Commit the ledger with claims.yml: it is the record a reader
-(or a grader) checks.
+Claims page show it on the claim. Only `run` and `report`, the commands that execute the design,
+write the ledger; `check`, `render`, `build` and `preview` read it and show an encoding that
+differs from its last recorded one as pending, so an intermediate save of claims.yml is never
+recorded. Commit the ledger with claims.yml: it is the record a reader (or a grader) checks.
 """
 
 from __future__ import annotations
@@ -71,29 +73,47 @@ def read(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def reconcile(
-    path: Path, judged: dict[str, Claim], settings: ClaimsFile, against: str, write: bool = True
-) -> dict[str, list[str]]:
-    """Record the encoding of every claim judged against results (`judged`: by id); return, by
-    claim, the revisions made after results existed (and record them in the ledger)."""
+    path: Path, judged: dict[str, Claim], settings: ClaimsFile, against: str, write: bool = False
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Compare the encoding of every claim judged against results (`judged`: by id) with its last
+    recorded one. With `write` (only `run` and `report`, which execute the design), a claim met for
+    the first time, or whose encoding changed, is recorded; without it the file is left as it is,
+    and what the next run or report would record is returned as pending. Returns, by claim, the
+    revisions recorded after results existed, and the lines saying what is pending."""
     ledger = read(path)
-    changed = False
-    revisions: dict[str, list[str]] = {}
+    pending: dict[str, str] = {}
     for claim_id, claim in judged.items():
         encoding = encoding_of(claim, settings)
         digest = sha256_bytes(canonical_json(encoding).encode())[:16]
-        history = ledger.setdefault(claim_id, [])
-        if not history or history[-1]["hash"] != digest:
-            entry = {"hash": digest, "recorded": now_iso(), "against": against, "encoding": encoding}
-            if history:
-                entry["revised_after_results"] = True
-                entry["changes"] = changes(history[-1]["encoding"], encoding)
-            history.append(entry)
-            changed = True
-        revisions[claim_id] = [
+        history = ledger.get(claim_id, [])
+        if history and history[-1]["hash"] == digest:
+            continue
+        entry = {"hash": digest, "recorded": now_iso(), "against": against, "encoding": encoding}
+        if history:
+            entry["revised_after_results"] = True
+            entry["changes"] = changes(history[-1]["encoding"], encoding)
+        pending[claim_id] = _pending_line(entry)
+        if write:
+            ledger[claim_id] = [*history, entry]
+    if write and pending:
+        atomic_write_json(path, ledger)
+        pending = {}
+    revisions = {
+        claim_id: [
             f"revised after seeing results on {entry['recorded'][:10]}: {entry['changes']}"
-            for entry in history
+            for entry in ledger.get(claim_id, [])
             if entry.get("revised_after_results")
         ]
-    if changed and write:
-        atomic_write_json(path, ledger)
-    return revisions
+        for claim_id in judged
+    }
+    return revisions, pending
+
+
+def _pending_line(entry: dict[str, Any]) -> str:
+    """What the next run or report will record, as `check` and the Claims page say it."""
+    if entry.get("revised_after_results"):
+        return (
+            f"Encoding pending: it differs from the one recorded ({entry['changes']}); the next "
+            "labjournal run or report records it as revised after seeing results"
+        )
+    return "Encoding pending: not in the ledger yet; the next labjournal run or report records it"

@@ -1,0 +1,167 @@
+"""The ledger of claim encodings is written by `run` and `report` only; `check`, `render` and
+`preview` read it and show a changed encoding as pending; files labjournal writes never make the
+project "+dirty". Results are faked (an index, no notebook runs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import index_row, make_demo_project, results_index, write_notebook
+from rich.console import Console
+
+from labjournal import commands
+from labjournal.claims.ledger import LEDGER_FILE
+from labjournal.cli import main
+from labjournal.errors import RunsFailedError
+from labjournal.project import Project
+from labjournal.render.journal import render_journal
+from labjournal.run.provenance import project_commit
+
+QUIET = Console(quiet=True)
+EXPECT = "{greater: {ref: demo/squares, metric: square, margin: 0.01, at: {x: 2.0}, than: {x: 1.0}}}"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The demo project with results for its lab (three seeds) and one claim on them."""
+    root = make_demo_project(tmp_path / "p")
+    rows = [
+        index_row("demo", "squares", {"x": x}, seed, {"square": x * x + seed / 100}, notebook="square")
+        for x in (1.0, 2.0)
+        for seed in range(3)
+    ]
+    (root / "results").mkdir()
+    (root / "results" / "index.json").write_text(json.dumps(results_index(rows, profile="default")))
+    (root / "report" / "claims.yml").write_text(
+        f"claims:\n  c:\n    lab: demo\n    sentence: Squares grow.\n    expect: {EXPECT}\n"
+    )
+    return root
+
+
+def _revise(project: Path) -> None:
+    claims = project / "report" / "claims.yml"
+    claims.write_text(claims.read_text().replace("margin: 0.01", "margin: 0.5"))
+
+
+def _pretend_run(monkeypatch: pytest.MonkeyPatch, fails: bool = False) -> None:
+    """`labjournal run` with its plan already executed (the faked results stay as they are)."""
+
+    def run_request(request, store, report_dir):
+        if fails:
+            raise RunsFailedError("These runs failed")
+
+    monkeypatch.setattr(commands, "run_request", run_request)
+
+
+def test_check_never_writes_the_ledger_and_shows_the_pending_revision(project: Path, capsys) -> None:
+    ledger = project / "report" / LEDGER_FILE
+    assert main(["--project", str(project), "check", "--json"]) == 0
+    (claim,) = json.loads(capsys.readouterr().out)["claims"]
+    assert not ledger.exists() and "not in the ledger yet" in claim["pending"]
+    commands.record_claim_encodings(Project(project), QUIET)  # what run and report do
+    recorded = ledger.read_bytes()
+    _revise(project)  # an intermediate save while editing
+    assert main(["--project", str(project), "check"]) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())
+    assert "Encoding pending: it differs from the one recorded (expect.greater.margin: 0.01 → 0.5)" in out
+    assert "revised after seeing results on" not in out
+    assert main(["--project", str(project), "check", "--json"]) == 0
+    (claim,) = json.loads(capsys.readouterr().out)["claims"]
+    assert claim["revisions"] == [] and "labjournal run or report" in claim["pending"]
+    assert ledger.read_bytes() == recorded
+
+
+def test_render_never_writes_the_ledger_and_the_claims_page_shows_the_pending_revision(
+    project: Path,
+) -> None:
+    (project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\nSquares grow. {{ claim('c') }}\n"
+    )
+    (project / "report" / "claims.qmd").write_text("---\ntitle: Claims\n---\n\n{{ claims_table() }}\n")
+    quarto = project / "_quarto.yml"
+    quarto.write_text(quarto.read_text() + "      - claims.qmd\n")
+    write_notebook(project / "results" / "runs" / "x" / "notebook.ipynb", "x = 1.0")  # every row's
+    ledger = project / "report" / LEDGER_FILE
+    out, _ = render_journal(Project(project))
+    assert (
+        not ledger.exists() and "Encoding pending: not in the ledger yet" in (out / "claims.qmd").read_text()
+    )
+    commands.record_claim_encodings(Project(project), QUIET)
+    recorded = ledger.read_bytes()
+    _revise(project)
+    out, _ = render_journal(Project(project))
+    page = (out / "claims.qmd").read_text()
+    assert "Encoding pending: it differs from the one recorded" in page
+    assert "revised after seeing results on" not in page
+    assert ledger.read_bytes() == recorded
+
+
+def test_run_records_the_revision_and_preview_does_not(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    ledger = project / "report" / LEDGER_FILE
+    _pretend_run(monkeypatch)
+    captured = {}
+    monkeypatch.setattr(
+        "labjournal.authoring.preview.serve_and_watch",
+        lambda project, console, run, port: captured.update(run=run),
+    )
+    commands.preview(str(project), QUIET)
+    captured["run"]()  # preview runs the plan as report does, but records nothing
+    assert not ledger.exists()
+    commands.run(str(project), QUIET)
+    (first,) = json.loads(ledger.read_text())["c"]
+    assert "revised_after_results" not in first and first["against"].startswith("default results")
+    _revise(project)
+    captured["run"]()
+    assert len(json.loads(ledger.read_text())["c"]) == 1
+    _pretend_run(monkeypatch, fails=True)  # failed runs do not stop the others' claims being recorded
+    with pytest.raises(RunsFailedError):
+        commands.run(str(project), QUIET)
+    history = json.loads(ledger.read_text())["c"]
+    assert len(history) == 2 and history[1]["revised_after_results"] is True
+    assert history[1]["changes"] == "expect.greater.margin: 0.01 → 0.5"
+    assert main(["--project", str(project), "check", "--json"]) == 0
+    (claim,) = json.loads(capsys.readouterr().out)["claims"]
+    assert claim["pending"] is None and "revised after seeing results on" in claim["revisions"][0]
+    recorded = ledger.read_bytes()
+    _pretend_run(monkeypatch)
+    commands.run(str(project), QUIET)  # nothing changed: nothing written
+    assert ledger.read_bytes() == recorded
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org"}
+    env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env, check=True)
+    return run.stdout.strip()
+
+
+def test_files_labjournal_writes_never_make_the_commit_dirty(tmp_path: Path) -> None:
+    root = tmp_path / "repo" / "journal"  # a journal in a folder of a larger repository
+    written = [
+        f"report/{LEDGER_FILE}",
+        "results/index.json",
+        ".labjournal/render.json",
+        "experiments/lab01/.labjournal-scratch/metrics.json",
+        "_site/index.html",
+        "_build-quick/journal.pdf",
+    ]
+    for name in [*written, "report/claims.yml", "experiments/lab01/model.py", "../README.md"]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("before\n")
+    _git(root.parent, "init", "-q")
+    _git(root.parent, "add", "-A")
+    _git(root.parent, "commit", "-qm", "sources and outputs")
+    commit = _git(root, "rev-parse", "--short=12", "HEAD")
+    for name in written:
+        (root / name).write_text("after\n")
+    assert project_commit(root) == commit
+    for source in ("experiments/lab01/model.py", "../README.md", "report/claims.yml"):
+        (root / source).write_text("after\n")
+        assert project_commit(root) == f"{commit}+dirty", source
+        _git(root, "checkout", "-q", "--", source)
