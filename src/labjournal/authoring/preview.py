@@ -1,11 +1,15 @@
 """`labjournal preview`: build once, serve `_site/` on 127.0.0.1 and rebuild on every save.
 
-- A prose or template change (`report/`, `templates/`, `_quarto.yml`) renders the journal again
-  in this process (Jinja, a fraction of a second) and rebuilds with pandoc only the pages whose
-  rendered text changed; open pages reload.
-- A plan or notebook change (`journal.yml`, `experiments/`) runs the plan first, as `labjournal
-  report` does (until the claims are decided, for a profile with `decide:`); the cache decides
-  what executes.
+- What is watched is what the journal's records name (labjournal.build.inputs): the plan, each
+  run's notebook, modules, `deps:` and the files it read, the datasets, and the render's sources;
+  never the outputs, `results/` or a virtual environment.
+- A change that only a render reads (`report/`, `templates/`, `_quarto.yml`) renders the journal
+  again in this process (Jinja, a fraction of a second) and rebuilds with pandoc only the pages
+  whose rendered text changed; open pages reload.
+- A change to anything a run read (the plan, a notebook wherever it lies, a helper module, a
+  config file, data) runs the plan first, as `labjournal report` does (until the claims are
+  decided, for a profile with `decide:`); the cache decides what executes. The watch list is
+  then made again.
 - An error (a misspelt metric, broken YAML, a failing notebook) is printed here and shown on the
   open pages; the last good build stays served.
 - The PDF (and the search index) is rebuilt in a background thread after a build, never making
@@ -30,9 +34,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from labjournal.build.builtin import index_for_search, rebuild_pages
+from labjournal.build.inputs import WatchList, watch_list
 from labjournal.build.outputs import build_outputs
 from labjournal.errors import LabjournalError
-from labjournal.project import PLAN_FILE, QUARTO_FILE, Project
+from labjournal.project import Project
 from labjournal.render.journal import render_journal
 
 EVENTS = "/__labjournal/events"
@@ -165,11 +170,13 @@ class Previewer:
             self.background = threading.Thread(target=work, daemon=True)
             self.background.start()
 
-    def on_change(self, paths: set[Path]) -> None:
-        root = self.project.root.resolve()
-        names = {p.resolve().relative_to(root).parts[0] for p in paths if root in p.resolve().parents}
+    def on_change(self, paths: set[Path], watched: WatchList) -> bool:
+        """Rebuild after a save: everything (runs included) when a run's input changed, else
+        the render and the pages whose text changed. True when the journal's inputs may have
+        changed (a full rebuild): the watch list is then made again."""
+        full = watched.needs_run(paths)
         try:
-            if names & {PLAN_FILE, "experiments"}:
+            if full:
                 self.full(run=True)
                 took = None
             else:
@@ -177,14 +184,14 @@ class Previewer:
         except LabjournalError as exc:
             self.console.print(f"[bold red]error:[/] {escape(str(exc))}")
             self.broadcast.send({"error": str(exc)})
-            return
+            return full
         self.broadcast.send({"reload": True})
         self.console.print("rebuilt" + (f" in {took:.2f} s" if took is not None else ""))
+        return full
 
 
 def serve_and_watch(project: Project, console: Console, run: Callable[[], object], port: int = 8000) -> None:
     """Build once (running the plan with `run`), serve, and rebuild on every save."""
-    import watchfiles
 
     previewer = Previewer(project, console, run)
     try:
@@ -202,15 +209,19 @@ def serve_and_watch(project: Project, console: Console, run: Callable[[], object
     console.print(
         f"Preview at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops); watching for saves"
     )
-    watched = [
-        project.report_dir,
-        project.templates_dir,
-        project.root / QUARTO_FILE,
-        project.plan_file,
-        project.root / "experiments",
-    ]
     try:
-        for changes in watchfiles.watch(*[p for p in watched if p.exists()], debounce=50, step=20):
-            previewer.on_change({Path(path) for _, path in changes})
+        while True:  # the watch list is what the journal's records name (labjournal.build.inputs)
+            _watch(previewer, watch_list(project))
     finally:
         server.shutdown()
+
+
+def _watch(previewer: Previewer, watched: WatchList) -> None:
+    """Rebuild on each save of an input, until a full rebuild may have changed the inputs."""
+    import watchfiles
+
+    folders = [folder for folder in watched.folders if folder.is_dir()]
+    accept = lambda _change, path: watched.counts(Path(path))  # noqa: E731
+    for changes in watchfiles.watch(*folders, watch_filter=accept, debounce=50, step=20, recursive=False):
+        if previewer.on_change({Path(path) for _, path in changes}, watched):
+            return

@@ -110,3 +110,42 @@ def journal_inputs(project: Project) -> JournalInputs:
     found.files.update({site / "index.html", site / PDF_NAME, site / BUILT})
     found.tree(ENGINE)  # the engine's own code
     return found
+
+
+@dataclass
+class WatchList:
+    """What `preview` watches: the journal's inputs (not its outputs, not the engine), each
+    folder that holds one watched by itself, not recursively."""
+
+    files: set[Path]
+    listed: set[Path]  # folders whose new or removed files count
+    render_only: set[Path]  # inputs a render reads and no run does
+
+    @property
+    def folders(self) -> list[Path]:
+        return sorted({path.parent for path in self.files} | self.listed)
+
+    def counts(self, path: Path) -> bool:
+        return path in self.files or path.parent in self.listed
+
+    def needs_run(self, paths: set[Path]) -> bool:
+        """Whether a change to these inputs can change a run (else a render does)."""
+        return any(path not in self.render_only and path.parent not in self.render_only for path in paths)
+
+
+def watch_list(project: Project) -> WatchList:
+    """The inputs of the profile's journal, from the same records as the no-op check."""
+    runs, render = JournalInputs(), JournalInputs()
+    runs.files.add(project.root / PLAN_FILE)
+    run_inputs(project, runs)
+    render.files.add(project.root / QUARTO_FILE)
+    render_inputs(project, render)
+    outputs = (project.results_dir, project.site_dir, project.build_dir, project.root / ".labjournal", ENGINE)
+
+    def kept(paths: set[Path]) -> set[Path]:
+        resolved = {Path(os.path.realpath(p)) for p in paths}
+        return {p for p in resolved if not any(p == o or o in p.parents for o in map(Path.resolve, outputs))}
+
+    files, listed = kept(runs.files | render.files), kept(runs.folders | render.folders)
+    render_only = kept(render.files | render.folders) - kept(runs.files | runs.folders)
+    return WatchList(files, listed, render_only)
