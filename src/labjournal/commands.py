@@ -34,6 +34,7 @@ from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal
 from labjournal.run.cache import plan_keys, resolve_sources
+from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.request import RunRequest
 from labjournal.run.results import Results
 from labjournal.run.scheduler import RunSummary
@@ -138,9 +139,10 @@ def show_plan(
     table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
     for column in ("run", "key", "status"):
         table.add_column(column)
+    check = ReadCheck(ReadScope.of(plan.root, store.root))
     for item in keyed:
-        _record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
-        table.add_row(escape(item.spec.label), item.key[:12], reason)
+        _record, reason = check.lookup(store, item)
+        table.add_row(escape(item.spec.label), item.key[:12], escape(reason))
     out = Console(soft_wrap=False, highlight=False)  # a listing: stdout, so that `plan | grep` works
     out.print(table)
     out.print(what_keys_cover(keyed, sources))
@@ -271,3 +273,26 @@ def check(
         raise ClaimsNotSupportedError(
             f"{len(failing)} claim(s) {what}: " + ", ".join(v.claim_id for v in failing)
         )
+
+
+def status(
+    project_dir: str | None, console: Console, profile: str | None = None, as_json: bool = False
+) -> bool:
+    """What is stale and why, per stage (labjournal.build.status); True when all is up to date."""
+    from labjournal.build.status import journal_status
+
+    project = Project.discover(project_dir, profile)
+    stages = journal_status(project)
+    out = Console(soft_wrap=True, highlight=False)  # stdout, like `plan`
+    if as_json:
+        out.print_json(data={"profile": project.profile_name, "stages": [s.to_json() for s in stages]})
+        return all(stage.fresh for stage in stages)
+    for stage in stages:
+        if stage.fresh:
+            out.print(f"[green]{stage.stage}: up to date[/]")
+            continue
+        count = f" ({len(stage.runs)} runs)" if stage.runs else ""
+        out.print(f"[yellow]{stage.stage}: stale{count}[/]")
+        for why in stage.reasons:
+            out.print(f"  {escape(why)}")
+    return all(stage.fresh for stage in stages)

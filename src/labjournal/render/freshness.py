@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from labjournal.project import Project
 
 
-
 def record_path(project: Project) -> Path:
     return project.root / ".labjournal" / render_record(project.output_suffix)
 
