@@ -4,21 +4,24 @@ template of `templates/`. What they place is recorded in the placements."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from markupsafe import Markup
 
 from labjournal.records import IndexRow, short_key
+from labjournal.render.failed import TableRuns, at_point, where
 from labjournal.render.formatting import (
     describe_params,
     describe_seeds,
     format_aggregate,
     format_cell,
     markdown_text,
+    run_title,
 )
 from labjournal.render.placements import FigureUse
 from labjournal.render.prose import RenderState, prose
-from labjournal.run.results import Aggregate, ResultLookupError, split_ref
+from labjournal.run.results import Aggregate, ResultLookupError, Results, split_ref
 
 
 class _Placing:
@@ -30,20 +33,49 @@ class _Placing:
 
     def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> IndexRow:
         """The run of one grid point whose figure or table a page shows: the given seed, else the
-        first seed."""
+        first seed. A failed run is returned as it is: the block says it failed."""
         lab, experiment = split_ref(ref)
-        rows = self.results.point_rows(lab, experiment, **params)
+        planned = at_point(self.results.rows(lab, experiment, ok_only=False), params)
+        planned = [r for r in planned if seed is None or r.seed == seed]
+        if planned and (first := min(planned, key=_seed_order)).status == "failed":
+            return first
+        rows = self.state.usable.point_rows(lab, experiment, **params)
         if seed is not None:
             rows = [r for r in rows if r.seed == seed]
             if not rows:
                 raise ResultLookupError(f"{ref}: no run with seed {seed}")
-        return sorted(rows, key=lambda r: (r.seed is None, r.seed))[0]
+        return min(rows, key=_seed_order)
 
     def _link(self, row: IndexRow) -> str:
         return self.state.placements.notebook(self.results.store_root, row)
 
     def _label(self, kind: str, given: str | None, *parts: str) -> str:
         return self.state.placements.label(self.state.page, kind, given, *parts)
+
+    def _failed_link(self, rows: list[IndexRow]) -> Markup:
+        """Links to the executed notebooks of failed runs, each recorded as failed for the render."""
+        for row in rows:
+            self.state.failed.append(where(self.results, row))
+        return Markup(", ".join(self._link(row) for row in rows))
+
+    def _failed_table(self, row: IndexRow, name: str, caption: str, anchor: str) -> Markup:
+        """A recorded table whose run failed: one cell saying so, with the caption and the label."""
+        cell = Markup(f"Not available: the run failed; see {self._failed_link([row])}")
+        note = markdown_text(f"{run_title(row)}: the run failed ({_exception(row)}).")
+        return Markup(
+            self.state.env.get_template("table.md.j2").render(
+                headers=[name.replace("_", " ")], rows=[[cell]], caption=caption, note=note, anchor=anchor
+            )
+        )
+
+
+def _seed_order(row: IndexRow) -> tuple[bool, int | None]:
+    return (row.seed is None, row.seed)
+
+
+def _exception(row: IndexRow) -> str:
+    """What a failed run raised (labjournal.records.RunError), for the note that replaces a block."""
+    return str((row.error or {}).get("exception") or "see its notebook")
 
 
 class Figures(_Placing):
@@ -59,6 +91,8 @@ class Figures(_Placing):
             return note.note()
         lab, _ = split_ref(ref)
         row = self._run_row(ref, seed, params)
+        if row.status == "failed":
+            return self._unavailable(row, lab, name, label)
         figures = row.figures
         if name not in figures:
             known = ", ".join(sorted(figures)) or "none"
@@ -82,6 +116,27 @@ class Figures(_Placing):
             provenance=self._provenance(row, record),
             link=Markup(self._link(row)),
             anchor=use.anchor,
+        )
+        return Markup(block)
+
+    def _unavailable(self, row: IndexRow, lab: str, name: str, label: str | None) -> Markup:
+        """A figure whose run failed: a note in its place that keeps its label (and so its number
+        and every `@fig-…` reference), linking to the failed run's executed notebook."""
+        use = FigureUse(
+            page=self.state.page,
+            lab=lab,
+            name=name,
+            source=self.results.store_root / str(row.run_dir),
+            target="",
+            caption=f"{name}: not available",
+            alt="",
+            run_key=row.key,
+            notebook=row.notebook_path,
+            anchor=self._label("fig", label, lab, name),
+        )
+        self.state.placements.unavailable.append(use)
+        block = self.state.env.get_template("figure-unavailable.md.j2").render(
+            figure=use, run=run_title(row), exception=_exception(row), link=self._failed_link([row])
         )
         return Markup(block)
 
@@ -159,12 +214,14 @@ class Tables(_Placing):
                 f"{ref}: percent names {', '.join(map(repr, unknown))}, which the table does not show "
                 f"(its metrics: {', '.join(headings)})"
             )
-        frame = self.results.table(lab, experiment, list(headings), by=by, over=over or [])
-        columns = [c for c in frame.columns if c not in headings]
-        body = [[record[c] for c in columns + list(headings)] for _, record in frame.iterrows()]
+        runs = TableRuns.split(self.results, lab, experiment, by, over or [])
+        body = self._grid_rows(runs, ref, list(headings), over or [])
+        columns = list(runs.by)
         if baselines:
             body = [[model, *cells] for cells in body]
-            body += self._baseline_rows(ref, headings, columns, baselines, baseline_by or [], over or [])
+            if runs.shown.runs:
+                by_over = (baseline_by or [], over or [])
+                body += self._baseline_rows(runs.shown, ref, headings, columns, baselines, *by_over)
             columns = ["model", *columns]
         columns += list(headings)
         rows = [self._shown(columns, cells, percent or [], digits) for cells in body]
@@ -173,13 +230,33 @@ class Tables(_Placing):
                 headers=[headings.get(c, c.replace("_", " ")) for c in columns],
                 rows=rows,
                 caption=caption,
-                note=self._table_note(ref, over or [], bool(baselines)),
+                note=self._table_note(ref, over or [], bool(baselines), len(runs.failed)),
                 anchor=anchor,
             )
         )
 
+    def _grid_rows(self, runs: TableRuns, ref: str, metrics: list[str], over: list[str]) -> list[list[Any]]:
+        """A row per grid point, in the plan's order: its grid values and metrics over seeds, or,
+        where a run of the point failed, "failed" and links to the failed runs' notebooks. (The
+        table of `runs.shown` lists its points in the same order.)"""
+        computed: Iterator[list[Any]] = iter(())
+        if runs.shown.runs:
+            frame = runs.shown.table(*split_ref(ref), metrics, by=runs.by, over=over)
+            computed = ([record[c] for c in runs.by + metrics] for _, record in frame.iterrows())
+        body = []
+        for point in runs.points:
+            if point not in runs.failed:
+                body.append(next(computed))
+                continue
+            failed = runs.failed[point]
+            cells: list[Any] = [failed[0].params.get(name) for name in runs.by]
+            cells.append(Markup(f"failed: see {self._failed_link(failed)}"))
+            body.append(cells + [Markup("failed")] * (len(metrics) - 1))
+        return body
+
     def _baseline_rows(
         self,
+        results: Results,
         ref: str,
         headings: dict[str, str],
         columns: list[str],
@@ -187,10 +264,10 @@ class Tables(_Placing):
         baseline_by: list[str],
         over: list[str],
     ) -> list[list[Any]]:
-        """A row per baseline (and `baseline_by` point): a baseline has no training time or
-        parameter count, so those cells stay empty."""
+        """A row per baseline (and `baseline_by` point) from the `results` of the table's other
+        rows: a baseline has no training time or parameter count, so those cells stay empty."""
         lab, experiment = split_ref(ref)
-        recorded = set(self.results.rows(lab, experiment)[0].metrics)
+        recorded = set(results.rows(lab, experiment)[0].metrics)
         body = []
         for prefix, label in baselines.items():
             names = [f"{prefix}_{m}" for m in headings if f"{prefix}_{m}" in recorded]
@@ -198,7 +275,7 @@ class Tables(_Placing):
                 raise ResultLookupError(
                     f"{ref}: baseline '{prefix}' has none of {', '.join(f'{prefix}_{m}' for m in headings)}"
                 )
-            part = self.results.table(lab, experiment, names, by=baseline_by, over=over, collapse=True)
+            part = results.table(lab, experiment, names, by=baseline_by, over=over, collapse=True)
             for _, record in part.iterrows():
                 grid_cells = [record[c] if c in part.columns else "—" for c in columns]
                 metric_cells = [record.get(f"{prefix}_{m}", "—") for m in headings]
@@ -218,9 +295,9 @@ class Tables(_Placing):
                 shown.append(markdown_text(value))
         return shown
 
-    def _table_note(self, ref: str, over: list[str], baselines: bool) -> Markup:
+    def _table_note(self, ref: str, over: list[str], baselines: bool, failed: int) -> Markup:
         """The caption's provenance: replicates, data, commit and the executed notebooks."""
-        runs = self.results.rows(*split_ref(ref))
+        runs = self.results.rows(*split_ref(ref), ok_only=False)
         replicates = describe_seeds([r.seed for r in runs])
         for name in over:
             values = sorted({r.params.get(name) for r in runs}, key=str)
@@ -230,8 +307,10 @@ class Tables(_Placing):
         note += f" Project commit {self.state.commit()}."
         if baselines:
             note += " Baselines are fitted on the same splits as the network."
-        links = ", ".join(self._link(r) for r in runs)
-        return markdown_text(note) + Markup(f" Executed notebooks: {links}.")
+        if failed:
+            note += f" Runs failed at {failed} grid point(s): their rows link to the failed runs."
+        links = ", ".join(self._link(r) for r in runs if r.status != "failed")
+        return markdown_text(note) + Markup(f" Executed notebooks: {links}." if links else "")
 
     @prose(failed_runs="block")
     def run_table(
@@ -248,6 +327,8 @@ class Tables(_Placing):
         if note := self.state.not_run(ref):
             return note.note()
         row = self._run_row(ref, seed, params)
+        if row.status == "failed":
+            return self._failed_table(row, name, caption, self._label("tbl", label, row.lab, name))
         tables = self.results.metrics_of(row).get("tables", {})
         if name not in tables:
             known = ", ".join(sorted(tables)) or "none"

@@ -85,7 +85,7 @@ class Renderer:
         labs = {name: {"name": name, "title": lab.title, "page": lab.page} for name, lab in plan.labs.items()}
         state = RenderState(project, results, make_environment(project), labs, Placements())
         claims = ClaimBlocks(state)
-        failed: list[str] = []
+        failed = state.failed  # the failed runs the pages needed: the blocks add to it too
         functions = prose_functions(Values(state), Figures(state), Tables(state), claims)
         globals_: dict[str, Any] = {name: _tolerant(f, failed) for name, f in functions.items()}
         globals_.update(

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from labjournal.errors import RenderError
-from labjournal.files import atomic_write_text
+from labjournal.files import atomic_write_text, sha256_file
 
 NOTEBOOK_TEMPLATES = Path(__file__).parents[1] / "nbtemplates"
 NOTEBOOK_PAGE_VERSION = "offline-3"  # part of the cache name: a new template converts again
@@ -31,7 +31,7 @@ def publish_notebooks(
     exporter = None
     out.mkdir(parents=True, exist_ok=True)
     for key, source in notebooks.items():
-        cached = cache / f"{key}.{NOTEBOOK_PAGE_VERSION}.html"
+        cached = cache / _cache_name(key, source, cache.parent)
         if not cached.exists():
             if not source.exists():
                 raise RenderError(f"executed notebook of run {key[:8]} is missing: {source}")
@@ -47,6 +47,14 @@ def publish_notebooks(
     if not stylesheet.exists():
         atomic_write_text(stylesheet, _lab_stylesheet())
     shutil.copy2(stylesheet, out / NOTEBOOK_CSS)
+
+
+def _cache_name(key: str, source: Path, store: Path) -> str:
+    """A sealed run's notebook never changes: its key names its page. A failed run's does (the
+    run fails again, or succeeds under the same key), so its content is part of the name."""
+    if source.is_relative_to(store / "runs") or not source.exists():
+        return f"{key}.{NOTEBOOK_PAGE_VERSION}.html"
+    return f"{key}.{sha256_file(source)[:12]}.{NOTEBOOK_PAGE_VERSION}.html"
 
 
 def clean_paths(notebook: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:

@@ -34,6 +34,7 @@ class Placements:
     notebook_titles: dict[str, str] = field(default_factory=dict)  # run key -> its page's title
     claim_pages: dict[str, str] = field(default_factory=dict)  # claim -> the page stating it
     labels: dict[str, str] = field(default_factory=dict)  # cross-reference label -> its page
+    unavailable: list[FigureUse] = field(default_factory=list)  # figures whose run failed: a note
 
     def label(self, page: str, kind: str, given: str | None, *parts: str) -> str:
         """A cross-reference label for a block labjournal places (`fig-lab01-loss-curves`): from
@@ -54,7 +55,7 @@ class Placements:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
         key = row.key
         self.notebooks[key] = store_root / row.run_dir / "notebook.ipynb"
-        self.notebook_titles[key] = run_title(row)
+        self.notebook_titles[key] = run_title(row) + (" · failed" if row.status == "failed" else "")
         return f"[{short_key(key, KEY_SHOWN)}](runs/{short_key(key)}.html)"
 
     def figure(self, use: FigureUse) -> None:
@@ -64,6 +65,7 @@ class Placements:
         """What `page` placed, dropped before it is rendered again (the second pass)."""
         self.labels = {label: where for label, where in self.labels.items() if where != page}
         self.figures = [use for use in self.figures if use.page != page]
+        self.unavailable = [use for use in self.unavailable if use.page != page]
         self.claim_pages = {claim: where for claim, where in self.claim_pages.items() if where != page}
 
     def figure_link(self, figure: str | None) -> str | None:
@@ -71,7 +73,7 @@ class Placements:
         if not figure:
             return None
         lab, _experiment, name = figure.split("/")
-        for use in self.figures:
+        for use in self.figures + self.unavailable:
             if use.lab == lab and use.name == name:
                 return f"{Path(use.page).stem}.html#{use.anchor}"
         raise ResultLookupError(f"claim figure '{figure}' is not placed on any page")

@@ -8,13 +8,15 @@ list what other pages placed (the Claims page), so no page depends on which came
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
 
 from labjournal.project import Project
+from labjournal.render.failed import usable_results
 from labjournal.render.formatting import NotRun
 from labjournal.render.placements import Placements
 from labjournal.run.results import Results, split_ref
@@ -30,8 +32,9 @@ class ProseFunction:
 
 def prose(failed_runs: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a method as a function the prose can call. Where its runs failed, a `"block"` function
-    (figure, table) gives a note in place of the block, a `"value"` function (metric, best) a
-    value that prints as that note; other functions let the error stop the render."""
+    gives a note in place of the block, a `"value"` function (metric, best) a value that prints as
+    that note; other functions let the error stop the render. The blocks themselves (figure, table)
+    keep their labels and show only what needs a failed run as failed (labjournal.render.failed)."""
 
     def mark(function: Callable[..., Any]) -> Callable[..., Any]:
         setattr(function, PROSE_MARK, failed_runs or "")
@@ -61,6 +64,12 @@ class RenderState:
     labs: dict[str, Any]
     placements: Placements
     page: str = ""
+    failed: list[str] = field(default_factory=list)  # the failed runs the pages needed (their folders)
+
+    @functools.cached_property
+    def usable(self) -> Results:
+        """The results without the failed runs (labjournal.render.failed)."""
+        return usable_results(self.results)
 
     def not_run(self, refs: str | list[str]) -> NotRun | None:
         """A note instead of values for a lab of the plan that has no results yet, so the author's

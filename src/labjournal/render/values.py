@@ -8,6 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from labjournal.render.failed import failed_at, failed_error
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import Aggregate, ResultLookupError, split_ref
@@ -35,11 +36,14 @@ class Values:
 
     @prose(failed_runs="value")
     def metric(self, ref: str, name: str, over: list[str] | None = None, **params: Any) -> Aggregate | NotRun:
-        """A metric at one grid point over its seeds; `over` adds replicate parameters (folds)."""
+        """A metric at one grid point over its seeds; `over` adds replicate parameters (folds).
+        Only a failed run of this point makes it a note (labjournal.render.failed)."""
         if note := self.state.not_run(ref):
             return note
         lab, experiment = split_ref(ref)
-        return self.results.metric(lab, experiment, name, over=over or (), **params)
+        if failed := failed_at(self.results, lab, experiment, params):
+            raise failed_error(self.results, failed)
+        return self.state.usable.metric(lab, experiment, name, over=over or (), **params)
 
     @prose(failed_runs="value")
     def best(self, ref: str | list[str], name: str, highest: bool = True) -> BestPoint | NotRun:
