@@ -96,3 +96,24 @@ def staged_folder(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
     swap_in(fresh, target)
+
+
+def refusal(folder: Path, root: Path, marker: str | None = None, anywhere: bool = False) -> str | None:
+    """Why labjournal may not replace `folder` wholesale, or None where it may: never the project
+    `root` or a folder holding it; only a folder at the project's top (unless `anywhere`); and,
+    given a `marker` (a file labjournal writes into the folders it fills), never a non-empty folder
+    without one. Paths are compared as written, made absolute: resolve them first to follow links."""
+    folder, root = Path(os.path.abspath(folder)), Path(os.path.abspath(root))
+    if folder == root:
+        return f"it is the project {root}"
+    if folder in root.parents:
+        return f"it holds the project {root}"
+    if not anywhere and folder.parent != root:
+        return f"it is not a folder at the top of the project {root}"
+    if folder.exists() and not folder.is_dir():
+        return "it is a file, not a folder"
+    found = sorted(path.name for path in folder.iterdir()) if marker and folder.is_dir() else []
+    if found and marker not in found:
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        return f"it holds files labjournal did not write there ({shown})"
+    return None

@@ -21,9 +21,9 @@ from labjournal.build import builtin, quarto
 from labjournal.build.combined import write_combined
 from labjournal.build.pages import read_pages
 from labjournal.errors import BuildError
-from labjournal.files import staged_folder
+from labjournal.files import refusal, staged_folder
 from labjournal.project import PDF_NAME, Project, SiteConfig
-from labjournal.render.freshness import check_rendered, write_built
+from labjournal.render.freshness import BUILT, check_rendered, write_built
 from labjournal.render.journal import MANIFEST
 
 
@@ -42,6 +42,7 @@ def build_outputs(
     project: Project, engine: str = "auto", only: str | None = None, console: Console | None = None
 ) -> None:
     console = console or Console(stderr=True)
+    check_site_folder(project)
     build_dir = project.build_dir
     record = check_rendered(project)  # never build a failed or stale render
     if not (build_dir / MANIFEST).exists():
@@ -79,6 +80,19 @@ def build_outputs(
         console.print(f"Site: {out / 'index.html'}")
     if only in (None, "pdf"):
         console.print(f"PDF:  {out / PDF_NAME}")
+
+
+def check_site_folder(project: Project) -> None:
+    """The site folder is replaced whole: `_site` is labjournal's; a `project.output-dir` of the
+    author's choosing must be at the project's top and new, empty or a site labjournal built."""
+    out = project.site_dir
+    own = out.name == f"_site{project.output_suffix}"
+    why = refusal(out, project.root, None if own else BUILT)
+    if why:
+        raise BuildError(
+            f"will not build the site into {out}: {why}; set project.output-dir in "
+            f"{project.quarto_file.name} to a folder of labjournal's own (the default: _site)"
+        )
 
 
 def _pdf(engine: str, project: Project, site: SiteConfig, out: Path) -> None:

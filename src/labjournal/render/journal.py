@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 
 from labjournal.errors import RenderError
-from labjournal.files import atomic_write_json, copy_files, staged_folder
+from labjournal.files import atomic_write_json, copy_files, refusal, staged_folder
 from labjournal.plan.model import load_plan
 from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
@@ -202,6 +202,8 @@ def _render(project: Project) -> tuple[Path, list[str]]:
     site = project.site_config()
     _check_listed(project, site)
     renderer = Renderer.open(project)
+    if why := refusal(project.build_dir, project.root):  # a profile's name could lead elsewhere
+        raise RenderError(f"will not render into {project.build_dir}: {why}; rename the profile")
     with staged_folder(project.build_dir) as staging:
         renderer.pages(staging)
         files = _copy_author_files(project, site, staging)
