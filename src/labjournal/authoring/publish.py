@@ -4,10 +4,12 @@
   the tree of the `gh-pages` branch, on top of its previous commit, without touching the working
   tree, the index or the checked-out branch (git plumbing with a private index file); then push
   the branch to the remote where one is configured (`origin`, else the only one).
-- a folder: copy `_site/` there (a fresh copy replaces the folder's contents).
+- a folder: copy `_site/` there, replacing only what labjournal published there before
+  (labjournal.authoring.folder: the project, a folder holding it, its own folders and a non-empty
+  folder it never published to are refused). Files are published world-readable (0644, folders 0755).
 
 A failed, stale or partial build is refused (labjournal.render.freshness): publishing would show readers
-something the sources no longer say. Files are published world-readable (0644, folders 0755).
+something the sources no longer say.
 """
 
 from __future__ import annotations
@@ -19,16 +21,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from labjournal.errors import BuildError, LabjournalError
-from labjournal.files import staged_folder
+from labjournal.authoring.folder import PublishError, check_folder, copy_site
+from labjournal.errors import BuildError
 from labjournal.project import Project
 from labjournal.render.freshness import check_published
 
 BRANCH = "gh-pages"
-
-
-class PublishError(LabjournalError):
-    """The site cannot be published (not built, stale, not a git repository, push refused)."""
 
 
 def check_fresh(project: Project) -> Path:
@@ -50,27 +48,11 @@ def check_fresh(project: Project) -> Path:
 
 
 def publish(project: Project, target: str = BRANCH) -> str:
-    site = check_fresh(project)
-    if target != BRANCH:
-        return _to_folder(site, Path(target))
-    return _to_branch(project, site)
-
-
-def _to_folder(site: Path, folder: Path) -> str:
-    folder = folder.resolve()
-    with staged_folder(folder, suffix=".publishing") as fresh:
-        shutil.copytree(site, fresh, dirs_exist_ok=True)
-        (fresh / ".nojekyll").touch()
-        make_public(fresh)
-    return f"copied {site} to {folder}"
-
-
-def make_public(folder: Path) -> None:
-    """Files 0644 and folders 0755 whatever the umask: a web server running as another user must
-    read every page, figure and run page."""
-    folder.chmod(0o755)
-    for path in folder.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)
+    if target == BRANCH:
+        return _to_branch(project, check_fresh(project))
+    folder = Path(target).resolve()
+    published = check_folder(project, folder)  # before anything else: the folder may not be ours
+    return copy_site(project, check_fresh(project), folder, published)
 
 
 def _git(root: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> str:
