@@ -75,7 +75,7 @@ def build_outputs(
                 _pdf(chosen, project, site, fresh)
             elif (out / PDF_NAME).exists():
                 shutil.copy2(out / PDF_NAME, fresh / PDF_NAME)
-    write_built(project, record)
+    write_built(project, record, chosen)
     if only in (None, "site"):
         console.print(f"Site: {out / 'index.html'}")
     if only in (None, "pdf"):
