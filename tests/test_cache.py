@@ -26,7 +26,7 @@ FIXED_INPUTS = dict(
     deps={"data.csv": "d"},
     environment={"torch": "2"},
 )
-PINNED_KEY = "ead4ab0fb7764496430b9992c3081140469b3fc282c27ac143a60fe721fc9d5f"  # KEY_FORMAT 2: code + deps
+PINNED_KEY = "7be84db35a9d41414c0fc4cfa30a3f53c2ba12f63660a8d0512be983212e952f"  # KEY_FORMAT 3: libraries by reads
 SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 
 

@@ -8,8 +8,13 @@ A run's key is the SHA-256 of:
 - the content of every module of the project or of `labjournal.kit` the notebook imports,
   transitively (`labjournal.run.codedeps`), by name relative to the project,
 - the content of every file or folder the plan declares under the notebook's `deps:`,
-- the versions of Python and of the numerical libraries,
+- the version of Python,
 - for a summary notebook, the keys of the runs it reads.
+
+The key is what is known before a run. What the run then actually reads (files, listings,
+modules anywhere, the installed distributions it imports, with their versions) is recorded with
+it (labjournal.run.reads), and a stored run is reused only while both hold: a library upgrade
+re-runs exactly the runs that imported it.
 
 Not in the key, on purpose: the device (CPU or CUDA; recorded in the provenance instead), the
 run's folder and the time. `--force` re-runs regardless of the key.
@@ -36,8 +41,8 @@ if TYPE_CHECKING:
     from labjournal.plan.datasets import DataSource
     from labjournal.plan.model import Plan, RunSpec
 
-KEY_FORMAT = 2
-KEYED_LIBRARIES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "matplotlib")
+KEY_FORMAT = 3  # 3: libraries left the key for the run's recorded reads
+SHOWN_LIBRARIES = ("torch", "torchvision", "numpy", "pandas", "scikit-learn", "scipy", "matplotlib")
 
 
 def notebook_code_hash(path: Path) -> str:
@@ -71,10 +76,16 @@ def deps_fingerprints(patterns: tuple[str, ...], project: Path, cache: Fingerpri
     return dict(sorted(found.items()))
 
 
+def key_environment() -> dict[str, str]:
+    """The environment in every key: Python's version (libraries count by what a run imports)."""
+    return {"python": platform.python_version()}
+
+
 @cache
 def library_versions() -> dict[str, str]:
+    """Python's and the common numerical libraries' versions, as a build's provenance shows them."""
     versions = {"python": platform.python_version()}
-    for name in KEYED_LIBRARIES:
+    for name in SHOWN_LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -100,7 +111,7 @@ def key_inputs(
         "data": dict(sorted(data_fingerprints.items())),
         "code": dict(sorted((code or {}).items())),
         "deps": dict(sorted((deps or {}).items())),
-        "environment": environment if environment is not None else library_versions(),
+        "environment": environment if environment is not None else key_environment(),
         "inputs": sorted(input_keys),
     }
 
