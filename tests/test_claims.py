@@ -120,7 +120,7 @@ def test_the_claims_file_is_validated(tmp_path: Path) -> None:
     with pytest.raises(ClaimError, match="claims.a.expect: give exactly one of less, greater, trend, all"):
         load_claims(path)
     path.write_text("claims:\n  a:\n    lab: lab02\n    sentense: s\n")
-    with pytest.raises(ClaimError, match=r"claims.yml: claims.a.sentence: Field required"):
+    with pytest.raises(ClaimError, match=r"claims.yml:2: claims.a.sentence: Field required"):
         load_claims(path)
     path.write_text("claims: [\n")
     with pytest.raises(ClaimError, match=r"claims.yml:2: not valid YAML"):

@@ -18,6 +18,7 @@ from labjournal.build.incremental import build_prose_edit, rendered_pages
 from labjournal.build.outputs import build_outputs
 from labjournal.claims import check_out
 from labjournal.claims.decide import run_request
+from labjournal.claims.file import located
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     CONTRADICTED,
@@ -57,6 +58,8 @@ def run(
         if record_encodings:
             record_claim_encodings(project, console)
         raise
+    except ClaimError as exc:  # --until-decided judges the claims: at the claim's line, as in check
+        raise located(exc, project.report_dir) from None
     if record_encodings:
         record_claim_encodings(project, console)
     return summary

@@ -25,16 +25,44 @@ class ClaimError(LabjournalError, ValueError):
 
 def claim_line(path: Path, claim_id: str) -> int | None:
     """The line of `claims.<claim_id>` in a claims file, for errors that point at it."""
+    return _lines(path).get(("claims", claim_id))
+
+
+def located(exc: ClaimError, report_dir: Path) -> ClaimError:
+    """A claim's error at the claim's line (`report/claims.yml:12: claim 'x': …`), as `check`
+    names it; an error already naming its place, or of no claim, is returned as it is."""
+    shown = f"{report_dir.name}/{CLAIMS_FILE}"
+    if exc.claim_id is None or str(exc).startswith(shown + ":"):
+        return exc
+    line = claim_line(report_dir / CLAIMS_FILE, exc.claim_id)
+    return exc if line is None else ClaimError(f"{shown}:{line}: {exc}", exc.claim_id)
+
+
+def _lines(path: Path) -> dict[tuple, int]:
+    """The line of every key of a claims file (none where it does not parse)."""
     from labjournal.yamlfile import index_lines
 
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):
-        return None
+        return {}
     lines: dict[tuple, int] = {}
     if node is not None:
         index_lines(node, (), lines, [], str(path))
-    return lines.get(("claims", claim_id))
+    return lines
+
+
+def _at(path: Path, loc: tuple) -> str:
+    """`report/claims.yml:12`: the line of `loc` (or of the nearest key above it that is there), as
+    the errors of judging a claim name it, in `check`, `run`, `render` and `report` alike."""
+    from labjournal.yamlfile import line_of
+
+    return f"{_shown(path)}:{line_of(_lines(path), loc)}"
+
+
+def _shown(path: Path) -> str:
+    """A claims file as errors name it: `report/claims.yml`."""
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
 
 _Strict = StrictModel  # unknown keys are errors; no coercion
@@ -111,18 +139,19 @@ def load_claims_file(path: str | Path) -> ClaimsFile:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {"claims": {}}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        where = _shown(path) + (f":{mark.line + 1}" if mark else "")
         raise ClaimError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
     try:
         parsed = ClaimsFile.model_validate(raw)
-        for claim_id, claim in parsed.claims.items():
-            _check_shape(claim.expect, f"claims.{claim_id}.expect")
     except ValidationError as exc:
         first = exc.errors()[0]
         place = ".".join(str(p) for p in first["loc"])
-        raise ClaimError(f"{path}: {place}: {first['msg']}") from None
-    except ValueError as exc:
-        raise ClaimError(f"{path}: {exc}") from None
+        raise ClaimError(f"{_at(path, tuple(first['loc']))}: {place}: {first['msg']}") from None
+    for claim_id, claim in parsed.claims.items():
+        try:
+            _check_shape(claim.expect, f"claims.{claim_id}.expect")
+        except ValueError as exc:
+            raise ClaimError(f"{_at(path, ('claims', claim_id, 'expect'))}: {exc}") from None
     return parsed
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from labjournal.claims.file import ClaimError, located
 from labjournal.claims.judge import CLAIMS_FILE, DECIDED, Verdict, judge_journal, load_claims_file
 from labjournal.claims.verdicts import family_sentence
 from labjournal.plan.sequential import Design
@@ -68,9 +69,14 @@ class ClaimBlocks:
             keys.update({row.key: row for row in evidence.runs})
         store = self.state.results.store_root
         runs = ", ".join(self.state.placements.notebook(store, row) for row in keys.values())
+        try:
+            figure = self.state.placements.figure_link(verdict.claim.figure)
+        except ResultLookupError as exc:  # named at the claim's line, as every claim's error is
+            error = ClaimError(f"claim '{claim_id}': {exc}", claim_id)
+            raise located(error, self.state.project.report_dir) from None
         return {
             "v": verdict,
             "stated": f"{Path(page).stem}.html#claim-{claim_id}" if page else None,
-            "figure": self.state.placements.figure_link(verdict.claim.figure),
+            "figure": figure,
             "runs": Markup(runs),
         }
