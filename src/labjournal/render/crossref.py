@@ -60,11 +60,22 @@ def _place(page: str, rendered: str, at: int, needle: str, source: str, source_n
 
 
 def check_references(pages: list[tuple[str, str, str, str]]) -> None:
+    """Raises RenderError with every problem `reference_problems` finds."""
+    _raise(reference_problems(pages))
+
+
+def _raise(problems: list[str]) -> None:
+    if problems:
+        raise RenderError("\n".join(problems))
+
+
+def reference_problems(pages: list[tuple[str, str, str, str]]) -> list[str]:
     """`pages`: (page name, rendered text, source text, source path as shown) in site order.
-    Raises RenderError naming the page and line of a label given twice, or of every reference
-    that resolves to nothing on its page."""
+    Every label given twice and every reference that resolves to nothing on its page, each at its
+    page and line."""
     labels: dict[str, Place] = {}
     per_page: dict[str, set[str]] = {}
+    problems = []  # every problem at once, not one per build
     for page, rendered, source, source_name in pages:
         text = prose_only(rendered)
         per_page[page] = set()
@@ -72,14 +83,14 @@ def check_references(pages: list[tuple[str, str, str, str]]) -> None:
             label = match.group(1)
             place = _place(page, text, match.start(), "{#" + label, prose_only(source), source_name)
             if label in labels:
-                raise RenderError(
+                problems.append(
                     f"{place}: the label #{label} is also given at {labels[label]}; a label names one "
                     "thing in the whole journal (the PDF holds every page): rename one"
                     + (", or pass label= to the figure or table" if label[:4] in ("fig-", "tbl-") else "")
                 )
+                continue
             labels[label] = place
             per_page[page].add(label)
-    problems = []  # every unresolved reference at once, not one per build
     for page, rendered, source, source_name in pages:
         text = prose_only(rendered)
         for match in REFERENCE.finditer(text):
@@ -88,8 +99,7 @@ def check_references(pages: list[tuple[str, str, str, str]]) -> None:
                 continue
             place = _place(page, text, match.start(), "@" + label, prose_only(source), source_name)
             problems.append(f"{place}: {_unresolved(label, page, labels, per_page[page])}")
-    if problems:
-        raise RenderError("\n".join(problems))
+    return problems
 
 
 def _unresolved(label: str, page: str, labels: dict[str, Place], here: set[str]) -> str:
@@ -137,9 +147,19 @@ def check_targets(
     keys: set[str] | None,
     bibliography: str | None,
 ) -> None:
+    """Raises RenderError with every problem `target_problems` finds."""
+    _raise(target_problems(pages, available, keys, bibliography))
+
+
+def target_problems(
+    pages: list[tuple[str, str, str, str]],
+    available: set[str],
+    keys: set[str] | None,
+    bibliography: str | None,
+) -> list[str]:
     """Every image and local link of every page names a file the site will have (the author's
     files in report/, the pages, labjournal's figures and run pages), and every citation a key
-    of the bibliography. All problems are reported at once, each at its page and line."""
+    of the bibliography: the problems, each at its page and line."""
     problems: list[str] = []
     for page, rendered, source, source_name in pages:
         text = prose_only(_FRONT.sub(_blank, rendered))
@@ -162,5 +182,4 @@ def check_targets(
                 problems.append(f"{place}: @{key} cites, but _quarto.yml names no bibliography")
             elif keys is not None:
                 problems.append(f"{place}: @{key} is not a key of {bibliography}")
-    if problems:
-        raise RenderError("\n".join(problems))
+    return problems

@@ -14,7 +14,6 @@ so a failing render leaves the previous build in place.
 
 from __future__ import annotations
 
-import functools
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,12 @@ from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
 from labjournal.render.blocks import Figures, Tables
 from labjournal.render.claim_blocks import ClaimBlocks
-from labjournal.render.crossref import bibliography_keys, check_references, check_targets
-from labjournal.render.formatting import NotRun
+from labjournal.render.crossref import bibliography_keys, reference_problems, target_problems
 from labjournal.render.freshness import write_render
 from labjournal.render.notebook_pages import publish_notebooks
 from labjournal.render.placements import Placements
-from labjournal.render.prose import ProseFunction, RenderState, prose_functions
+from labjournal.render.problems import Problems, tolerant
+from labjournal.render.prose import RenderState, prose_functions
 from labjournal.render.quarto_project import JOURNAL_CSS, write_default_csl, write_quarto_config
 from labjournal.render.templating import (
     BLANK_RUNS,
@@ -46,7 +45,7 @@ from labjournal.render.templating import (
 )
 from labjournal.render.values import Values
 from labjournal.run.provenance import build_environment
-from labjournal.run.results import FailedRunsError, ResultLookupError, Results
+from labjournal.run.results import ResultLookupError, Results
 
 __all__ = ["JOURNAL_CSS", "MANIFEST", "render_journal"]
 
@@ -76,6 +75,7 @@ class Renderer:
     globals_: dict[str, Any]
     banner: str
     failed: list[str]
+    problems: Problems  # every problem of the render, reported at once (labjournal.render.problems)
     checked: list[tuple[str, str, str, str]] = field(default_factory=list)  # pages, as the checks read them
 
     @classmethod
@@ -85,9 +85,9 @@ class Renderer:
         labs = {name: {"name": name, "title": lab.title, "page": lab.page} for name, lab in plan.labs.items()}
         state = RenderState(project, results, make_environment(project), labs, Placements())
         claims = ClaimBlocks(state)
-        failed = state.failed  # the failed runs the pages needed: the blocks add to it too
+        problems = Problems()
         functions = prose_functions(Values(state), Figures(state), Tables(state), claims)
-        globals_: dict[str, Any] = {name: _tolerant(f, failed) for name, f in functions.items()}
+        globals_: dict[str, Any] = {name: tolerant(f, state, problems) for name, f in functions.items()}
         globals_.update(
             results_profile=results.index.get("profile"),
             data_sources=results.index.get("data", {}),
@@ -96,10 +96,11 @@ class Renderer:
         )
         state.env.globals.update(globals_)
         banner = _profile_banner(project, results)
-        return cls(project, project.site_config(), state, claims, globals_, banner, failed)
+        return cls(project, project.site_config(), state, claims, globals_, banner, state.failed, problems)
 
-    def page(self, name: str) -> tuple[str, str]:
-        """One page rendered: (its text with Jinja, as the author wrote it; the rendered text)."""
+    def page(self, name: str) -> tuple[str, str] | None:
+        """One page rendered: (its text with Jinja, as the author wrote it; the rendered text);
+        None where an error stopped it (noted in the problems, as the prose functions' are)."""
         source = self.project.report_dir / name
         shown = f"{self.project.report_dir.name}/{name}"  # errors name the page as the author sees it
         self.state.page = name
@@ -107,11 +108,13 @@ class Renderer:
         try:
             rendered = render_file(self.state.env, source, text)
         except jinja2.TemplateSyntaxError as exc:
-            raise RenderError(f"{shown}:{exc.lineno}: template syntax error: {exc.message}") from exc
+            self.problems.at(shown, exc.lineno, f"template syntax error: {exc.message}")
+            return None
         except (jinja2.UndefinedError, ResultLookupError, TypeError, ValueError) as exc:
             line = template_line(exc, source)
-            where = f"{shown}:{line}" if line else shown
-            raise RenderError(f"{where}: {self._explain(exc)}") from exc
+            if not self.problems.noted(shown, line):  # else it follows from the problem noted there
+                self.problems.at(shown, line, self._explain(exc))
+            return None
         return text, BLANK_RUNS.sub("\n\n", after_front_matter(rendered, self.banner))
 
     def _explain(self, exc: BaseException) -> str:
@@ -124,45 +127,31 @@ class Renderer:
 
     def pages(self, staging: Path) -> None:
         """Both passes: every page, then the pages asking for what all pages placed; then the
-        cross-references of the pages as they stand."""
-        rendered: dict[str, tuple[str, str]] = {}
+        cross-references of the pages that rendered, as they stand."""
+        rendered: dict[str, tuple[str, str] | None] = {}
         for page in self.site.pages:
             rendered[page.source] = self.page(page.source)
         for name in sorted(self.claims.second_pass):
             self.state.placements.forget(name)
             rendered[name] = self.page(name)
-        for name, (_text, out) in rendered.items():
+        done = {name: both for name, both in rendered.items() if both is not None}
+        for name, (_text, out) in done.items():
             (staging / name).write_text(out, encoding="utf-8")
         report = self.project.report_dir.name
-        self.checked = [(name, out, text, f"{report}/{name}") for name, (text, out) in rendered.items()]
-        check_references(self.checked)
+        self.checked = [(name, out, text, f"{report}/{name}") for name, (text, out) in done.items()]
+        self.problems.add(reference_problems(self.checked))
 
     def check_targets(self, files: list[str]) -> None:
-        """Images, local links and citations of the rendered pages point at something."""
+        """Images, local links and citations of the rendered pages point at something. Then every
+        problem found so far is reported, at once."""
         placements = self.state.placements
         available = set(files) | {PDF_NAME} | {use.target for use in placements.figures}
         available |= {f"runs/{short_key(key)}.html" for key in placements.notebooks}
         available |= {name for page in self.site.pages for name in (page.source, page.html)}
         bibliography = self.site.bibliography
         keys = bibliography_keys(self.project.report_dir / bibliography) if bibliography else None
-        check_targets(self.checked, available, keys, bibliography)
-
-
-def _tolerant(prose: ProseFunction, failed: list[str]) -> Any:
-    """A prose function that turns "its runs failed" into a note instead of stopping the journal."""
-    if prose.failed_runs is None:
-        return prose.function
-
-    @functools.wraps(prose.function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return prose.function(*args, **kwargs)
-        except FailedRunsError as exc:
-            failed.append(exc.where)
-            note = NotRun(exc.lab, failed=exc.where)
-            return note.note() if prose.failed_runs == "block" else note
-
-    return call
+        self.problems.add(target_problems(self.checked, available, keys, bibliography))
+        self.problems.raise_any([page.source for page in self.site.pages])
 
 
 def _profile_banner(project: Project, results: Results) -> str:
