@@ -16,6 +16,7 @@ from labjournal.authoring.add import is_literal_assignment_cell, parse_grid
 from labjournal.cli import main
 from labjournal.plan.model import load_plan
 from labjournal.plan.notebooks import declared_parameters
+from labjournal.project import Project
 
 LITERALS = "# the defaults\nlr = 0.1\nepochs = 3"
 TRAIN = "loss = 1.0\nfor _ in range(epochs):\n    loss *= 1 - lr\nprint(loss)"
@@ -251,3 +252,55 @@ def test_an_adopted_notebook_runs_on_the_quick_profile(tmp_path: Path, capsys) -
     index = json.loads((project / "results" / "index.quick.json").read_text())
     losses = {r["params"]["lr"]: r["metrics"]["final_loss"] for r in index["runs"] if r["lab"] == "adopted"}
     assert losses == pytest.approx({0.1: 0.9**3, 0.5: 0.5**3})
+
+
+def test_a_new_labs_page_that_does_not_exist_is_created_and_listed_in_quarto_yml(
+    tmp_path: Path, capsys
+) -> None:
+    project = _project(tmp_path)
+    path = _notebook(project)
+    quarto = project / "_quarto.yml"
+    before = quarto.read_text()
+    assert _add(project, path, "--lab", "lab02", "--page", "lab02.qmd") == 0
+    assert "Created report/lab02.qmd" in capsys.readouterr().err
+    page = (project / "report" / "lab02.qmd").read_text()
+    assert page.startswith('---\ntitle: "lab02"\n---\n') and '{{ pending("lab02") }}' in page
+    # Listed after the last lab's page, written as the entry before it; every other byte kept.
+    entry = '      - href: lab02.qmd\n        text: "lab02"\n'
+    after = '        text: "Lab 01: Fitting a line"\n'
+    assert quarto.read_text() == before.replace(after, after + entry)
+    pages = [p.source for p in Project(project).site_config().pages]
+    assert pages == ["index.qmd", "lab02.qmd"]
+    assert main(["--project", str(project), "render"]) == 0  # the stub renders, with its note
+    assert "Experiments not run yet" in (project / "_build" / "lab02.qmd").read_text()
+
+
+def test_an_existing_page_not_listed_is_listed_and_kept_as_it_is(tmp_path: Path, capsys) -> None:
+    project = _project(tmp_path)
+    path = _notebook(project)
+    quarto = project / "_quarto.yml"
+    quarto.write_text(quarto.read_text().replace("    contents:\n", "    contents:  # the pages, in order\n"))
+    written = "---\ntitle: Speed\n---\n\nMy own words.\n"
+    (project / "report" / "speed.qmd").write_text(written)
+    assert _add(project, path, "--lab", "speed", "--page", "speed.qmd") == 0
+    assert (project / "report" / "speed.qmd").read_text() == written
+    assert "# the pages, in order" in quarto.read_text()
+    assert [p.source for p in Project(project).site_config().pages] == ["index.qmd", "speed.qmd"]
+    assert "Created" not in capsys.readouterr().err
+    other = _notebook(project, "other.ipynb")
+    before = quarto.read_bytes()
+    assert _add(project, other, "--lab", "other", "--page", "speed.qmd") == 0  # listed already
+    assert quarto.read_bytes() == before
+
+
+def test_a_bad_page_name_or_an_invalid_plan_leaves_no_page_and_quarto_yml_as_it_was(
+    tmp_path: Path, capsys
+) -> None:
+    project = _project(tmp_path)
+    path = _notebook(project)
+    files = (path, project / "journal.yml", project / "_quarto.yml")
+    before = _snapshot(*files)
+    assert _add(project, path, "--lab", "lab02", "--page", "../lab02.qmd") == 2
+    assert "--page ../lab02.qmd: name a page file of report/" in capsys.readouterr().err
+    assert _add(project, path, "--lab", "lab02", "--page", "lab02.qmd", "--grid", "lr=adam") == 2
+    assert _snapshot(*files) == before and not (project / "report" / "lab02.qmd").exists()

@@ -27,6 +27,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
+from labjournal.authoring.page import PageEdit, check_page_name, page_edit
 from labjournal.errors import LabjournalError, PlanError
 from labjournal.plan.model import SEED_PARAMETER, Plan, load_plan
 from labjournal.plan.notebooks import HOW_TO_TAG
@@ -51,6 +52,7 @@ class Adoption:
     new_lab: bool
     records: bool  # the notebook already calls `record.`
     reformatted: int = 0  # lines of journal.yml outside the entry that ruamel.yaml wrote differently
+    page: PageEdit | None = None  # a new lab's page, created and listed in _quarto.yml as needed
 
     def done(self) -> list[str]:
         lines = []
@@ -60,6 +62,7 @@ class Adoption:
             lines.append(f"Added `{SEED_PARAMETER} = 0` to its parameters cell.")
         where = "a new lab" if self.new_lab else "lab"
         lines.append(f"Added notebook '{self.name}' to {where} '{self.lab}' at {PLAN_FILE} line {self.line}.")
+        lines += self.page.done() if self.page else []
         if self.reformatted:
             lines.append(
                 f"Note: ruamel.yaml rewrote {self.reformatted} other line(s) of {PLAN_FILE} in its own "
@@ -110,7 +113,10 @@ def adopt(
     old_plan = project.plan_file.read_text(encoding="utf-8")
     entry = plan_entry(relative, experiment or (name if values else None), values)
     new_plan = edit_plan(old_plan, lab, name, entry, page)
-    _write_checked(project, path, document, new_plan)
+    new_page = None
+    if page is not None and lab not in plan.labs:
+        new_page = page_edit(project, page, lab, [spec.page for spec in plan.labs.values()])
+    _write_checked(project, path, document, new_plan, new_page.files(project) if new_page else {})
     return Adoption(
         lab=lab,
         name=name,
@@ -121,6 +127,7 @@ def adopt(
         new_lab=lab not in plan.labs,
         records=any("record." in cell.source for cell in document.cells if cell.cell_type == "code"),
         reformatted=_changed_lines(old_plan, new_plan),
+        page=new_page,
     )
 
 
@@ -264,8 +271,7 @@ def _check_entry(plan: Plan, lab: str, name: str, path: Path, page: str | None) 
             f"no lab '{lab}' in the plan (it has: {known}); to start a new lab, "
             f"name its page in {REPORT_DIR}/ with --page"
         )
-    if not (plan.root / REPORT_DIR / page).is_file():
-        raise LabjournalError(f"--page {page}: {REPORT_DIR}/{page} does not exist")
+    check_page_name(page)  # a page not there yet is created, one not listed is listed
 
 
 def _check_grid(grid: dict[str, list[Any]], declared: list[str], shown: str) -> None:
@@ -343,17 +349,25 @@ def _changed_lines(old: str, new: str) -> int:
     return sum(i2 - i1 for tag, i1, i2, _, _ in matcher.get_opcodes() if tag in ("replace", "delete"))
 
 
-def _write_checked(project: Project, path: Path, document: Any, plan_text: str) -> None:
-    """Write the notebook and the plan; where the plan then does not load (or anything fails),
-    put both back byte for byte and report why."""
-    saved = {path: path.read_bytes(), project.plan_file: project.plan_file.read_bytes()}
+def _write_checked(
+    project: Project, path: Path, document: Any, plan_text: str, others: dict[Path, str]
+) -> None:
+    """Write the notebook, the `others` (a new lab's page, _quarto.yml) and the plan; where the
+    plan then does not load (or anything fails), put all back byte for byte and report why."""
+    targets = [path, project.plan_file, *others]
+    saved = {target: target.read_bytes() if target.exists() else None for target in targets}
     try:
         nbformat.write(document, str(path))
+        for target, text in others.items():
+            target.write_text(text, encoding="utf-8")
         project.plan_file.write_text(plan_text, encoding="utf-8")
         load_plan(project.plan_file)
     except BaseException as exc:
         for target, content in saved.items():
-            target.write_bytes(content)
+            if content is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(content)
         if isinstance(exc, PlanError):
             listing = "\n".join(f"  {problem}" for problem in exc.problems)
             raise LabjournalError(
