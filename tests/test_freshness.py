@@ -9,7 +9,11 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import sysconfig
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,6 +43,7 @@ profiles:
   quick: {seeds: [0, 1]}
 data:
   points: {path: data/points.txt}
+pythonpath: [.]
 labs:
   mine:
     title: Mine
@@ -237,3 +242,85 @@ def test_no_op_status_and_watch_list_come_from_what_was_read(journal, capsys, tm
     monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
     assert "Nothing changed" not in _cli(project, capsys, "report", "--engine", "pandoc", "--jobs", "1")[1]
     assert "engine: pandoc → quarto" in _cli(project, capsys, "status")[1]
+
+
+def _edit(name: str, project: Path, package: Path, libs: Path) -> str:
+    """One edit of something a run read; the value the page then shows (seed 0, seed 1)."""
+    lab = project / "labs" / "mine"
+    if name == "config":
+        (lab / "config.txt").write_text("4\n")
+        return "The value is 40 ±"
+    if name == "editable":
+        (package / "inner.py").write_text("def scale(x):\n    return x * 3\n")
+        return "The value is 6 ±"
+    if name == "upgrade":
+        _fake_distribution(libs, "1.1")
+        return "The value is 20 ±"
+    if name == "notebook":
+        notebook = lab / "fit.ipynb"
+        notebook.write_text(notebook.read_text().replace("+ seed / 1000", "+ 1 + seed / 1000"))
+        return "The value is 21 ±"
+    points = project / "data" / "points.txt"
+    before = points.stat()
+    points.write_text("wxyz")  # the same size, and the mtime put back
+    os.utime(points, ns=(before.st_atime_ns, before.st_mtime_ns))
+    return "The value is 20 ±"
+
+
+@pytest.mark.parametrize("edit", ["config", "editable", "upgrade", "notebook", "data"])
+def test_after_each_edit_report_re_runs_exactly_those_runs_and_the_site_shows_it(
+    journal, capsys, edit
+) -> None:
+    """`make report` twice: the second a no-op; then one edit of what a run read (a config opened
+    by relative path, an editable install's inner module, a library upgrade, the notebook outside
+    experiments/, a data file rewritten with its size and mtime kept) is not a no-op, re-runs the
+    two runs and the site shows the new number."""
+    project, package, libs = journal
+    assert _report(project, capsys)[0] == 0
+    assert "Nothing changed" in _report(project, capsys)[1]
+    shown = _edit(edit, project, package, libs)
+    code, output = _report(project, capsys)
+    assert code == 0 and "Nothing changed" not in output and _executed(output) == 2, output
+    assert shown in (project / "_site" / "index.html").read_text()
+    assert "Nothing changed" in _report(project, capsys)[1]
+
+
+def _page(address: str) -> str:
+    with urllib.request.urlopen(f"{address}/index.html", timeout=10) as response:
+        return response.read().decode()
+
+
+def test_preview_rebuilds_when_a_file_a_run_read_is_saved(journal) -> None:
+    """The watch list is what the records name: saving a config no folder rule covers, or an
+    editable install's module outside the project, runs again and the served page changes."""
+    project, package, _libs = journal
+    process = subprocess.Popen(
+        [sys.executable, "-m", "labjournal.cli", "preview", "--port", "0"],
+        cwd=project,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        address = None
+        while address is None:
+            line = process.stderr.readline()
+            assert line or process.poll() is None, "the preview stopped"
+            match = re.search(r"Preview at (http://127\.0\.0\.1:\d+)/", line)
+            address = match.group(1) if match else None
+        assert "The value is 20 ±" in _page(address)
+        time.sleep(2)  # the watcher starts just after the line that gives the address
+        for save, shown in (
+            (lambda: (project / "labs" / "mine" / "config.txt").write_text("7\n"), "The value is 70 ±"),
+            (lambda: (package / "inner.py").write_text("def scale(x):\n    return x\n"), "The value is 7 ±"),
+        ):
+            save()
+            deadline = time.monotonic() + 60
+            while shown not in _page(address):
+                if time.monotonic() > deadline:
+                    process.terminate()
+                    raise AssertionError(f"the page never showed {shown!r}: {process.stderr.read()}")
+                time.sleep(0.3)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

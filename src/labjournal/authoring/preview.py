@@ -217,11 +217,16 @@ def serve_and_watch(project: Project, console: Console, run: Callable[[], object
 
 
 def _watch(previewer: Previewer, watched: WatchList) -> None:
-    """Rebuild on each save of an input, until a full rebuild may have changed the inputs."""
+    """Rebuild on each save of an input. After a full rebuild the watch list is made again; while
+    its folders stay the same the same watcher goes on, so a save made during the rebuild is seen
+    next; otherwise this returns and the caller watches the new folders."""
     import watchfiles
 
     folders = [folder for folder in watched.folders if folder.is_dir()]
-    accept = lambda _change, path: watched.counts(Path(path))  # noqa: E731
+    current = {"list": watched}
+    accept = lambda _change, path: current["list"].counts(Path(path))  # noqa: E731
     for changes in watchfiles.watch(*folders, watch_filter=accept, debounce=50, step=20, recursive=False):
-        if previewer.on_change({Path(path) for _, path in changes}, watched):
-            return
+        if previewer.on_change({Path(path) for _, path in changes}, current["list"]):
+            current["list"] = watch_list(previewer.project)
+            if [f for f in current["list"].folders if f.is_dir()] != folders:
+                return
