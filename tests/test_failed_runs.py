@@ -53,6 +53,27 @@ def _fail(project: Path, x: float, seed: int) -> str:
     raise AssertionError("no such run")
 
 
+def _skip_summary(project: Path) -> None:
+    """The summary made a run skipped because a run it reads failed: missing, as the index says."""
+    index_path = project / "results" / "index.json"
+    index = json.loads(index_path.read_text())
+    for i, row in enumerate(index["runs"]):
+        if row["notebook"] == "summary":
+            kept = (
+                "lab",
+                "notebook",
+                "experiment",
+                "notebook_path",
+                "profile",
+                "params",
+                "seed",
+                "key",
+                "data",
+            )
+            index["runs"][i] = {**{k: row[k] for k in kept}, "status": "missing", "reason": "not run yet"}
+    index_path.write_text(json.dumps(index))
+
+
 @pytest.fixture
 def one_failed(executed: Path, tmp_path: Path) -> tuple[Path, str, str]:
     project = tmp_path / "project"
@@ -88,6 +109,26 @@ def test_a_failed_grid_point_fails_its_row_figure_and_value_only(one_failed) -> 
     # A table the failed run would have recorded keeps its caption and label.
     assert f"| Not available: the run failed; see [{key[:8]}](runs/{key[:16]}.html) |" in page
     assert ": Errors. demo/square · x = 1.0 seed 0: the run failed (ValueError). {#tbl-demo-errors}" in page
+
+
+def test_a_summary_skipped_because_a_run_it_reads_failed_keeps_its_figures_label(one_failed) -> None:
+    project, folder, key = one_failed
+    _skip_summary(project)
+    (project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo\n---\n\n{{ figure('demo/summary', 'overview') }}\n\nTotal: "
+        "{{ metric('demo/summary', 'total') }}; square at 3: {{ metric('demo/squares', 'square', x=3.0) | num(2) }}."
+        "\n\nAs @fig-demo-overview shows.\n"
+    )
+    out, failed = render_journal(Project(project))
+    page = (out / "demo.qmd").read_text()
+    assert failed == [folder]
+    assert "::: {#fig-demo-overview .figure-unavailable}" in page
+    assert (
+        f"*Figure not available: a run it reads failed (ValueError); see [{key[:8]}](runs/{key[:16]}.html).*"
+        in page
+    )
+    assert "overview (demo/summary): not available, a run it reads failed." in page
+    assert f"Total: (failed: see {folder}); square at 3: 9.00 (n = 2)." in page
 
 
 def test_the_site_numbers_and_links_the_table_and_the_figure_placeholder(one_failed) -> None:

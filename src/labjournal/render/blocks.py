@@ -10,7 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from labjournal.records import IndexRow, short_key
-from labjournal.render.failed import TableRuns, at_point, where
+from labjournal.render.failed import TableRuns, at_point, failures, where
 from labjournal.render.formatting import (
     describe_params,
     describe_seeds,
@@ -31,14 +31,18 @@ class _Placing:
         self.state = state
         self.results = state.results
 
-    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> IndexRow:
-        """The run of one grid point whose figure or table a page shows: the given seed, else the
-        first seed. A failed run is returned as it is: the block says it failed."""
+    def _failed_needed(self, ref: str, seed: int | None, params: dict[str, Any]) -> list[IndexRow]:
+        """The failed runs a block of one grid point needs: its run (the given seed, else the
+        first seed) where that failed, or the runs a summary reads where one failed."""
         lab, experiment = split_ref(ref)
         planned = at_point(self.results.rows(lab, experiment, ok_only=False), params)
         planned = [r for r in planned if seed is None or r.seed == seed]
-        if planned and (first := min(planned, key=_seed_order)).status == "failed":
-            return first
+        return failures(self.results, self.state.inputs, [min(planned, key=_seed_order)] if planned else [])
+
+    def _run_row(self, ref: str, seed: int | None, params: dict[str, Any]) -> IndexRow:
+        """The run of one grid point whose figure or table a page shows: the given seed, else the
+        first seed."""
+        lab, experiment = split_ref(ref)
         rows = self.state.usable.point_rows(lab, experiment, **params)
         if seed is not None:
             rows = [r for r in rows if r.seed == seed]
@@ -58,10 +62,10 @@ class _Placing:
             self.state.failed.append(where(self.results, row))
         return Markup(", ".join(self._link(row) for row in rows))
 
-    def _failed_table(self, row: IndexRow, name: str, caption: str, anchor: str) -> Markup:
+    def _failed_table(self, ref: str, rows: list[IndexRow], name: str, caption: str, anchor: str) -> Markup:
         """A recorded table whose run failed: one cell saying so, with the caption and the label."""
-        cell = Markup(f"Not available: the run failed; see {self._failed_link([row])}")
-        note = markdown_text(f"{run_title(row)}: the run failed ({_exception(row)}).")
+        cell = Markup(f"Not available: {_why(ref, rows)}; see {self._failed_link(rows)}")
+        note = markdown_text(f"{_what(ref, rows)}: {_why(ref, rows)} ({_exception(rows[0])}).")
         return Markup(
             self.state.env.get_template("table.md.j2").render(
                 headers=[name.replace("_", " ")], rows=[[cell]], caption=caption, note=note, anchor=anchor
@@ -71,6 +75,19 @@ class _Placing:
 
 def _seed_order(row: IndexRow) -> tuple[bool, int | None]:
     return (row.seed is None, row.seed)
+
+
+def _what(ref: str, rows: list[IndexRow]) -> str:
+    """What a block that is not there would have shown: its run (`lab/notebook · x = 1 seed 0`),
+    or the experiment (a summary)."""
+    return run_title(rows[0]) if len(rows) == 1 and rows[0].experiment == split_ref(ref)[1] else ref
+
+
+def _why(ref: str, rows: list[IndexRow]) -> str:
+    """Why a block is not there: its own run failed, or a run its summary reads."""
+    if split_ref(ref)[1] == rows[0].experiment:
+        return "the run failed" if len(rows) == 1 else "its runs failed"
+    return "a run it reads failed" if len(rows) == 1 else "runs it reads failed"
 
 
 def _exception(row: IndexRow) -> str:
@@ -90,9 +107,9 @@ class Figures(_Placing):
         if note := self.state.not_run(ref):
             return note.note()
         lab, _ = split_ref(ref)
+        if failed := self._failed_needed(ref, seed, params):
+            return self._unavailable(ref, failed, name, label)
         row = self._run_row(ref, seed, params)
-        if row.status == "failed":
-            return self._unavailable(row, lab, name, label)
         figures = row.figures
         if name not in figures:
             known = ", ".join(sorted(figures)) or "none"
@@ -119,24 +136,29 @@ class Figures(_Placing):
         )
         return Markup(block)
 
-    def _unavailable(self, row: IndexRow, lab: str, name: str, label: str | None) -> Markup:
-        """A figure whose run failed: a note in its place that keeps its label (and so its number
-        and every `@fig-…` reference), linking to the failed run's executed notebook."""
+    def _unavailable(self, ref: str, failed: list[IndexRow], name: str, label: str | None) -> Markup:
+        """A figure whose run (or a run its summary reads) failed: a note in its place that keeps
+        its label (and so its number and every `@fig-…` reference), linking to the failed runs."""
+        lab, _ = split_ref(ref)
         use = FigureUse(
             page=self.state.page,
             lab=lab,
             name=name,
-            source=self.results.store_root / str(row.run_dir),
+            source=self.results.store_root / str(failed[0].run_dir),
             target="",
             caption=f"{name}: not available",
             alt="",
-            run_key=row.key,
-            notebook=row.notebook_path,
+            run_key=failed[0].key,
+            notebook=failed[0].notebook_path,
             anchor=self._label("fig", label, lab, name),
         )
         self.state.placements.unavailable.append(use)
         block = self.state.env.get_template("figure-unavailable.md.j2").render(
-            figure=use, run=run_title(row), exception=_exception(row), link=self._failed_link([row])
+            figure=use,
+            run=_what(ref, failed),
+            why=_why(ref, failed),
+            exception=_exception(failed[0]),
+            link=self._failed_link(failed),
         )
         return Markup(block)
 
@@ -326,9 +348,11 @@ class Tables(_Placing):
         `tbl-<lab>-<name>` (or `label=`)."""
         if note := self.state.not_run(ref):
             return note.note()
+        if failed := self._failed_needed(ref, seed, params):
+            return self._failed_table(
+                ref, failed, name, caption, self._label("tbl", label, failed[0].lab, name)
+            )
         row = self._run_row(ref, seed, params)
-        if row.status == "failed":
-            return self._failed_table(row, name, caption, self._label("tbl", label, row.lab, name))
         tables = self.results.metrics_of(row).get("tables", {})
         if name not in tables:
             known = ", ".join(sorted(tables)) or "none"

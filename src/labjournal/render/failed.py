@@ -40,10 +40,18 @@ def at_point(rows: list[IndexRow], params: dict[str, Any]) -> list[IndexRow]:
     return [r for r in rows if all(k in r.params and _same(r.params[k], v) for k, v in params.items())]
 
 
-def failed_at(results: Results, lab: str, experiment: str, params: dict[str, Any]) -> list[IndexRow]:
-    """The failed runs of the grid point `params` (any seed)."""
-    rows = results.rows(lab, experiment, ok_only=False)
-    return [r for r in at_point(rows, params) if r.status == "failed"]
+def failures(
+    results: Results, inputs: dict[tuple[str, str], list[str]], rows: list[IndexRow]
+) -> list[IndexRow]:
+    """The failed runs that `rows` (runs of one grid point) need: those of them that failed, and,
+    for a summary skipped because a run it reads failed (so it is missing), those runs. `inputs`:
+    the notebooks each summary reads, by (lab, notebook)."""
+    found = [row for row in rows if row.status == "failed"]
+    for row in rows:
+        if row.status == "missing" and (names := inputs.get((row.lab, row.notebook))):
+            read = [r for r in results.runs if r.lab == row.lab and r.notebook in names]
+            found += [r for r in read if r.status == "failed" and r not in found]
+    return found
 
 
 def where(results: Results, row: IndexRow) -> str:
@@ -56,7 +64,7 @@ def failed_error(results: Results, rows: list[IndexRow]) -> FailedRunsError:
     first = rows[0]
     shown = where(results, first)
     return FailedRunsError(
-        f"{first.lab}/{first.experiment}: {len(rows)} run(s) of the grid point failed (see {shown})",
+        f"{first.lab}/{first.experiment}: {len(rows)} run(s) it needs failed (see {shown})",
         first.lab,
         shown,
     )

@@ -84,6 +84,12 @@ class Renderer:
         results = Results.load(project.results_dir, project.index_path.name)
         labs = {name: {"name": name, "title": lab.title, "page": lab.page} for name, lab in plan.labs.items()}
         state = RenderState(project, results, make_environment(project), labs, Placements())
+        state.inputs = {
+            (lab, name): list(spec.inputs)
+            for lab, spec_of_lab in plan.labs.items()
+            for name, spec in spec_of_lab.notebooks.items()
+            if spec.inputs
+        }
         claims = ClaimBlocks(state)
         problems = Problems()
         functions = prose_functions(Values(state), Figures(state), Tables(state), claims)

@@ -65,6 +65,7 @@ class RenderState:
     placements: Placements
     page: str = ""
     failed: list[str] = field(default_factory=list)  # the failed runs the pages needed (their folders)
+    inputs: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # a summary's notebooks read
 
     @functools.cached_property
     def usable(self) -> Results:

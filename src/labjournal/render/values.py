@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from labjournal.render.failed import failed_at, failed_error
+from labjournal.render.failed import at_point, failed_error, failures
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import Aggregate, ResultLookupError, split_ref
@@ -41,7 +41,8 @@ class Values:
         if note := self.state.not_run(ref):
             return note
         lab, experiment = split_ref(ref)
-        if failed := failed_at(self.results, lab, experiment, params):
+        planned = at_point(self.results.rows(lab, experiment, ok_only=False), params)
+        if failed := failures(self.results, self.state.inputs, planned):
             raise failed_error(self.results, failed)
         return self.state.usable.metric(lab, experiment, name, over=over or (), **params)
 
