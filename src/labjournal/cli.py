@@ -66,7 +66,9 @@ RUN_OPTIONS = (
         type=float,
         default=None,
         metavar="MINUTES",
-        help="with --until-decided: stop adding seeds after this many minutes",
+        help="with --until-decided: stop adding seeds this many minutes after the first pass (the "
+        "plan's own seeds); the claims it stops say so and a later report continues them "
+        "(default: no budget, the design runs to its end)",
     ),
     option(
         "--fresh-kernels",

@@ -217,7 +217,7 @@ class StopReason(str, Enum):
     NO_RESULTS = "no-results"  # its lab has no results
     MAX_SEEDS = "max-seeds"  # its open comparisons reached the seed cap
     FUTILITY = "futility"  # deciding it would take more than twice the cap at the spread seen
-    BUDGET = "budget"  # the time budget was spent
+    BUDGET = "budget"  # an explicit time budget, counted after the first pass, was spent
     ADDING = "adding"  # still adding seeds when no grid point it compares could get more
 
     def __str__(self) -> str:
@@ -255,7 +255,10 @@ class ClaimDecision(StrictModel):
             StopReason.FUTILITY: (
                 f"futile, deciding it would take more than twice the cap of {self.max_seeds} seeds"
             ),
-            StopReason.BUDGET: f"time budget ({self.budget_minutes or 0:g} minutes) spent",
+            StopReason.BUDGET: (
+                f"stopped by the time budget ({self.budget_minutes or 0:g} minutes after the first pass); "
+                "a later report continues it"
+            ),
             StopReason.ADDING: "still adding seeds",
         }[self.reason]
 
@@ -278,7 +281,7 @@ def _earlier_wording(stopped: str) -> dict[str, Any]:
         StopReason.NO_RESULTS: r"its lab has no results",
         StopReason.MAX_SEEDS: r"seed cap \((?P<max_seeds>\d+) seeds\)",
         StopReason.FUTILITY: r"futile, .* cap of (?P<max_seeds>\d+) seeds",
-        StopReason.BUDGET: r"time budget \((?P<budget_minutes>\S+) minutes\) spent",
+        StopReason.BUDGET: r"(?:stopped by the )?time budget \((?P<budget_minutes>\S+) minutes.*",
         StopReason.ADDING: r"still adding seeds",
     }
     for reason, pattern in wordings.items():

@@ -106,9 +106,17 @@ def record(project: Project, options: dict[str, Any]) -> None:
 
 
 def waiting_on_budget(root: Path) -> bool:
-    """A claim that stopped because the time budget ran out would get more seeds next time."""
+    """A claim stopped by an explicit time budget gets more seeds next time, so that report is not
+    recorded as complete. A design run to its end (every claim decided, futile or at its seed cap)
+    is: the next report with nothing changed has nothing to add, and is the no-op."""
     try:
         claims = json.loads((root / "results" / DECISIONS).read_text()).get("claims", {})
     except (OSError, json.JSONDecodeError):
         return False
-    return any("budget" in str(state.get("stopped", "")) for state in claims.values())
+    return any(_budget(state) for state in claims.values() if isinstance(state, dict))
+
+
+def _budget(state: dict[str, Any]) -> bool:
+    """A decision of `results/decisions.json` is the budget's (by its reason; older files: wording)."""
+    reason = state.get("reason")
+    return reason == "budget" if reason is not None else "time budget" in str(state.get("stopped", ""))

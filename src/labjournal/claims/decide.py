@@ -1,19 +1,29 @@
 """`labjournal run --until-decided`: more seeds where a claim needs them, until it is decided.
 
-After the profile's seeds have run, every claim is evaluated. Each comparison that is not yet
-decided asks for `batch` more seeds at the grid points it compares (only those: a trend asks at
-every point of its trend); the new runs are ordinary runs (cached, with provenance, counted as n
-in tables), and the summaries that read them re-run because their inputs changed. Claims are
-evaluated again after each batch. Adding stops per claim when it is decided, when its
-comparisons reach the seed cap, when deciding it would take more than twice the cap at the
-spread seen so far (futility), or for all claims when the time budget is spent.
+One pass runs the design to its end. After the profile's seeds have run (the first pass), every
+claim is evaluated. Each comparison that is not yet decided asks for `batch` more seeds at the
+grid points it compares (only those: a trend asks at every point of its trend); the new runs are
+ordinary runs (cached, with provenance), and the summaries that read them re-run because their
+inputs changed. Claims are evaluated again after each batch. Adding stops per claim when it is
+decided, when its comparisons reach the seed cap, or when deciding it would take more than twice
+the cap at the spread seen so far (futility). Every one of these depends only on the design
+(`decide:` in journal.yml: the profile's seeds, `batch` and `max_seeds`) and on the results, so
+one `make report` ends where any other machine's would, and the next one has nothing to add.
+
+A time budget is an explicit choice (`--budget MINUTES`, or `budget_minutes` under `decide:`):
+its clock starts after the first pass, so it never decides how many seeds the plan's own seeds
+are; the claims it stops are "stopped by the time budget", and a later run or report continues
+them from the seeds already added (the no-op check of `report` does not record a report that
+left claims to continue: labjournal.build.noop.waiting_on_budget).
 
 The verdicts stay valid under this stopping rule because every look uses the repeated
 confidence intervals of a group-sequential design fixed in advance (`labjournal.plan.sequential`):
-looks at the profile's seeds, then after each batch, up to the cap. The design is saved with the
-added seeds (`results/extra_seeds.json`), so later builds judge the claims by the same design,
-and the reasons adding stopped are saved in `results/decisions.json` for `check` and the Claims
-page.
+looks at the profile's seeds, then after each batch, up to the cap. Every point gets seeds in
+order (the next `batch` after its highest), so a comparison's paired seeds are a look of the
+design whichever other claims share its points (fewer only where a run has no value). The
+design is saved with the added seeds (`results/extra_seeds.json`), so later builds judge the
+claims by the same design, and the reasons adding stopped are saved in `results/decisions.json`
+for `check` and the Claims page.
 """
 
 from __future__ import annotations
@@ -79,8 +89,8 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
         )
     claims = load_claims_file(report_dir / CLAIMS_FILE)  # a broken claims file stops before any run
     design = _fix_design(request, store, settings)
-    deadline = time.monotonic() + 60 * settings.budget_minutes if settings.budget_minutes else None
-    summary = run_plan(request, store)
+    summary = run_plan(request, store)  # the first pass: the plan's seeds and those added before
+    deadline = _deadline(settings)  # a budget's clock starts now, never before the first pass
     later = dataclasses.replace(request, force=None)  # forcing applies to the first pass only
     batch_number = 0
     while True:
@@ -89,6 +99,11 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
             break
         if deadline is not None and time.monotonic() >= deadline:
             look.spend_budget(settings)
+            request.console.print(
+                f"[yellow]Stopped by the time budget[/] ({settings.budget_minutes:g} minutes after the "
+                f"first pass): {len({k[2] for k in look.wanted})} claim(s) still open; a later run or "
+                "report continues them"
+            )
             break
         batch_number += 1
         points = _add_batch(look.results, store, request.profile, design, settings, look.wanted.values())
@@ -104,6 +119,14 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
     decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
     request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
     return summary
+
+
+def _deadline(settings: Decide) -> float | None:
+    """When an explicit time budget runs out, counted from now (after the first pass); None
+    without one: the design runs to its end."""
+    if settings.budget_minutes is None:
+        return None
+    return time.monotonic() + 60 * settings.budget_minutes
 
 
 def _fix_design(request: RunRequest, store: ResultsStore, settings: Decide) -> Design:
@@ -181,9 +204,9 @@ def _add_batch(
     for want in wanted:
         lab, experiment = split_ref(want["ref"])
         rows = results.point_rows(lab, experiment, **want["point"])
-        have = sorted({row.seed for row in rows})
+        have = sorted({row.seed for row in rows if row.seed is not None})
         room = settings.max_seeds - len(have)
-        if room <= 0:
+        if not have or room <= 0:
             continue
         new = list(range(max(have) + 1, max(have) + 1 + min(settings.batch, room)))
         entry = added.at(lab, experiment, want["point"])

@@ -16,7 +16,10 @@ _Strict = StrictModel  # unknown keys are errors; no coercion
 
 
 class Decide(_Strict):
-    """Seeds added where a claim needs them (`labjournal run --until-decided`)."""
+    """Seeds added where a claim needs them (`labjournal run --until-decided`), by a design fixed
+    here: looks at the profile's seeds, then every `batch` more, up to `max_seeds` (the cap, always
+    a look); `Plan.design` spells it out. `budget_minutes` is an explicit time limit on adding
+    seeds, counted after the first pass; without it the design runs to its end."""
 
     max_seeds: int = Field(default=10, ge=2)
     batch: int = Field(default=2, ge=1)
@@ -28,6 +31,15 @@ class Profile(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     data: Literal["sample", "full"] = "sample"
     decide: Decide | None = None
+
+    @model_validator(mode="after")
+    def _cap_covers_the_seeds(self) -> Profile:
+        if self.decide is not None and self.decide.max_seeds < len(self.seeds):
+            raise ValueError(
+                f"decide: max_seeds {self.decide.max_seeds} is below the {len(self.seeds)} seeds the "
+                "profile runs (the cap is the design's last look)"
+            )
+        return self
 
 
 class Override(_Strict):

@@ -50,7 +50,8 @@ class RunRequest:
         """The request of a command's options (those of `RunRequest`, and `--until-decided`,
         `--max-seeds`, `--budget`). Seeds are added until decided when asked, when the profile
         has `decide:` settings, or when a cap or budget is given; the profile's settings (the
-        defaults where it has none) with the command line's overrides."""
+        defaults where it has none) with the command line's overrides. No budget unless one is
+        given here or in `decide:` (its clock starts after the first pass: labjournal.claims.decide)."""
         name, settings = plan.profile(profile)
         decide = None
         if until_decided or settings.decide is not None or max_seeds is not None or budget is not None:
