@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import DEMO_PAGE, make_demo_project
+from conftest import DEMO_PAGE, index_row, make_demo_project, results_index
 from rich.console import Console
 
 from labjournal.errors import RenderError
@@ -215,3 +215,73 @@ def test_the_claims_page_does_not_depend_on_the_order_of_the_pages(tmp_path: Pat
     assert "[Stated on the lab page](demo.html\\#claim-grows)" in claims
     assert "[figure](demo.html\\#fig-demo-plot)" in claims
     assert Project(project).site_config().pages[1].source == "claims.qmd"  # listed before demo.qmd
+
+
+TABLE_PAGE = """---
+title: Demo
+---
+
+{{ table("demo/squares", ["square", "noisy"], by=["x"]) }}
+"""
+
+
+def _faked_seeds(tmp_path: Path, seeds_at: dict[float, list[int]]) -> Path:
+    """The demo project with a results index written by hand: each grid point's seeds as given."""
+    import nbformat
+
+    project = make_demo_project(tmp_path / "project")
+    rows = [
+        index_row(
+            "demo", "squares", {"x": x}, s, {"square": x * x, "noisy": x + s / 10}, run_dir=f"runs/{x}-{s}"
+        )
+        for x, seeds in seeds_at.items()
+        for s in seeds
+    ]
+    for row in rows:  # the executed notebooks the tables link to
+        (project / "results" / row["run_dir"]).mkdir(parents=True)
+        nbformat.write(
+            nbformat.v4.new_notebook(), str(project / "results" / row["run_dir"] / "notebook.ipynb")
+        )
+    (project / "results" / "index.json").write_text(json.dumps(results_index(rows, profile="default")))
+    return project
+
+
+def test_a_table_after_seeds_added_at_some_points_shows_every_row_over_the_seeds_all_ran(
+    tmp_path: Path,
+) -> None:
+    """Seeds 2–8 added (for a claim) at x = 2 only: the table's rows stay over seeds 0 and 1, and
+    its caption states that rule and names the seeds it leaves to the claims."""
+    project = _faked_seeds(tmp_path, {1.0: [0, 1], 2.0: list(range(9)), 3.0: [0, 1]})
+    page = _render_page(project, TABLE_PAGE)
+    assert "| 2.0 | 4 | 2.050 ± 0.071 |" in page  # seeds 0 and 1, not 2.400 ± 0.274 over 0–8
+    assert "| 1.0 | 1 | 1.050 ± 0.071 |" in page
+    assert (
+        ": Mean ± standard deviation over seeds 0, 1, the seeds every row ran. Seeds 2–8 at 1 of 3 "
+        "grid points, added where claims needed them, count in the claims, not in this table, so "
+        "that its rows compare on the same seeds."
+    ) in page
+    assert page.count("Executed notebooks:") == 1 and page.count("](") - page.count("![") == 6  # 3 × 2 runs
+
+
+def test_a_table_whose_rows_share_no_seed_gives_each_cell_its_n(tmp_path: Path) -> None:
+    project = _faked_seeds(tmp_path, {1.0: [0, 1], 2.0: [2, 3, 4]})
+    page = _render_page(project, TABLE_PAGE)
+    assert "| 2.0 | 4 (n = 3) | 2.300 ± 0.100 (n = 3) |" in page
+    assert "| 1.0 | 1 (n = 2) | 1.050 ± 0.071 (n = 2) |" in page
+    assert "over each row's own seeds. The rows share no seed: each cell gives its n." in page
+
+
+def test_seeds_are_described_as_ranges_and_a_summary_names_the_seeds_of_each_point() -> None:
+    from labjournal.records import IndexRow
+    from labjournal.render.formatting import describe_seeds
+    from labjournal.render.table_seeds import describe_points
+
+    assert describe_seeds([0, 1]) == "seeds 0, 1" and describe_seeds([2, 0, 1, 7, 8]) == "seeds 0–2, 7, 8"
+    assert describe_seeds(list(range(15))) == "seeds 0–14" and describe_seeds([None, 3]) == "seed 3"
+    rows = [
+        IndexRow.model_validate(index_row("demo", "squares", {"x": x}, seed, {}))
+        for x, seeds in {1.0: range(3), 2.0: range(15), 3.0: range(9)}.items()
+        for seed in seeds
+    ]
+    assert describe_points(rows) == "seeds 0–2 at every grid point, and seeds 3–14 at 2 of 3 grid points"
+    assert describe_points(rows[:3]) == "seeds 0–2"

@@ -13,7 +13,6 @@ from labjournal.records import IndexRow, short_key
 from labjournal.render.failed import TableRuns, at_point, failures, where
 from labjournal.render.formatting import (
     describe_params,
-    describe_seeds,
     format_aggregate,
     format_cell,
     markdown_text,
@@ -21,6 +20,7 @@ from labjournal.render.formatting import (
 )
 from labjournal.render.placements import FigureUse
 from labjournal.render.prose import RenderState, prose
+from labjournal.render.table_seeds import TableSeeds, describe_points
 from labjournal.run.results import Aggregate, ResultLookupError, Results, split_ref
 
 
@@ -186,7 +186,7 @@ class Figures(_Placing):
                     grid[k].append(v)
         varying = "; ".join(f"{k} ∈ {{{', '.join(map(str, vs))}}}" for k, vs in grid.items() if len(vs) > 1)
         fixed = ", ".join(f"{k} = {vs[0]}" for k, vs in grid.items() if len(vs) == 1)
-        seeds = describe_seeds([r.seed for r in inputs])
+        seeds = describe_points(inputs)
         return (
             f"From {len(inputs)} runs of {experiment}: {varying or 'one grid point'}"
             f"{'; ' + fixed if fixed else ''}; {seeds}."
@@ -237,6 +237,9 @@ class Tables(_Placing):
                 f"(its metrics: {', '.join(headings)})"
             )
         runs = TableRuns.split(self.results, lab, experiment, by, over or [])
+        seeds = TableSeeds.of(self.results, lab, experiment, runs.by)  # the seeds all rows ran
+        if seeds.seeds.uneven:
+            runs = TableRuns.split(seeds.restrict(self.results), lab, experiment, runs.by, over or [])
         body = self._grid_rows(runs, ref, list(headings), over or [])
         columns = list(runs.by)
         if baselines:
@@ -246,13 +249,13 @@ class Tables(_Placing):
                 body += self._baseline_rows(runs.shown, ref, headings, columns, baselines, *by_over)
             columns = ["model", *columns]
         columns += list(headings)
-        rows = [self._shown(columns, cells, percent or [], digits) for cells in body]
+        rows = [self._shown(columns, cells, percent or [], digits, seeds.seeds.own_n) for cells in body]
         return Markup(
             self.state.env.get_template("table.md.j2").render(
                 headers=[headings.get(c, c.replace("_", " ")) for c in columns],
                 rows=rows,
                 caption=caption,
-                note=self._table_note(ref, over or [], bool(baselines), len(runs.failed)),
+                note=self._table_note(seeds, over or [], bool(baselines), len(runs.failed)),
                 anchor=anchor,
             )
         )
@@ -305,27 +308,32 @@ class Tables(_Placing):
         return body
 
     @staticmethod
-    def _shown(columns: list[str], cells: list[Any], percent: list[str], digits: int) -> list[str]:
+    def _shown(
+        columns: list[str], cells: list[Any], percent: list[str], digits: int, show_n: bool = False
+    ) -> list[str]:
         shown = []
         for column, value in zip(columns, cells, strict=True):
             if isinstance(value, Aggregate):
                 pct = column in percent
                 whole = value.n > 0 and all(float(v).is_integer() for v in value.values)
                 places = 1 if pct else (0 if whole else digits)
-                shown.append(format_aggregate(value, places, pct, show_n=False))
+                shown.append(format_aggregate(value, places, pct, show_n=show_n))
             else:
                 shown.append(markdown_text(value))
         return shown
 
-    def _table_note(self, ref: str, over: list[str], baselines: bool, failed: int) -> Markup:
-        """The caption's provenance: replicates, data, commit and the executed notebooks."""
-        runs = self.results.rows(*split_ref(ref), ok_only=False)
-        replicates = describe_seeds([r.seed for r in runs])
+    def _table_note(self, seeds: TableSeeds, over: list[str], baselines: bool, failed: int) -> Markup:
+        """The caption's provenance: replicates (the seeds every row ran: labjournal.render.table_seeds),
+        data, commit and the executed notebooks of the runs it averages."""
+        runs = seeds.used
+        replicates = seeds.replicates()
         for name in over:
             values = sorted({r.params.get(name) for r in runs}, key=str)
             replicates += f" and {name} " + ", ".join(map(str, values))
         data = "; ".join(runs[0].data)
-        note = f"Mean ± standard deviation over {replicates}." + (f" Data: {data}." if data else "")
+        note = f"Mean ± standard deviation over {replicates}.{seeds.aside()}" + (
+            f" Data: {data}." if data else ""
+        )
         note += f" Project commit {self.state.commit()}."
         if baselines:
             note += " Baselines are fitted on the same splits as the network."

@@ -110,10 +110,20 @@ def run_title(row: IndexRow) -> str:
 
 
 def describe_seeds(seeds: list[Any]) -> str:
+    """'seed 0', 'seeds 0, 1', 'seeds 0–14' or 'seeds 0–2, 7': runs of three or more as ranges."""
     seeds = sorted(s for s in set(seeds) if s is not None)
     if not seeds:
         return ""
-    return f"seed {seeds[0]}" if len(seeds) == 1 else "seeds " + ", ".join(map(str, seeds))
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    runs: list[list[int]] = []
+    for seed in seeds:
+        if runs and seed == runs[-1][-1] + 1:
+            runs[-1].append(seed)
+        else:
+            runs.append([seed])
+    parts = [f"{r[0]}–{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return "seeds " + ", ".join(parts)
 
 
 def format_cell(cell: Any) -> str:
