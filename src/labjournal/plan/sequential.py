@@ -18,7 +18,15 @@ not depend on the mean or the spread), and each look's nominal p-value is exactl
 minimum p-value over the looks has one distribution for every comparison with these looks. It is
 simulated once per design, with a fixed random seed, so two builds give the same verdicts. A
 design of one look is the plain Student-t interval. `tests/test_sequential.py` checks the
-false-decision rate of the whole procedure by Monte Carlo.
+false-decision rate of the whole procedure by Monte Carlo, and pins the level of the default
+design (numpy's PCG64 stream from a fixed seed: the same number on any machine).
+
+How the error is spent: evenly over the looks, Pocock's way. With no difference and looks at
+3, 5, ..., 15 seeds, the first false decision falls at each look with probability 0.012, 0.010,
+0.008, 0.006, 0.006, 0.004, 0.005 (40,000 simulated comparisons): a quarter of the 5 % goes to
+n = 3, where the interval is about nine standard errors wide and decides little. The looks are
+fixed by the design alone (seeds are added to every point in order, so a comparison's n is a look
+whatever else shares its points), never by time.
 """
 
 from __future__ import annotations
