@@ -126,6 +126,27 @@ PUBLISH_OPTIONS = (
     ),
 )
 
+VERIFY_OPTIONS = (
+    option(
+        "--sample", type=int, default=10, metavar="K", help="re-execute K runs picked at random (default 10)"
+    ),
+    option("--all", action="store_true", dest="everything", help="re-execute every run of the journal"),
+    option("--seed", type=int, default=0, help="the seed the sample is drawn with (default 0)"),
+    option("--lab", default=None, help="only this lab's runs"),
+    option("--notebook", default=None, help="only this notebook's runs (lab/notebook or its name)"),
+    option(
+        "--twice", action="store_true", help="execute each run twice: outputs that move are not reproducible"
+    ),
+    option(
+        "--pdf", default=None, metavar="FILE", help="check a PDF's (or published folder's) digest instead"
+    ),
+    option("--json", action="store_true", help="the report as JSON on stdout"),
+    PROFILE,
+    option("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)"),
+    option("--data-dir", default=None, help="offline data folder (default: $LABJOURNAL_DATA)"),
+    option("--timeout", type=int, default=None, help="seconds a single cell may run"),
+)
+
 # Each command: its help line and its options, in the order `labjournal --help` lists them.
 COMMANDS: dict[str, tuple[str, tuple[Option, ...]]] = {
     "run": ("execute the notebooks of the plan", RUN_OPTIONS),
@@ -140,6 +161,10 @@ COMMANDS: dict[str, tuple[str, tuple[Option, ...]]] = {
     "status": (
         "say what is stale and why, stage by stage (runs nothing)",
         (PROFILE, option("--json", action="store_true", help="print the status as JSON")),
+    ),
+    "verify": (
+        "re-execute runs in scratch and compare them with the journal (or check a PDF)",
+        VERIFY_OPTIONS,
     ),
     "new": ("start a new journal in an empty folder", NEW_OPTIONS),
     "add": ("adopt an existing notebook: tag its parameters, add it to journal.yml", ADD_OPTIONS),
@@ -231,6 +256,25 @@ def _publish(commands: ModuleType, args: argparse.Namespace) -> None:
     )
 
 
+def _verify(commands: ModuleType, args: argparse.Namespace) -> None:
+    commands.verify(
+        args.project,
+        console=console,
+        pdf=args.pdf,
+        as_json=args.json,
+        profile=args.profile,
+        sample=args.sample,
+        everything=args.everything,
+        seed=args.seed,
+        lab=args.lab,
+        notebook=args.notebook,
+        twice=args.twice,
+        jobs=args.jobs,
+        data_dir=args.data_dir,
+        timeout_s=args.timeout,
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "run": lambda commands, args: commands.run(args.project, **_run_kwargs(args), console=console),
     "render": lambda commands, args: commands.render(args.project, console=console, profile=args.profile),
@@ -245,6 +289,7 @@ HANDLERS: dict[str, Handler] = {
     "status": lambda commands, args: commands.status(
         args.project, console=console, profile=args.profile, as_json=args.json
     ),
+    "verify": _verify,
     "new": lambda commands, args: commands.new(
         args.folder, title=args.title, author=args.author, console=console
     ),

@@ -299,3 +299,53 @@ def status(
         for why in stage.reasons:
             out.print(f"  {escape(why)}")
     return all(stage.fresh for stage in stages)
+
+
+def verify(
+    project_dir: str | None,
+    console: Console,
+    pdf: str | None = None,
+    as_json: bool = False,
+    profile: str | None = None,
+    **options: Any,
+) -> None:
+    """Re-execute runs of the journal in scratch and compare them with results/ (labjournal.run.verify),
+    or, with `pdf`, check a PDF's (or a published folder's) digest against these results."""
+    from labjournal.run.verify import VerifyFailedError, VerifyOptions, verify_journal
+
+    project = Project.discover(project_dir, profile)
+    if pdf is not None:
+        verify_document(project, Path(pdf), console, as_json)
+        return
+    report = verify_journal(project, VerifyOptions(**options), console)
+    out = Console(soft_wrap=True, highlight=False)  # the report: stdout, like `check`
+    if as_json:
+        out.print_json(data=report.to_json())
+    else:
+        for line in report.lines():
+            out.print(escape(line))
+    if not report.ok:
+        raise VerifyFailedError(f"not verified: {report.line()}")
+
+
+def verify_document(project: Project, document: Path, console: Console, as_json: bool = False) -> None:
+    """Whether the document a reader holds is the one the repository's results build: its digest
+    against the digest of these results, rendered and judged here (labjournal.build.digest)."""
+    from labjournal.build.digest import journal_digest, matches, read_document
+    from labjournal.render.freshness import sources
+    from labjournal.run.verify import VerifyFailedError
+
+    held = read_document(document)
+    record = read_render(project)
+    if record is None or not record.get("ok") or record.get("sources") != sources(project):
+        console.print("Rendering the journal from results/ to recompute its digest")
+        render_journal(project)
+    ok, sentence = matches(held, journal_digest(project))
+    if as_json:
+        Console(highlight=False).print_json(
+            data={"document": str(document), "matches": ok, "message": sentence}
+        )
+    else:
+        Console(soft_wrap=True, highlight=False).print(escape(sentence))
+    if not ok:
+        raise VerifyFailedError(f"{document}: {sentence}")

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from labjournal.build import builtin, quarto
 from labjournal.build.combined import write_combined
+from labjournal.build.digest import journal_digest, write_site_digest
 from labjournal.build.pages import read_pages
 from labjournal.errors import BuildError
 from labjournal.files import refusal, staged_folder
@@ -58,11 +59,13 @@ def build_outputs(
         else f"Built from the {project.profile_name} profile ({seeds} seed{'s' if seeds != 1 else ''} "
         "per grid point): not the journal to submit"
     )
-    write_combined(build_dir, site, pages, note)
+    digest = journal_digest(project)  # on the title page and in the site (labjournal.build.digest)
+    write_combined(build_dir, site, pages, " — ".join(part for part in (note, digest.line()) if part))
     out = project.site_dir
     if only == "pdf":  # the site stays as it is, file for file; the PDF replaces the old one whole
         out.mkdir(parents=True, exist_ok=True)
         _pdf(chosen, project, site, out)
+        write_site_digest(out, digest)
     else:
         # The site (and the PDF) are built into a fresh folder that replaces the old one only once
         # all is done: a failed build leaves the last good site and PDF, never half of each.
@@ -71,6 +74,7 @@ def build_outputs(
                 quarto.quarto_site(project, fresh)
             else:
                 builtin.pandoc_site(project, site, pages, fresh)
+            write_site_digest(fresh, digest)
             if only is None:
                 _pdf(chosen, project, site, fresh)
             elif (out / PDF_NAME).exists():

@@ -10,6 +10,7 @@ from typing import Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, JsonValue, model_validator
 
+from labjournal.plan.tolerance import Verify
 from labjournal.records import StrictModel
 
 _Strict = StrictModel  # unknown keys are errors; no coercion
@@ -117,6 +118,7 @@ class PlanFile(_Strict):
     pythonpath: list[str] = Field(default_factory=list)
     data: dict[str, Dataset] = Field(default_factory=dict)
     labs: dict[str, Lab]
+    verify: Verify = Field(default_factory=Verify)  # `labjournal verify`'s tolerances
 
 
 def read_plan_file(path: Path) -> PlanFile:
