@@ -157,3 +157,54 @@ def test_values_are_exact_on_the_same_platform_and_within_tolerance_across_platf
     assert not Comparison(settings, tolerant=True).metrics({"accuracy": 0.9}, {"accuracy": 0.92})[0].within
     assert Comparison(settings, tolerant=False).metrics({"x": float("nan")}, {"x": float("nan")}) == []
     assert str(Verify().tolerance) == "abs 1e-06, rel 0.0001"  # the stated default
+
+
+def test_the_claims_page_flags_a_claim_resting_on_a_run_verify_found_not_reproducible(tmp_path: Path):
+    from types import SimpleNamespace
+
+    from conftest import index_row, results_index
+
+    from labjournal.claims.judge import attach_seed_warnings
+    from labjournal.run.results import Results
+
+    rows = [
+        index_row("demo", "squares", {"x": 1.0}, seed, {"square": 1.0}, notebook="square") for seed in (0, 1)
+    ]
+    results = Results(results_index(rows), tmp_path / "results")
+    claim = SimpleNamespace(refs=["demo/squares"], notes=[])
+    attach_seed_warnings([claim], results)
+    assert claim.notes == []
+    moved = {"demo/square": {"keys": [rows[1]["key"]], "moved": ["metrics.json draw"]}}
+    reproducible.update(tmp_path, {"demo/square": False}, moved)
+    attach_seed_warnings([claim], results)
+    assert claim.notes and claim.notes[0].startswith("demo/square: not reproducible")
+    assert "metrics.json draw" in claim.notes[0]
+    reproducible.update(tmp_path, {"demo/square": True}, {})  # verified again, and it repeated
+    claim.notes.clear()
+    attach_seed_warnings([claim], results)
+    assert claim.notes == []
+
+
+def test_runtime_setup_makes_torch_deterministic_and_says_what_it_cannot(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from labjournal.kit import record, runtime
+
+    monkeypatch.setattr(record, "device", lambda name: None)  # no metrics.json written here
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    monkeypatch.setenv("LABJOURNAL_DEVICE", "cpu")
+    before = torch.are_deterministic_algorithms_enabled()
+    try:
+        runtime.setup(3)
+        first = torch.rand(4)
+        assert torch.are_deterministic_algorithms_enabled()
+        assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
+        runtime.setup(3)
+        assert torch.equal(first, torch.rand(4))
+        said = " ".join(runtime.not_controlled())
+        assert "DataLoader workers" in said and "PYTHONHASHSEED" in said
+        monkeypatch.setenv("PYTHONHASHSEED", "0")
+        runtime.setup(3)
+        assert "PYTHONHASHSEED" not in " ".join(runtime.not_controlled())
+        assert torch.equal(runtime.generator(3).initial_seed() * torch.ones(1), 3 * torch.ones(1))
+    finally:
+        torch.use_deterministic_algorithms(before)

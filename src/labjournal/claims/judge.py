@@ -59,6 +59,7 @@ from labjournal.claims.parts import compare, trend
 from labjournal.claims.verdicts import holm, judge, strict_alpha, what_would_decide
 from labjournal.plan.sequential import Design
 from labjournal.records import Decisions, VerdictKind, stop_note
+from labjournal.run.reproducible import flags
 from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref
 
 __all__ = [
@@ -216,8 +217,9 @@ def apply_holm(verdicts: list[Verdict], alpha: float) -> None:
 
 def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
     """A claim resting on a notebook whose results never change with the seed says so: its
-    'seeds' are copies of one run, not replicates."""
-    unused = results.index.get("seed_unused") or {}
+    'seeds' are copies of one run, not replicates. So does one resting on a run that `verify
+    --twice` found not reproducible (labjournal.run.reproducible)."""
+    unused = {**(results.index.get("seed_unused") or {}), **flags(results.store_root.parent, results.runs)}
     if not unused:
         return
     owner = {(row.lab, row.experiment): f"{row.lab}/{row.notebook}" for row in results.runs}
