@@ -350,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     except LabjournalError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return exc.exit_code
-    except KeyboardInterrupt:
-        console.print("preview stopped" if args.command == "preview" else "interrupted")
+    except KeyboardInterrupt as exc:  # labjournal.errors.Interrupted says what it stopped
+        stopped = escape(str(exc)) or ("preview stopped" if args.command == "preview" else "interrupted")
+        console.print(stopped, soft_wrap=True)
         return 130
     if args.command in ("report", "build"):
         console.print(f"done in {time.monotonic() - started:.1f} s")

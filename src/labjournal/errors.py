@@ -33,6 +33,22 @@ class StoreLockedError(LabjournalError):
     exit_code = 75  # EX_TEMPFAIL: try again later
 
 
+class ResultsRemovedError(LabjournalError):
+    """The results store's folder (or its `.staging`) was removed while `labjournal run` held it:
+    what the runs wrote went with it."""
+
+    exit_code = 1
+
+
+class PortUnavailableError(LabjournalError):
+    """`labjournal preview`: the port asked for is in use (or may not be used); nothing was built."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT), carrying the one line that says what it stopped; the CLI prints the line
+    and exits with 130. A KeyboardInterrupt, so that whatever stops on Ctrl-C stops on it too."""
+
+
 class RenderError(LabjournalError):
     """A journal page could not be rendered (Jinja syntax, a missing metric or figure)."""
 

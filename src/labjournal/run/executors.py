@@ -29,7 +29,7 @@ import os
 import signal
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -59,6 +59,11 @@ class WorkerLost(Exception):
     """The process running a notebook died before reporting an outcome."""
 
 
+class RunFolderRemoved(WorkerLost):
+    """The run's staging folder was removed while it executed (results/ deleted by hand): the
+    store says so when the scheduler goes to record the run (labjournal.run.store)."""
+
+
 class ExecutorError(LabjournalError):
     """The executor cannot be used (no scheduler at the address, workers with several threads)."""
 
@@ -82,6 +87,16 @@ class Executor(Protocol):
         """Stop now (Ctrl-C): the runs executing and those queued."""
         ...
 
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        """Left on an exception (Ctrl-C, the results store removed, a bug), what still runs can
+        never be recorded: it is stopped, not waited for."""
+        if error is not None:
+            self.terminate()
+        self.close()
+
 
 class RelayedFuture(Future):
     """The outcome of a run, relayed from the future of the pool or the cluster that executes
@@ -104,12 +119,15 @@ class LocalExecutor(Executor):
     def __init__(self, workers: int):
         self.workers = workers
         self.threads = max(1, available_cores() // workers)
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=leave_ctrl_c_to_the_main
+        )
         self.terminated = False
 
     def submit(self, job: Job) -> Future:
         try:
-            inner = self.pool.submit(execute_job, job)
+            with ctrl_c_blocked():  # the pool starts its workers in `submit`: they inherit the mask
+                inner = self.pool.submit(run_in_worker, job)
         except BrokenProcessPool as exc:
             raise WorkerLost(str(exc)) from exc
         outer = RelayedFuture(inner.running)
@@ -119,6 +137,11 @@ class LocalExecutor(Executor):
                 outer.set_result(done.result())
             except BrokenProcessPool as exc:
                 outer.set_exception(WorkerLost(str(exc) or "the worker pool broke down"))
+            except OSError as exc:
+                if job.staging.is_dir():  # a bug worth seeing as is
+                    outer.set_exception(exc)
+                else:
+                    outer.set_exception(RunFolderRemoved(f"{job.staging} was removed ({exc})"))
             except BaseException as exc:  # anything else is a bug worth seeing as is
                 outer.set_exception(exc)
 
@@ -129,9 +152,15 @@ class LocalExecutor(Executor):
         self.pool.shutdown(wait=not self.terminated, cancel_futures=True)
 
     def terminate(self) -> None:
-        """Stop now (Ctrl-C): kill the workers and the kernels they started."""
+        """Stop now (Ctrl-C): kill the workers and the kernels they started. The workers are
+        stopped first, so that none starts a kernel after its children were listed."""
+        if self.terminated:
+            return
         self.terminated = True
         workers = [process.pid for process in (self.pool._processes or {}).values()]  # noqa: SLF001
+        for pid in workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
         for pid in [child for worker in workers for child in descendants(worker)] + workers:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -275,6 +304,39 @@ def receive_files(staging: Path, files: dict[str, tuple[bytes, str]]) -> None:
             raise WorkerLost(f"{name} arrived damaged from the worker (checksum mismatch)")
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(target, data)
+
+
+def leave_ctrl_c_to_the_main() -> None:
+    """In each worker, first thing: Ctrl-C (SIGINT) is ignored. The main process stops the workers
+    and their kernels itself (LocalExecutor.terminate); a worker that took a Ctrl-C sent to the
+    process group would print a traceback of its own, or stop between a run and its report."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since its start
+
+
+def run_in_worker(job: Job) -> Outcome:
+    """A run in a pool worker. nbclient handles SIGINT while a notebook runs and leaves Python's
+    KeyboardInterrupt in place after it: Ctrl-C is ignored again before the next."""
+    try:
+        return execute_job(job)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def ctrl_c_blocked() -> Iterator[None]:
+    """SIGINT blocked in this thread: a worker process started meanwhile inherits the mask, so a
+    Ctrl-C to the process group does not reach it while it starts up (before its initializer
+    ignores it). This process still gets it (another thread takes it), as a KeyboardInterrupt."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def descendants(pid: int) -> list[int]:

@@ -8,7 +8,6 @@ the cores, so N workers never oversubscribe the machine.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from rich.progress import (
 )
 
 from labjournal import __version__
-from labjournal.errors import CorruptResultsError, RunsFailedError
+from labjournal.errors import CorruptResultsError, Interrupted, RunsFailedError
 from labjournal.files import atomic_write_json
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
@@ -217,7 +216,7 @@ class Execution:
             f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with "
             f"{pool.workers} worker(s){where}, {pool.threads} thread(s) each."
         )
-        with self.progress, contextlib.closing(pool):
+        with self.progress, pool:  # left on an exception, the pool stops what still runs
             for item in grid:
                 self.submit(item)
             self.drain()
@@ -342,16 +341,15 @@ class Execution:
                 for future in finished:
                     self.settle(future)
                 self.show_running()
-        except KeyboardInterrupt:
-            running = sum(future.running() for future in self.pending)
-            self.console.print(
-                f"[yellow]interrupted:[/] stopping {running} running notebook(s) and their kernels, "
-                f"and {len(self.pending) - running} queued; completed runs are kept, the next run resumes the rest"
-            )
+        except KeyboardInterrupt as interrupt:
+            running = min(sum(future.running() for future in self.pending), self.pool.workers)
             self.pool.terminate()
             for _item, staging in self.pending.values():
                 shutil.rmtree(staging, ignore_errors=True)
-            raise
+            raise Interrupted(  # one line, printed by the CLI
+                f"interrupted: stopping {running} running notebook(s) and their kernels, "
+                f"and {len(self.pending) - running} queued; completed runs are kept, the next run resumes the rest"
+            ) from interrupt
 
 
 def run_record(

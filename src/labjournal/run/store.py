@@ -16,7 +16,9 @@
 
 A run is executed in `.staging` and moved into `runs/` only once it succeeded and its provenance
 is written, so an interrupted run never leaves a half-written result and a failed re-run never
-replaces a good one.
+replaces a good one. Where the store's folder is removed while a command holds it (found by its
+lock file), nothing more is written: the command stops with ResultsRemovedError rather than
+recreate a store holding part of what it held.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from labjournal.errors import CorruptResultsError, StoreLockedError
+from labjournal.errors import CorruptResultsError, ResultsRemovedError, StoreLockedError
 from labjournal.files import atomic_write_json, sha256_file, swap_in
 from labjournal.kit.progress import PROGRESS_FILE
 from labjournal.records import DECISIONS, EXTRA_SEEDS, INDEX, METRICS, RUN_RECORD
@@ -48,6 +50,8 @@ class ResultsStore:
         self.failed_dir = self.root / "failed"
         self.staging_dir = self.root / ".staging"
         self.index_path = self.root / index_name
+        self._held: tuple[int, int] | None = None  # the lock file, while this process holds the store
+        self._started = 0  # runs given a staging folder since the store was locked
 
     # -- locking ---------------------------------------------------------------------------
 
@@ -70,18 +74,37 @@ class ResultsStore:
                 f"  Wait for it to finish, or pass --wait SECONDS to queue behind it."
             ) from exc
         try:
+            self._held, self._started = _identity(lock_path), 0
             (self.root / ".lock.owner").write_text(f"pid {os.getpid()}, since {time.strftime('%H:%M:%S')}\n")
             self._discard_staging()
             yield
         finally:
             self._discard_staging()
             (self.root / ".lock.owner").unlink(missing_ok=True)
+            self._held = None
             lock.release()
 
     def _discard_staging(self) -> None:
         """Leftovers of an interrupted run: never results, safe to drop while we hold the lock."""
         if self.staging_dir.exists():
             shutil.rmtree(self.staging_dir, ignore_errors=True)
+
+    def _still_there(self, staging: Path | None = None) -> None:
+        """While the store is held: its folder (the same lock file) and the run's staging folder
+        are still there, or nothing more is written."""
+        if self._held is None:
+            return
+        try:
+            present = _identity(self.root / ".lock") == self._held
+        except OSError:
+            present = False
+        if present and (staging is None or staging.is_dir()):
+            return
+        gone = self.root if not present else self.staging_dir if not self.staging_dir.is_dir() else staging
+        raise ResultsRemovedError(
+            f"{gone}/ was removed while runs were executing: {self._started} run(s) were lost; "
+            "run `labjournal run` again"
+        )
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -92,8 +115,10 @@ class ResultsStore:
         return self.failed_dir / lab / notebook / key[:16]
 
     def new_staging(self, key: str) -> Path:
+        self._still_there()
         path = self.staging_dir / f"{key[:16]}-{os.getpid()}-{time.monotonic_ns()}"
         path.mkdir(parents=True)
+        self._started += 1
         return path
 
     # -- reading ---------------------------------------------------------------------------
@@ -141,6 +166,7 @@ class ResultsStore:
 
     def commit(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
         """Seal a finished run: checksum its files, write run.json last, swap it into place."""
+        self._still_there(staging)
         (staging / PROGRESS_FILE).unlink(missing_ok=True)
         record["artifacts"] = {
             str(path.relative_to(staging)): sha256_file(path)
@@ -148,11 +174,13 @@ class ResultsStore:
             if path.is_file() and path.name != RUN_RECORD
         }
         atomic_write_json(staging / RUN_RECORD, record)
+        self._still_there(staging)  # again: a removal while the files were read
         destination.parent.mkdir(parents=True, exist_ok=True)
         # --force over a good run: the new run is complete, so the old one may go.
         swap_in(staging, destination, self.staging_dir / f"retired-{destination.name}-{time.monotonic_ns()}")
 
     def keep_failed(self, staging: Path, destination: Path, record: dict[str, Any]) -> None:
+        self._still_there(staging)
         atomic_write_json(staging / RUN_RECORD, record)
         if destination.exists():
             shutil.rmtree(destination)
@@ -160,6 +188,7 @@ class ResultsStore:
         os.replace(staging, destination)
 
     def write_index(self, payload: dict[str, Any]) -> None:
+        self._still_there()
         atomic_write_json(self.index_path, payload)
 
     # -- seeds added until claims are decided ------------------------------------------------
@@ -184,3 +213,9 @@ class ResultsStore:
 
     def write_decisions(self, payload: dict[str, Any]) -> None:
         atomic_write_json(self.root / DECISIONS, payload)
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """Which file this is (device and inode): a store removed and made again has another lock file."""
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
