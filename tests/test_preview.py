@@ -63,3 +63,24 @@ def test_a_saved_sentence_shows_up_and_a_broken_edit_shows_its_error(preview, br
     page.wait_for_function("document.body.innerText.includes('Fixed again.')", timeout=5_000)
     assert page.locator("#labjournal-error").count() == 0
     page.close()
+
+
+def test_a_port_in_use_is_refused_before_anything_is_built(demo_project: Path, monkeypatch, capsys) -> None:
+    import socket
+
+    from labjournal.authoring.preview import Previewer
+    from labjournal.cli import main
+
+    monkeypatch.setattr(
+        Previewer, "full", lambda *_args, **_kw: pytest.fail("built before the port was checked")
+    )
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--project", str(demo_project), "preview", "--port", str(port), "--profile", "quick"])
+    output = capsys.readouterr().err
+    assert code == 2, output
+    assert f"port {port} on 127.0.0.1 is already in use; nothing was built" in output
+    assert "--port" in output and "Traceback" not in output
+    assert not (demo_project / "results").exists() and not (demo_project / "_site").exists()

@@ -21,6 +21,7 @@ listens is added to every HTML page as it is served (the files on disk stay as p
 
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import json
@@ -36,7 +37,7 @@ from rich.markup import escape
 from labjournal.build.builtin import index_for_search, rebuild_pages
 from labjournal.build.inputs import WatchList, watch_list
 from labjournal.build.outputs import build_outputs
-from labjournal.errors import LabjournalError
+from labjournal.errors import LabjournalError, PortUnavailableError
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
 
@@ -190,21 +191,35 @@ class Previewer:
         return full
 
 
+def listen(port: int, site: Path, broadcast: Broadcast) -> http.server.ThreadingHTTPServer:
+    """The preview's server, bound to 127.0.0.1:`port` (0: any free port) but not serving yet."""
+    handler = type("Handler", (PreviewHandler,), {"broadcast": broadcast})
+    try:
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", port), functools.partial(handler, directory=str(site))
+        )
+    except OSError as exc:
+        problem = "is already in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise PortUnavailableError(
+            f"port {port} on 127.0.0.1 {problem}; nothing was built. Pass another with --port "
+            "(--port 0 takes any free one)"
+        ) from exc
+    server.daemon_threads = True
+    return server
+
+
 def serve_and_watch(project: Project, console: Console, run: Callable[[], object], port: int = 8000) -> None:
     """Build once (running the plan with `run`), serve, and rebuild on every save."""
 
     previewer = Previewer(project, console, run)
+    server = listen(port, project.site_dir, previewer.broadcast)  # first: a busy port before a build
     try:
         previewer.full(run=True)
     except LabjournalError as exc:
         console.print(f"[bold red]error:[/] {escape(str(exc))}")
         if not (project.site_dir / "index.html").exists():
+            server.server_close()
             raise
-    handler = type("Handler", (PreviewHandler,), {"broadcast": previewer.broadcast})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", port), functools.partial(handler, directory=str(project.site_dir))
-    )
-    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     console.print(
         f"Preview at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops); watching for saves"
