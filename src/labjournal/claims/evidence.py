@@ -21,8 +21,11 @@ How each part is judged depends on what it measures, fixed in claims.yml before 
   of it when positive and spanning a factor of 4 or more), with the seeds that ran every point:
   the mean of the per-seed slopes gets the same paired interval as a difference;
 - `scale: log` compares log-ratios, for measures whose values span orders of magnitude;
-- a censored outcome (`censored_at`: "never reached within the epochs trained") is an order, not
-  a number: see `labjournal.claims.ranks`.
+- a censored outcome (`censored_at`: "never reached within the epochs trained") is never a
+  number: the signed-rank test on restricted times, `labjournal.claims.ranks`;
+- `spread: true` compares the variance across seeds (Pitman–Morgan, `labjournal.claims.spread`),
+  `adjust: METRIC` the differences adjusted for a declared covariate (`labjournal.claims.adjust`);
+- the seeds an open part would need are those at 80 % power (`labjournal.claims.power`).
 
 A part `by_construction: true` is one the design makes true (more FLOPs for more data): it is
 shown, never counted. How parts make a claim's verdict is `labjournal.claims.verdicts`.
@@ -38,7 +41,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from labjournal.plan.sequential import Design, seeds_to_decide
+from labjournal.claims.power import POWER, t_seeds
+from labjournal.plan.sequential import Design
 from labjournal.records import VerdictKind
 
 SUPPORTED, CONTRADICTED = VerdictKind.SUPPORTED, VerdictKind.CONTRADICTED
@@ -185,9 +189,12 @@ class Evidence:
             return self.verdict
         return dataclasses.replace(self, design=Design(self.design.looks, alpha)).verdict
 
-    def seeds_needed(self, alpha: float | None = None, limit: int = 10_000) -> int | None:
-        """About how many seeds would decide this part at the observed spread (at `alpha`,
-        e.g. a Holm level, where given); `limit + 1` for "more than `limit`"."""
+    def seeds_needed(
+        self, alpha: float | None = None, limit: int = 10_000, power: float = POWER
+    ) -> int | None:
+        """About how many seeds would decide this part with 80 % power (`power`) at the observed
+        spread and difference (at `alpha`, e.g. a Holm level, where given; labjournal.claims.power);
+        `limit + 1` for "more than `limit`"."""
         if (
             self.verdict_at(alpha or self.design.alpha) in DECIDED
             or self.exact
@@ -196,7 +203,7 @@ class Evidence:
         ):
             return None
         design = Design(self.design.looks, alpha) if alpha else self.design
-        return seeds_to_decide(self.spread, self.mean, self.margin, design, self.n, limit)
+        return t_seeds(self.spread, self.mean, self.margin, design.nominal_alpha, self.n, limit, power)
 
     def interval_text(self) -> str:
         shown_n = f"n = {self.n}" + (f" of {self.planned}" if self.planned > self.n else "")

@@ -1,19 +1,30 @@
 """Censored outcomes judged as what they are: "not reached within the epochs trained" is an
 outcome, not a number, and never stands in for one.
 
-A comparison that declares `censored_at` compares each seed's pair of runs by their order only:
-a run that got there ranks by the epoch it got there; a run that never did ranks after every run
-that did; two runs that never did are tied. Ties (both censored, or the same epoch) are counted
-and shown, never dropped in silence. The test is the exact two-sided sign test on the untied
-pairs (binomial, p = 1/2 under no difference), decided at the design's nominal level at every
-look, so its error rate stays within the design's alpha when seeds are added (the simulation in
-tests/test_claims_simulation.py checks it). No difference in epochs is printed: with censoring
-it would be a difference of imputed values. Equivalence ("negligible") cannot be shown from
-orders, so a ranked part is never negligible.
+Every run of a comparison stops at the same budget E (the `censored_at` parameter, or number),
+so the restricted time R = min(T, E + 1) is fully observed: a run that reached the target at
+epoch T scores T, a run that never did scores E + 1, one past every epoch trained (a fixed score
+for "never", declared before the data, not an estimate of when it would have). Each seed's pair
+is compared by the difference of its restricted times with the **Wilcoxon signed-rank test**:
+pairs tied (both never, or the same epoch) are dropped, tied magnitudes share their midrank,
+and the p-value is exact, from the permutation distribution (each pair's sign flipped with
+probability 1/2 under no difference; `signed_rank_p`). It is valid for any n, ties included,
+and uses how much later, not only which run was later, so it decides from fewer seeds than the
+sign test on orders. It is decided at the design's nominal level at every look (Pocock's level of
+`labjournal.plan.sequential`), so its error rate stays within the design's alpha when seeds are
+added (bench/simulate_claims.py and tests/test_censored.py simulate the whole rule: level and
+power at 0/30/60 % censoring). No difference in epochs is printed, and equivalence
+("negligible") is not shown from restricted times, so such a part is never negligible.
+
+`RankedEvidence` is the earlier rule, the exact sign test on the orders of the pairs; a
+comparison whose budget is unknown still gets it (`ranked` without `budget`), and the simulation
+compares the two.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +32,9 @@ import numpy as np
 from scipy import stats
 
 from labjournal.claims.evidence import DECIDED, Evidence, _g
+from labjournal.claims.power import POWER, normal_seeds
 from labjournal.plan.sequential import Design
+from labjournal.run.results import ResultLookupError
 
 
 def order(a: float | None, b: float | None) -> int:
@@ -38,7 +51,7 @@ def order(a: float | None, b: float | None) -> int:
 
 @dataclass
 class RankedEvidence(Evidence):
-    """A comparison of censored outcomes by the order of each seed's pair."""
+    """A comparison of censored outcomes by the order of each seed's pair (the sign test)."""
 
     orders: list[int] = field(default_factory=list)  # +1, -1 or 0 per seed: `at` after `than`
     censored: int = 0  # runs that never reached the target
@@ -60,9 +73,16 @@ class RankedEvidence(Evidence):
     def ties(self) -> int:
         return sum(o == 0 for o in self.orders)
 
-    def _nominal(self) -> float:
+    def _test(self) -> tuple[float, float]:
+        """The nominal two-sided p-value and the standardised statistic (positive: later)."""
         untied = self.later + self.earlier
-        return float(stats.binomtest(self.later, untied, 0.5).pvalue) if untied else 1.0
+        if not untied:
+            return 1.0, 0.0
+        p = float(stats.binomtest(self.later, untied, 0.5).pvalue)
+        return p, (self.later - self.earlier) / math.sqrt(untied)
+
+    def _nominal(self) -> float:
+        return self._test()[0]
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -78,29 +98,32 @@ class RankedEvidence(Evidence):
 
     @property
     def side(self) -> str | None:
-        if self.later == self.earlier or self._nominal() > self.design.nominal_alpha:
+        p, z = self._test()
+        if z == 0 or p > self.design.nominal_alpha:
             return None
-        return "positive" if self.later > self.earlier else "negative"
+        return "positive" if z > 0 else "negative"
 
-    def seeds_needed(self, alpha: float | None = None, limit: int = 1000) -> int | None:
-        """About how many seeds would decide it if the share of untied pairs going each way and
-        the share of ties stayed as seen."""
-        if self.verdict_at(alpha or self.design.alpha) in DECIDED or self.later == self.earlier:
+    def seeds_needed(self, alpha: float | None = None, limit: int = 1000, power: float = POWER) -> int | None:
+        """About how many seeds would decide it with 80 % power (`power`) if the pairs went on as
+        seen: the statistic standardised per seed as the effect (labjournal.claims.power), and
+        never fewer than the exact test can decide with at the share of untied pairs seen."""
+        z = self._test()[1]
+        if self.verdict_at(alpha or self.design.alpha) in DECIDED or z == 0:
             return None
         nominal = Design(self.design.looks, alpha or self.design.alpha).nominal_alpha
-        n = np.arange(max(self.n, 2), limit + 1)
-        untied = np.maximum(1, np.rint(n * (self.later + self.earlier) / self.n)).astype(int)
-        majority = np.floor(untied * max(self.later, self.earlier) / (self.later + self.earlier))
-        p = np.minimum(1.0, 2 * stats.binom.sf(majority - 1, untied, 0.5))  # the exact two-sided p
-        found = np.flatnonzero(p <= nominal)
-        return int(n[found[0]]) if found.size else limit + 1
+        fewest_untied = math.ceil(1 + math.log2(1 / nominal))  # all one way: p = 2 / 2^m
+        least = math.ceil(fewest_untied * self.n / (self.later + self.earlier))
+        return normal_seeds(z / math.sqrt(self.n), 0.0, nominal, self.n, limit, power, least)
+
+    def _test_text(self) -> str:
+        return f"sign test p = {_g(self._nominal())}"
 
     def interval_text(self) -> str:
         shown_n = f"n = {self.n}" + (f" of {self.planned}" if self.planned > self.n else "")
         return (
             f"later on {self.later}, earlier on {self.earlier}, tied on {self.ties} of the seeds "
             f"({self.both_censored} with neither reaching it; {self.censored} runs never reached it); "
-            f"sign test p = {_g(self._nominal())}, {shown_n}"
+            f"{self._test_text()}, {shown_n}"
         )
 
     def summary(self) -> str:
@@ -111,12 +134,85 @@ class RankedEvidence(Evidence):
         return text
 
 
+@dataclass
+class RestrictedEvidence(RankedEvidence):
+    """A comparison of censored outcomes by the signed-rank test on the restricted times
+    min(T, E + 1) of each seed's pair (the module's docstring)."""
+
+    budget: float = math.inf  # E, the epochs every run was given; "never" scores E + 1
+    restricted: list[tuple[float, float]] = field(default_factory=list)  # (at, than) per seed
+
+    def __post_init__(self) -> None:
+        self.method = "signed-rank test on restricted times (censored)"
+        self.differences = [a - b for a, b in self.restricted]
+
+    def _test(self) -> tuple[float, float]:
+        return signed_rank(tuple(self.differences))
+
+    def _test_text(self) -> str:
+        return f"signed-rank test on min(T, {_g(self.budget)} + 1) p = {_g(self._nominal())}"
+
+
+@functools.lru_cache(maxsize=65_536)
+def signed_rank(differences: tuple[float, ...]) -> tuple[float, float]:
+    """The exact two-sided p-value of the Wilcoxon signed-rank test of `differences` and its
+    standardised statistic sum(rank * sign) / sqrt(sum(rank^2)) (positive: the differences lean
+    positive). Zeros are dropped and tied magnitudes share their midrank; the null distribution
+    is the permutation one, every sign flipped with probability 1/2 (what
+    scipy.stats.permutation_test computes by enumeration, here by convolution of the ranks)."""
+    d = np.array([x for x in differences if x != 0.0])
+    if d.size == 0:
+        return 1.0, 0.0
+    doubled = np.rint(2 * stats.rankdata(np.abs(d))).astype(int)  # midranks doubled: integers
+    chance = np.zeros(int(doubled.sum()) + 1)  # the law of twice the positive rank sum
+    chance[0] = 1.0
+    for rank in doubled:
+        shifted = np.zeros_like(chance)
+        shifted[rank:] = chance[:-rank]
+        chance = 0.5 * (chance + shifted)
+    observed = int(doubled[d > 0].sum())
+    tail = min(chance[: observed + 1].sum(), chance[observed:].sum())
+    z = float((doubled * np.sign(d)).sum() / np.sqrt((doubled**2).sum()))
+    return float(min(1.0, 2 * tail)), z
+
+
+def restricted_time(value: float | None, budget: float) -> float:
+    """min(T, E + 1): the epoch reached, or E + 1 for "never reached within E"."""
+    return budget + 1 if value is None else min(float(value), budget + 1)
+
+
+def budget_of(censored_at: str | float, rows: list[Any]) -> float:
+    """E, the budget every compared run was given: the number declared, or the smallest value of
+    the parameter it names over the runs (a run given fewer epochs bounds the comparison)."""
+    if not isinstance(censored_at, str):
+        return float(censored_at)
+    found = [row.params.get(censored_at) for row in rows]
+    if not found or any(isinstance(v, bool) or not isinstance(v, int | float) for v in found):
+        raise ResultLookupError(
+            f"censored_at: '{censored_at}' must name a numeric parameter of every compared run "
+            f"(the budget E each run had), got {sorted({repr(v) for v in found})}"
+        )
+    return float(min(found))
+
+
 def ranked(
-    base: dict[str, Any], first: dict[Any, float | None], second: dict[Any, float | None]
+    base: dict[str, Any],
+    first: dict[Any, float | None],
+    second: dict[Any, float | None],
+    budget: float | None = None,
 ) -> RankedEvidence:
-    """The ranked evidence of two points' per-seed outcomes (None: never reached)."""
+    """The evidence of two points' per-seed censored outcomes (None: never reached): the
+    signed-rank test on restricted times where the budget E is known, the sign test on orders
+    where it is not."""
     seeds = sorted(set(first) & set(second), key=str)
+    if budget is not None:  # a run reaching it only after E counts as never, as the others do
+        first = {s: (None if v is not None and v > budget else v) for s, v in first.items()}
+        second = {s: (None if v is not None and v > budget else v) for s, v in second.items()}
     orders = [order(first[s], second[s]) for s in seeds]
     censored = sum(first[s] is None for s in seeds) + sum(second[s] is None for s in seeds)
     both = sum(first[s] is None and second[s] is None for s in seeds)
-    return RankedEvidence(**base, orders=orders, censored=censored, both_censored=both)
+    counts = dict(orders=orders, censored=censored, both_censored=both)
+    if budget is None:
+        return RankedEvidence(**base, **counts)
+    pairs = [(restricted_time(first[s], budget), restricted_time(second[s], budget)) for s in seeds]
+    return RestrictedEvidence(**base, **counts, budget=budget, restricted=pairs)

@@ -1,0 +1,105 @@
+"""About how many seeds would decide an open part: the seeds at which the part's test has 80 %
+power, taking the observed spread and the observed difference as the truth.
+
+A part can be decided two ways: its interval excludes zero (supported or contradicted), or it
+falls inside ±margin, the declared smallest difference that matters (negligible). With an
+observed difference Δ and standard deviation sd, the first needs power against an effect of
+|Δ|, the two-sided test at the level each look uses (`Design.nominal_alpha`); the second needs
+the one-sided test against the nearer margin, at distance margin − |Δ|, at half that level (two
+one-sided tests). The figure shown is the smaller of the two: the seeds that would give the
+verdict the data lean to an 80 % chance, at the last look's level (the looks before it only add
+chances to decide, so this errs on the side of more seeds).
+
+For a paired t (differences, slopes, adjusted differences) the power is the noncentral-t power
+of `statsmodels.stats.power.TTestPower`; for the rank and variance tests, whose statistics are
+about normal with a standard error that shrinks as 1/sqrt(n), it is the normal approximation of
+the same two-sided or one-sided test.
+
+`power=0.5` gives the median figure: the seeds at which the observed difference would just be
+decided (what futility stopping asks: labjournal.claims.decide).
+"""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+from statsmodels.stats.power import TTestPower
+
+POWER = 0.8  # the power "would need about N seeds" is stated at
+
+
+def _t_power(effect: float, n: int, alpha: float, alternative: str) -> float:
+    power = float(TTestPower().power(effect_size=effect, nobs=n, alpha=alpha, alternative=alternative))
+    return 1.0 if math.isnan(power) else power  # scipy's noncentral t fails far out in the tail
+
+
+def _smallest_n(effect: float, alpha: float, alternative: str, power: float, have: int, limit: int) -> int:
+    """The smallest n from `have` (at least 2) up to `limit` at which the one-sample t test of a
+    standardised `effect` reaches `power` (bisection: power grows with n); `limit + 1` if none.
+    The search starts below twice the normal approximation's n, which the t's n does not reach
+    (and where scipy's noncentral t is accurate)."""
+    if not effect > 0:
+        return limit + 1
+    one_sided = alpha if alternative == "larger" else alpha / 2
+    normal = ((stats.norm.isf(one_sided) + stats.norm.ppf(power)) / effect) ** 2
+    low = max(have, 2)
+    if low > limit:
+        return limit + 1
+    high = max(low, min(limit, math.ceil(2 * normal) + 10))
+    if _t_power(effect, high, alpha, alternative) < power:
+        high = limit
+        if _t_power(effect, limit, alpha, alternative) < power:
+            return limit + 1
+    if _t_power(effect, low, alpha, alternative) >= power:
+        return low
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _t_power(effect, middle, alpha, alternative) >= power:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def t_seeds(
+    sd: float,
+    mean: float,
+    margin: float,
+    nominal_alpha: float,
+    have: int,
+    limit: int = 10_000,
+    power: float = POWER,
+) -> int | None:
+    """Seeds at which a paired t on differences with this sd decides at `power` (the module's
+    docstring); `limit + 1` for "more than `limit`", None where the sd gives no estimate."""
+    if not sd > 0 or not math.isfinite(sd):
+        return None
+    apart = _smallest_n(abs(mean) / sd, nominal_alpha, "two-sided", power, have, limit)
+    inside = _smallest_n((margin - abs(mean)) / sd, nominal_alpha / 2, "larger", power, have, limit)
+    return min(apart, inside)
+
+
+def normal_seeds(
+    per_seed_effect: float,
+    inside_effect: float,
+    nominal_alpha: float,
+    have: int,
+    limit: int = 10_000,
+    power: float = POWER,
+    least: int = 2,
+) -> int | None:
+    """Seeds for a test whose statistic is about normal with mean `effect * sqrt(n)`: apart from
+    zero with the standardised `per_seed_effect` (two-sided), or inside the margin with
+    `inside_effect` (one-sided at half the level; 0 where equivalence cannot be shown). Never
+    below `least`, the fewest seeds the test can decide with at all."""
+    beyond = stats.norm.ppf(power)
+    needed = []
+    critical = stats.norm.isf(nominal_alpha / 2)  # two-sided at the level, or one-sided at half
+    for effect in (abs(per_seed_effect), inside_effect):
+        if effect > 0 and math.isfinite(effect):
+            needed.append(math.ceil(((critical + beyond) / effect) ** 2))
+    if not needed:
+        return None
+    n = max(min(needed), have, least)
+    return n if n <= limit else limit + 1
