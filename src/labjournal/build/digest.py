@@ -27,6 +27,8 @@ from labjournal.run.results import Results
 
 DIGEST_FILE = "journal-digest.json"  # in the site folder
 SHOWN = 32  # hex digits of the digest the PDF prints
+PART_SHOWN = 12  # hex digits of each part's
+PARTS = ("results", "pages", "verdicts")
 LABEL = "Journal digest"
 
 
@@ -45,8 +47,9 @@ class Digest:
         return self.value[:SHOWN]
 
     def line(self) -> str:
-        """What the PDF's title page says."""
-        return f"{LABEL} {self.shown}"
+        """What the PDF's title page says: the digest, and the start of each part's."""
+        parts = ", ".join(f"{name} {getattr(self, name)[:PART_SHOWN]}" for name in PARTS)
+        return f"{LABEL} {self.shown} ({parts})"
 
     def to_json(self) -> dict[str, Any]:
         return {"digest": self.value, "results": self.results, "pages": self.pages, "verdicts": self.verdicts}
@@ -56,8 +59,10 @@ def journal_digest(project: Project) -> Digest:
     """The digest of the journal as `_build/` and `results/` hold it now."""
     try:
         index = json.loads(project.index_path.read_text())
+    except FileNotFoundError:
+        index = {}  # a journal built before any run: its pages say so
     except (OSError, json.JSONDecodeError) as exc:
-        raise LabjournalError(f"no results index to digest ({project.index_path}): {exc}") from exc
+        raise LabjournalError(f"the results index {project.index_path} is unreadable: {exc}") from exc
     index.pop("generated", None)
     pages = [
         [page.source, sha256_file(project.build_dir / page.source)]
@@ -100,21 +105,25 @@ def read_document(path: Path) -> dict[str, str]:
     if shutil.which("pdftotext") is None:
         raise LabjournalError("reading a PDF's digest needs pdftotext (apt-get install poppler-utils)")
     text = subprocess.run(["pdftotext", "-l", "3", str(path), "-"], capture_output=True, text=True).stdout
-    found = re.search(rf"journaldigest([0-9a-f]{{{SHOWN}}})", re.sub(r"\s+", "", text).lower())
+    flat = re.sub(r"\s+", "", text).lower()
+    found = re.search(rf"journaldigest([0-9a-f]{{{SHOWN}}})", flat)
     if not found:
         raise LabjournalError(
             f"{path}: no journal digest on its title page (built before digests, or not a journal)"
         )
-    return {"digest": found.group(1)}
+    held = {"digest": found.group(1)}
+    for name in PARTS:
+        part = re.search(rf"{name}([0-9a-f]{{{PART_SHOWN}}})", flat[found.end() :])
+        if part:
+            held[name] = part.group(1)
+    return held
 
 
 def matches(held: dict[str, str], now: Digest) -> tuple[bool, str]:
     """Whether the document a reader holds is the one these results build, and the sentence saying so."""
     if now.value.startswith(held.get("digest", "-")):
         return True, f"the document matches these results: {LABEL.lower()} {now.shown}"
-    parts = [
-        name for name in ("results", "pages", "verdicts") if name in held and held[name] != getattr(now, name)
-    ]
+    parts = [name for name in PARTS if name in held and not getattr(now, name).startswith(held[name])]
     which = f" (these differ: {', '.join(parts)})" if parts else ""
     return False, (
         f"the document does NOT match these results{which}: it carries {held.get('digest', '?')[:SHOWN]}, "

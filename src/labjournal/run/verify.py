@@ -224,11 +224,10 @@ def platform_differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[
     """What differs between where a run was recorded and where it ran again: library versions,
     Python, the machine, the thread count, a GPU (whose kernels need not repeat bit for bit)."""
     found = []
-    old = (recorded.get("reads") or {}).get("distributions", {})
-    new = (now.get("reads") or {}).get("distributions", {})
-    for name in sorted(set(old) | set(new)):
-        if old.get(name) != new.get(name):
-            found.append(f"{name} {old.get(name, 'absent')} → {new.get(name, 'absent')}")
+    check = ReadCheck(ReadScope.of(Path.cwd(), Path.cwd()))  # the versions installed here
+    for name, version in sorted(((recorded.get("reads") or {}).get("distributions", {})).items()):
+        if check.version(name) != version:  # what the run imported (a warm kernel had some already)
+            found.append(f"{name} {version} → {check.version(name) or 'not installed'}")
     python = (recorded.get("key_inputs") or {}).get("environment", {}).get("python")
     if python and python != now.get("key_inputs", {}).get("environment", {}).get("python"):
         found.append(f"python {python} → {now['key_inputs']['environment'].get('python')}")
