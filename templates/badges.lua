@@ -7,6 +7,7 @@ function Span(span)
   for verdict, value in pairs(BADGE_COLOURS) do
     if span.classes:includes("claim-" .. verdict) then colour = value end
   end
-  local label = pandoc.utils.stringify(span.content):upper()
+  -- The label names parts (metric names with underscores, brackets): literal text in typst.
+  local label = pandoc.utils.stringify(span.content):upper():gsub("%p", function(c) return "\\" .. c end)
   return pandoc.RawInline("typst", '#box(fill: ' .. colour .. ', inset: (x: 3pt, y: 1.5pt), radius: 2pt)[#text(fill: white, size: 7.5pt, weight: "bold")[' .. label .. ']]')
 end

@@ -11,12 +11,16 @@ from conftest import index_row, make_demo_project, results_index
 from labjournal.claims.judge import (
     CONTRADICTED,
     INCONCLUSIVE,
+    NEGLIGIBLE,
     PARTLY,
     SUPPORTED,
     Claim,
     ClaimError,
+    Verdict,
+    evaluate_all,
     evaluate_claim,
     load_claims,
+    load_claims_file,
 )
 from labjournal.cli import main
 from labjournal.run.results import Results
@@ -37,7 +41,15 @@ def _claim(expect: dict) -> Claim:
     return Claim.model_validate({"lab": "lab02", "sentence": "s", "expect": expect})
 
 
-LESS = {"less": {"ref": "lab02/dropout", "metric": "gap", "at": {"dropout": 0.5}, "than": {"dropout": 0.2}}}
+LESS = {
+    "less": {
+        "ref": "lab02/dropout",
+        "metric": "gap",
+        "margin": 0.01,
+        "at": {"dropout": 0.5},
+        "than": {"dropout": 0.2},
+    }
+}
 
 
 def test_supported_when_the_interval_is_on_the_expected_side() -> None:
@@ -86,15 +98,20 @@ def test_pairs_only_seeds_present_at_both_points() -> None:
 
 def test_trend_and_conjunction() -> None:
     results = _results({0.0: [0.20, 0.21, 0.22], 0.2: [0.10, 0.12, 0.11], 0.5: [0.05, 0.06, 0.06]})
-    down = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "down"}}
-    up = {"trend": {"ref": "lab02/dropout", "metric": "gap", "param": "dropout", "direction": "up"}}
+    trend = {"ref": "lab02/dropout", "metric": "gap", "margin": 0.01, "param": "dropout"}
+    down = {"trend": {**trend, "direction": "down"}}
+    up = {"trend": {**trend, "direction": "up"}}
     verdict = evaluate_claim(results, "c", _claim(down))
     assert verdict.verdict == SUPPORTED and len(verdict.evidence) == 1  # one slope over 0, 0.2, 0.5
     assert "per unit of dropout" in verdict.evidence[0].summary()
     assert evaluate_claim(results, "c", _claim(up)).verdict == CONTRADICTED
     mixed = {"all": [down, {"greater": {**LESS["less"]}}]}
     judged = evaluate_claim(results, "c", _claim(mixed))  # the trend holds, the comparison does not
-    assert judged.verdict == PARTLY and [e.verdict for e in judged.evidence] == [SUPPORTED, CONTRADICTED]
+    assert judged.verdict == CONTRADICTED and [e.verdict for e in judged.evidence] == [
+        SUPPORTED,
+        CONTRADICTED,
+    ]
+    assert judged.label == "contradicted: gap (dropout 0.5 vs 0.2)"
     same = {"all": [down, LESS]}
     assert evaluate_claim(results, "c", _claim(same)).verdict == SUPPORTED
 
@@ -139,7 +156,9 @@ def test_check_exit_codes(tmp_path: Path, capsys) -> None:
     claims = project / "report" / "claims.yml"
 
     def write(expect: str) -> None:
-        claims.write_text(f"claims:\n  c:\n    lab: lab02\n    sentence: s\n    expect: {expect}\n")
+        claims.write_text(
+            f"margins: {{gap: 0.01}}\nclaims:\n  c:\n    lab: lab02\n    sentence: s\n    expect: {expect}\n"
+        )
 
     write("{less: {ref: lab02/dropout, metric: gap, at: {dropout: 0.5}, than: {dropout: 0.2}}}")
     assert main(["--project", str(project), "check"]) == 0
@@ -232,3 +251,171 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     revised = json.loads(capsys.readouterr().out)["claims"][0]["revisions"]
     assert len(revised) == 1 and "revised after seeing results" in revised[0]
     assert "expect.greater.margin: 0.01 → 0.5" in revised[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Labels that never say more than the parts (labjournal.claims.verdicts)
+
+
+def _mixed(gaps: dict[float, list[float]], *parts: dict) -> Verdict:
+    return evaluate_claim(_results(gaps), "c", _claim({"all": list(parts)}))
+
+
+def _part(kind: str, at: float, than: float, margin: float = 0.01) -> dict:
+    return {
+        kind: {
+            "ref": "lab02/dropout",
+            "metric": "gap",
+            "margin": margin,
+            "at": {"dropout": at},
+            "than": {"dropout": than},
+        }
+    }
+
+
+GAPS = {
+    0.0: [0.20, 0.21, 0.22, 0.20, 0.21],
+    0.2: [0.10, 0.12, 0.11, 0.10, 0.12],
+    0.3: [0.100, 0.121, 0.109, 0.101, 0.119],  # within 0.002 of dropout 0.2 on every seed
+    0.5: [0.05, 0.06, 0.06, 0.05, 0.06],
+    0.7: [0.05, 0.30, 0.01, 0.25, 0.02],  # all over the place
+}
+
+
+def test_a_refuted_part_makes_the_claim_contradicted_and_the_badge_names_it(tmp_path: Path, capsys) -> None:
+    """A supported part does not soften a refuted one: the claim is contradicted, whichever part
+    was decided first (here both), and `check` fails."""
+    verdict = _mixed(GAPS, _part("less", 0.5, 0.2), _part("less", 0.0, 0.2))
+    assert [e.verdict for e in verdict.evidence] == [SUPPORTED, CONTRADICTED]
+    assert verdict.verdict == CONTRADICTED and verdict.decided
+    assert verdict.label == "contradicted: gap (dropout 0.0 vs 0.2)"
+    project = make_demo_project(tmp_path / "p")
+    rows = [_row(d, s, g) for d, values in GAPS.items() for s, g in enumerate(values)]
+    (project / "results").mkdir()
+    (project / "results" / "index.json").write_text(json.dumps(results_index(rows)))
+    parts = "[{less: {ref: lab02/dropout, metric: gap, at: {dropout: 0.5}, than: {dropout: 0.2}}}, {less: {ref: lab02/dropout, metric: gap, at: {dropout: 0.0}, than: {dropout: 0.2}}}]"
+    (project / "report" / "claims.yml").write_text(
+        f"margins: {{gap: 0.01}}\nclaims:\n  c:\n    lab: lab02\n    sentence: s\n    expect: {{all: {parts}}}\n"
+    )
+    assert main(["--project", str(project), "check", "--json"]) == 1
+    (claim,) = json.loads(capsys.readouterr().out)["claims"]
+    assert (claim["verdict"], claim["label"]) == ("contradicted", "contradicted: gap (dropout 0.0 vs 0.2)")
+
+
+def test_partly_supported_only_beside_negligible_or_open_parts_and_names_them() -> None:
+    negligible = _mixed(GAPS, _part("less", 0.5, 0.2), _part("less", 0.3, 0.2, margin=0.05))
+    assert [e.verdict for e in negligible.evidence] == [SUPPORTED, NEGLIGIBLE]
+    assert negligible.verdict == PARTLY and negligible.decided
+    assert negligible.label == "partly supported; negligible: gap (dropout 0.3 vs 0.2)"
+    open_part = _mixed(GAPS, _part("less", 0.5, 0.2), _part("less", 0.7, 0.2))
+    assert [e.verdict for e in open_part.evidence] == [SUPPORTED, INCONCLUSIVE]
+    assert (
+        open_part.verdict == PARTLY
+        and open_part.label == "partly supported; not shown: gap (dropout 0.7 vs 0.2)"
+    )
+    # Not settled: the open part may yet be contradicted, so the design keeps adding its seeds.
+    assert not open_part.decided and [e for e, _ in open_part.open_parts()] == [open_part.evidence[1]]
+
+
+def test_a_supported_part_that_may_be_below_the_margin_says_so_on_the_badge() -> None:
+    small = _results({0.2: [0.100, 0.110, 0.105], 0.5: [0.095, 0.104, 0.099]})  # Δ ≈ -0.006, tight
+    verdict = evaluate_claim(small, "c", _claim({"less": {**LESS["less"], "margin": 0.005}}))
+    low, high = verdict.evidence[0].interval
+    assert verdict.verdict == SUPPORTED and high > -0.005  # reaches inside the margin
+    assert verdict.label == "supported, possibly below the margin"
+    clear = evaluate_claim(small, "c", _claim({"less": {**LESS["less"], "margin": 0.001}}))
+    assert clear.evidence[0].interval[1] < -0.001 and clear.label == "supported"
+    both = _mixed(GAPS, _part("less", 0.5, 0.2, margin=0.06), _part("less", 0.2, 0.0))
+    assert both.verdict == SUPPORTED
+    assert both.label == "supported, possibly below the margin (gap (dropout 0.5 vs 0.2))"
+
+
+def test_holm_takes_the_p_value_of_the_part_that_decides_the_verdict() -> None:
+    """A claim contradicted by one part is as certain as that part, not as its strongest one
+    (which used to give a wrongly contradicted claim an adjusted p-value 100 times too small)."""
+    from labjournal.claims.verdicts import claim_p
+
+    gaps = {**GAPS, 0.1: [0.13, 0.15, 0.12, 0.16, 0.13]}  # later than 0.2 by 0.028 ± 0.02
+    verdict = _mixed(gaps, _part("less", 0.5, 0.2), _part("less", 0.1, 0.2))
+    strong, against = verdict.evidence
+    assert verdict.verdict == CONTRADICTED and 0.01 < against.p_value < 0.05
+    assert claim_p(CONTRADICTED, verdict.evidence) == pytest.approx(against.p_value)
+    assert against.p_value > 100 * strong.p_value
+
+
+def test_holm_over_the_claims_is_the_default_and_none_is_stated(tmp_path: Path) -> None:
+    from labjournal.claims.verdicts import family_sentence
+
+    path = tmp_path / "claims.yml"
+    path.write_text("claims: {}\n")
+    assert load_claims_file(path).familywise == "holm"
+    verdicts = evaluate_all(_results(GAPS), {"c": _claim(LESS)})
+    assert verdicts[0].familywise_p is not None and verdicts[0].familywise == "holm"
+    path.write_text("familywise: none\nclaims: {}\n")
+    assert load_claims_file(path).familywise == "none"
+    assert "not corrected as a family" in family_sentence("none")
+    assert evaluate_all(_results(GAPS), {"c": _claim(LESS)}, familywise="none")[0].familywise_p is None
+
+
+# --------------------------------------------------------------------------------------------
+# Margins declared, never guessed
+
+
+CLAIMS_WITHOUT_A_MARGIN = """\
+margins:
+  "val_*": 0.02
+claims:
+  a:
+    lab: lab02
+    sentence: s
+    expect: {less: {ref: lab02/dropout, metric: val_gap, at: {dropout: 0.5}, than: {dropout: 0.2}}}
+  b:
+    lab: lab02
+    sentence: s
+    expect:
+      all:
+        - less: {ref: lab02/dropout, metric: gap, margin: 0.01, at: {dropout: 0.5}, than: {dropout: 0.2}}
+        - less: {ref: lab02/dropout, metric: accuracy, at: {dropout: 0.5}, than: {dropout: 0.2}}
+"""
+
+
+def test_a_part_without_a_margin_is_an_error_at_its_line_naming_the_three_places(tmp_path: Path) -> None:
+    path = tmp_path / "claims.yml"
+    path.write_text(CLAIMS_WITHOUT_A_MARGIN)
+    with pytest.raises(ClaimError) as caught:
+        load_claims(path)
+    message = str(caught.value)
+    assert "claims.yml:14: claims.b.expect.all[1].less: no margin declared for 'accuracy'" in message
+    assert "`margin:` on this part" in message and "`margin:` on the claim" in message
+    assert "`margins:` table" in message
+    path.write_text(
+        CLAIMS_WITHOUT_A_MARGIN.replace(
+            "    lab: lab02\n    sentence: s\n    expect:\n",
+            "    lab: lab02\n    sentence: s\n    margin: 0.03\n    expect:\n",
+        )
+    )
+    claims = load_claims_file(path)
+    assert claims.margins_for(claims.claims["a"]).of(claims.claims["a"].expect.less) == (
+        0.02,
+        "margins: val_*",
+    )
+    first, second = (p.less for p in claims.claims["b"].expect.all)
+    assert claims.margins_for(claims.claims["b"]).of(first) == (0.01, "declared on this part")
+    assert claims.margins_for(claims.claims["b"]).of(second) == (0.03, "declared on the claim")
+
+
+def test_no_margin_is_guessed_from_the_metric_name_or_the_data() -> None:
+    """`val_accuracy_variance` once got 0.01 for containing "accuracy"; other metrics 5 % of the
+    observed mean. A part with no declared margin is an error, by construction or not counted."""
+    bare = {
+        "less": {
+            "ref": "lab02/dropout",
+            "metric": "accuracy",
+            "at": {"dropout": 0.5},
+            "than": {"dropout": 0.2},
+        }
+    }
+    with pytest.raises(ClaimError, match="claim 'c'.*no margin declared for 'accuracy'"):
+        evaluate_claim(_results(GAPS), "c", _claim(bare))
+    built = {"less": {**bare["less"], "by_construction": True}}
+    assert evaluate_claim(_results(GAPS), "c", _claim(built)).evidence[0].margin == 0.0

@@ -165,3 +165,104 @@ def test_files_labjournal_writes_never_make_the_commit_dirty(tmp_path: Path) -> 
         (root / source).write_text("after\n")
         assert project_commit(root) == f"{commit}+dirty", source
         _git(root, "checkout", "-q", "--", source)
+
+
+def _check_json(project: Path, capsys) -> dict:
+    main(["--project", str(project), "check", "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_deleted_ledger_is_reported_and_its_loss_recorded_not_silently_restarted(
+    project: Path, capsys
+) -> None:
+    ledger = project / "report" / LEDGER_FILE
+    commands.record_claim_encodings(Project(project), QUIET)
+    assert _check_json(project, capsys)["ledger_problem"] is None
+    ledger.unlink()
+    payload = _check_json(project, capsys)
+    assert (
+        "report/claims.ledger.json was deleted after labjournal run or report wrote it"
+        in payload["ledger_problem"]
+    )
+    assert main(["--project", str(project), "check"]) == 0
+    assert "The claims ledger: report/claims.ledger.json was deleted" in " ".join(
+        capsys.readouterr().out.split()
+    )
+    commands.record_claim_encodings(Project(project), QUIET)  # the next run or report
+    (entry,) = json.loads(ledger.read_text())["c"]
+    assert entry["ledger_event"] == "the ledger was deleted"
+    payload = _check_json(project, capsys)
+    (claim,) = payload["claims"]
+    assert payload["ledger_problem"] is None and claim["pending"] is None
+    assert "because the ledger was deleted while results existed" in claim["revisions"][0]
+
+
+def test_a_rewritten_ledger_is_reported_on_the_claims_page(project: Path) -> None:
+    (project / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo lab\n---\n\nSquares grow. {{ claim('c') }}\n"
+    )
+    (project / "report" / "claims.qmd").write_text("---\ntitle: Claims\n---\n\n{{ claims_table() }}\n")
+    quarto = project / "_quarto.yml"
+    quarto.write_text(quarto.read_text() + "      - claims.qmd\n")
+    write_notebook(project / "results" / "runs" / "x" / "notebook.ipynb", "x = 1.0")
+    commands.record_claim_encodings(Project(project), QUIET)
+    ledger = project / "report" / LEDGER_FILE
+    history = json.loads(ledger.read_text())
+    history["c"][0]["encoding"]["expect"]["greater"]["margin"] = 0.5  # history rewritten by hand
+    ledger.write_text(json.dumps(history))
+    out, _ = render_journal(Project(project))
+    page = " ".join((out / "claims.qmd").read_text().split())
+    assert (
+        "**The claims ledger:** report/claims.ledger.json was rewritten outside labjournal run or report"
+        in page.replace("\\", "")
+    )
+
+
+def _rewrite_index(project: Path, design: dict | None = None, threshold: float = 0.75) -> None:
+    rows = [
+        index_row(
+            "demo",
+            "squares",
+            {"x": x, "threshold": threshold},
+            seed,
+            {"square": x * x + seed / 100},
+            notebook="square",
+        )
+        for x in (1.0, 2.0)
+        for seed in range(3)
+    ]
+    extra = {"design": design} if design else {}
+    (project / "results" / "index.json").write_text(
+        json.dumps(results_index(rows, profile="default", **extra))
+    )
+
+
+def test_the_design_the_thresholds_the_sentence_and_familywise_are_recorded(project: Path, capsys) -> None:
+    ledger = project / "report" / LEDGER_FILE
+    _rewrite_index(project, {"looks": [3, 5, 7], "alpha": 0.05})
+    commands.record_claim_encodings(Project(project), QUIET)
+    (first,) = json.loads(ledger.read_text())["c"]
+    assert first["plan"] == {
+        "design": {"looks": [3, 5, 7], "cap": 7, "alpha": 0.05},
+        "params": {"demo/squares": {"threshold": 0.75}},
+    }
+    assert first["encoding"]["sentence"] == "Squares grow." and first["encoding"]["familywise"] == "holm"
+    _rewrite_index(project, {"looks": [3, 5, 7, 9], "alpha": 0.05}, threshold=0.7)  # the plan changed
+    (claim,) = _check_json(project, capsys)["claims"]
+    assert "plan.design.cap: 7 → 9" in claim["pending"]
+    assert "plan.params.demo/squares.threshold: 0.75 → 0.7" in claim["pending"]
+    commands.record_claim_encodings(Project(project), QUIET)
+    claims = project / "report" / "claims.yml"
+    claims.write_text(
+        "familywise: none\n" + claims.read_text().replace("Squares grow.", "Squares grow fast.")
+    )
+    commands.record_claim_encodings(Project(project), QUIET)
+    history = json.loads(ledger.read_text())["c"]
+    assert len(history) == 3 and all(e["revised_after_results"] for e in history[1:])
+    assert "encoding.familywise" not in history[2]["changes"]  # paths are the encoding's own
+    assert (
+        "familywise: holm → none" in history[2]["changes"]
+        and "sentence: Squares grow. → Squares grow fast." in history[2]["changes"]
+    )
+    (claim,) = _check_json(project, capsys)["claims"]
+    assert len(claim["revisions"]) == 2 and "plan.design.looks" in claim["revisions"][0]

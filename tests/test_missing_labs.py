@@ -46,7 +46,7 @@ def test_a_lab_without_results_renders_notes_and_its_claims_are_not_run(tmp_path
     quarto.write_text(quarto.read_text() + "      - other.qmd\n")
     (project / "report" / "claims.yml").write_text(
         "claims:\n  other-grows:\n    lab: other\n    sentence: Squares grow.\n"
-        "    expect: {greater: {ref: other/squares, metric: square, at: {x: 6.0}, than: {x: 5.0}}}\n"
+        "    expect: {greater: {ref: other/squares, metric: square, margin: 0.5, at: {x: 6.0}, than: {x: 5.0}}}\n"
     )
     quiet = Console(quiet=True)
     request = RunRequest.for_plan(load_plan(plan), profile="quick", lab="demo", console=quiet)

@@ -197,7 +197,7 @@ def test_the_claims_page_does_not_depend_on_the_order_of_the_pages(tmp_path: Pat
     project = make_demo_project(tmp_path / "p")
     (project / "report" / "claims.yml").write_text(
         "claims:\n  grows:\n    lab: demo\n    sentence: Squares grow.\n    figure: demo/squares/plot\n"
-        "    expect: {greater: {ref: demo/squares, metric: square, at: {x: 2.0}, than: {x: 1.0}}}\n"
+        "    expect: {greater: {ref: demo/squares, metric: square, margin: 0.5, at: {x: 2.0}, than: {x: 1.0}}}\n"
     )
     (project / "report" / "claims.qmd").write_text("---\ntitle: Claims\n---\n\n{{ claims_table() }}\n")
     (project / "report" / "demo.qmd").write_text(DEMO_PAGE + "\nSquares grow. {{ claim('grows') }}\n")

@@ -82,7 +82,7 @@ def test_a_failed_grid_point_becomes_notes_and_the_exit_code_says_so(demo_projec
     claims = demo_project / "report" / "claims.yml"
     claims.write_text(
         "claims:\n  bigger:\n    lab: demo\n    sentence: Bigger x, bigger square.\n    expect:\n"
-        "      greater: {ref: demo/squares, metric: square, at: {x: 3.0}, than: {x: 1.0}}\n"
+        "      greater: {ref: demo/squares, metric: square, margin: 0.5, at: {x: 3.0}, than: {x: 1.0}}\n"
     )
     page = demo_project / "report" / "demo.qmd"
     page.write_text(
@@ -175,7 +175,7 @@ def test_a_claim_naming_a_missing_metric_is_reported_at_its_line(demo_project: P
     assert _cli(demo_project, capsys, "run", "--jobs", "1")[0] == 0
     (demo_project / "report" / "claims.yml").write_text(
         "# claims\nclaims:\n  bigger:\n    lab: demo\n    sentence: s\n    expect:\n"
-        "      greater: {ref: demo/squares, metric: sqaure, at: {x: 3.0}, than: {x: 1.0}}\n"
+        "      greater: {ref: demo/squares, metric: sqaure, margin: 0.5, at: {x: 3.0}, than: {x: 1.0}}\n"
     )
     code, _, err = _cli(demo_project, capsys, "check")
     assert code == 2 and "report/claims.yml:3: claim 'bigger'" in err and "no metric 'sqaure'" in err

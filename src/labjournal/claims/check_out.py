@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from labjournal.claims.judge import DECIDED, Verdict
+from labjournal.claims.judge import Verdict
 from labjournal.claims.verdicts import family_sentence
 from labjournal.plan.sequential import Design
 
@@ -38,15 +38,20 @@ def _undecided_line(v: Verdict) -> str:
 
 
 def _lines(v: Verdict) -> list[str]:
-    lines = [escape(e.summary()) + f" → {e.verdict}" for e in v.evidence]
+    lines = [
+        escape(e.summary()) + f" → {e.verdict}" + (f" on its own; {note}" if note else "")
+        for e, note in zip(v.evidence, v.part_notes(), strict=True)
+    ]
     for description, cells in v.sensitivity:
         shown = ", ".join(f"{where}: {verdict}" for where, verdict in cells)
         lines.append(f"[dim]sensitivity of {escape(description)}: {escape(shown)} (not counted)[/]")
     if v.familywise_p is not None:
         lines.append(f"the claim's Holm-adjusted p-value: {v.familywise_p:.3g}")
+    if v.familywise == "none":
+        lines.append("[dim]not corrected over the journal's claims (familywise: none)[/]")
     if v.verdict == "not-run":
         lines.append(f"[italic]{escape(v.stopped)}[/]")
-    elif v.verdict not in DECIDED:
+    elif not v.decided:
         lines.append(_undecided_line(v))
     lines += [f"[yellow]warning: {escape(note)}[/]" for note in v.notes]
     lines += [f"[magenta]{escape(revision)}[/]" for revision in v.revisions]
@@ -61,12 +66,15 @@ def print_table(verdicts: list[Verdict], profile: str, design: Design, familywis
         table.add_column(column)
     for v in verdicts:
         style = VERDICT_STYLES[v.verdict]
-        table.add_row(escape(v.claim_id), v.claim.lab, f"[{style}]{v.verdict}[/]", "\n".join(_lines(v)))
+        shown = f"[{style}]{escape(v.label)}[/]"
+        table.add_row(escape(v.claim_id), v.claim.lab, shown, "\n".join(_lines(v)))
     out = Console(soft_wrap=False)
     out.print(table)
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
     out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
-    out.print(f"Judged with {design.describe()}; {family_sentence(familywise)}")
+    out.print(f"Judged with {design.describe()}; {family_sentence(familywise).replace('**', '')}")
+    for trouble in sorted({v.ledger for v in verdicts if v.ledger}):
+        out.print(f"[bold red]The claims ledger:[/] {escape(trouble)}")
 
 
 def _number(value: float | None) -> float | None:
@@ -100,10 +108,11 @@ def as_json(verdicts: list[Verdict], profile: str, design: Design, familywise: s
             "lab": v.claim.lab,
             "sentence": v.claim.sentence,
             "verdict": v.verdict,
+            "label": v.label,
             "parts": [part_json(e) for e in v.evidence],
             "familywise_p": _number(v.familywise_p),
             "stopped": v.stopped or None,
-            "seeds_needed": v.seeds_needed() if v.verdict not in DECIDED and v.evidence else None,
+            "seeds_needed": v.seeds_needed() if not v.decided and v.evidence else None,
             "sensitivity": [
                 {"part": d, "cells": [{"at": w, "verdict": c} for w, c in cells]}
                 for d, cells in v.sensitivity
@@ -118,6 +127,7 @@ def as_json(verdicts: list[Verdict], profile: str, design: Design, familywise: s
         "profile": profile,
         "design": {**design.to_json(), "nominal_alpha": design.nominal_alpha, "described": design.describe()},
         "familywise": familywise,
+        "ledger_problem": next((v.ledger for v in verdicts if v.ledger), None),
         "claims": claims,
     }
     return json.dumps(payload, indent=2, allow_nan=False)

@@ -1,8 +1,16 @@
 """`report/claims.yml`: the claims of a journal and their settings, validated with pydantic.
-The format is described in `labjournal.claims.judge`."""
+The format is described in `labjournal.claims.judge`.
+
+Margins are declared, never guessed: every counted part takes its margin from the part
+(`margin:`), else from its claim (`margin:` beside `expect:`), else from the file's `margins:`
+table, by metric name first, then by the first glob pattern that matches (`"*_variance": 0.4`).
+A part with none is an error at its line. A part `by_construction` is never counted and needs
+none."""
 
 from __future__ import annotations
 
+import fnmatch
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -117,12 +125,48 @@ class Claim(_Strict):
     sentence: str
     expect: Expectation
     figure: str | None = None
+    margin: float | None = Field(default=None, gt=0)  # for every part that declares none
 
 
 class ClaimsFile(_Strict):
     claims: dict[str, Claim] = Field(default_factory=dict)
-    familywise: Literal["none", "holm"] = "none"
-    margins: dict[str, float] = Field(default_factory=dict)
+    # Holm over the journal's claims unless the author opts out with `familywise: none`.
+    familywise: Literal["none", "holm"] = "holm"
+    margins: dict[str, float] = Field(default_factory=dict)  # by metric name or glob pattern
+
+    def margins_for(self, claim: Claim) -> Margins:
+        return Margins(claim.margin, self.margins)
+
+
+@dataclass(frozen=True)
+class Margins:
+    """Where a part's margin is declared: the part, its claim, the file's `margins:` table."""
+
+    claim: float | None = None
+    table: dict[str, float] = field(default_factory=dict)
+
+    def of(self, measure: _Measure) -> tuple[float, str] | None:
+        """The margin of a part and where it was declared; None where none is."""
+        if measure.margin is not None:
+            return measure.margin, "declared on this part"
+        if self.claim is not None:
+            return self.claim, "declared on the claim"
+        if measure.metric in self.table:
+            return self.table[measure.metric], f"margins: {measure.metric}"
+        for pattern, value in self.table.items():
+            if fnmatch.fnmatchcase(measure.metric, pattern):
+                return value, f"margins: {pattern}"
+        return None
+
+
+def no_margin(metric: str, place: str) -> str:
+    """The error of a part with no margin, naming the three places one may be declared."""
+    return (
+        f"{place}: no margin declared for '{metric}' (the smallest difference that matters is never "
+        f"guessed): give `margin:` on this part, `margin:` on the claim (beside `expect:`), or an "
+        f"entry in the `margins:` table at the top of claims.yml, keyed by the metric's name or a "
+        f"pattern (e.g. `margins: {{{metric}: 0.01}}`)"
+    )
 
 
 def load_claims(path: str | Path) -> dict[str, Claim]:
@@ -152,7 +196,22 @@ def load_claims_file(path: str | Path) -> ClaimsFile:
             _check_shape(claim.expect, f"claims.{claim_id}.expect")
         except ValueError as exc:
             raise ClaimError(f"{_at(path, ('claims', claim_id, 'expect'))}: {exc}") from None
+        margins = parsed.margins_for(claim)
+        for loc, measure in leaves(claim.expect, ("claims", claim_id, "expect")):
+            if not measure.by_construction and margins.of(measure) is None:
+                place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)[1:]
+                raise ClaimError(f"{_at(path, loc)}: {no_margin(measure.metric, place)}", claim_id)
     return parsed
+
+
+def leaves(expectation: Expectation, loc: tuple = ()) -> list[tuple[tuple, Comparison | Trend]]:
+    """Every comparison and trend of an expectation, with its place in the claims file."""
+    kind = expectation.kind()
+    if kind == "all":
+        return [
+            leaf for i, part in enumerate(expectation.all or []) for leaf in leaves(part, (*loc, "all", i))
+        ]
+    return [((*loc, kind), getattr(expectation, kind))]
 
 
 def _check_shape(expectation: Expectation, place: str) -> None:

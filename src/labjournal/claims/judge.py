@@ -3,8 +3,8 @@
 `report/claims.yml` declares each claim once: the lab, the sentence the prose states, and an
 expectation about the results; the page places `{{ claim("id") }}` next to that sentence.
 
-    familywise: none            # or holm: control the family-wise error over every comparison
-    margins: {val_accuracy: 0.02}   # optional: the smallest difference that matters, per metric
+    familywise: holm            # the default: Holm over the journal's claims (`none` opts out)
+    margins: {val_accuracy: 0.02, "*_variance": 0.4}   # the smallest difference that matters
     claims:
       lab02-dropout-overfitting:
         lab: lab02
@@ -17,8 +17,9 @@ expectation about the results; the page places `{{ claim("id") }}` next to that 
 
 Expectations: `less` / `greater` (two grid points on one metric), `trend` (`up` or `down` over
 the values of one numeric parameter, `at` fixing the others), and `all` (a conjunction, at least
-one part). Options of a comparison or trend: `over: [fold]` (replicates within a seed),
-`margin`, `scale: log` (compare log-ratios), `exact: true` (a deterministic measure),
+one part). Every counted part needs a margin: on the part, on the claim (`margin:` beside
+`expect:`), or in the `margins:` table (labjournal.claims.file). Options of a comparison or
+trend: `over: [fold]` (replicates within a seed), `margin`, `scale: log` (compare log-ratios), `exact: true` (a deterministic measure),
 `censored_at: PARAM or NUMBER` (a missing value means "not reached within this many"), and for a
 trend `x_scale: log | linear`. The statistics and verdicts are in `labjournal.claims.evidence`.
 """
@@ -49,14 +50,34 @@ from labjournal.claims.file import (
     ClaimsFile,
     Comparison,
     Expectation,
+    Margins,
     Trend,
     claim_line,
     load_claims,
     load_claims_file,
 )
-from labjournal.claims.ledger import LEDGER_FILE, reconcile
+from labjournal.claims.ledger import (
+    LEDGER_FILE,
+    STATE_FILE,
+    Context,
+    Encoded,
+    encoding_of,
+    plan_of,
+    reconcile,
+)
 from labjournal.claims.parts import compare, trend
-from labjournal.claims.verdicts import holm, judge, strict_alpha, what_would_decide
+from labjournal.claims.verdicts import (
+    claim_level,
+    counted,
+    holm,
+    holm_levels,
+    judge,
+    label,
+    open_parts,
+    settled,
+    strict_alpha,
+    what_would_decide,
+)
 from labjournal.plan.sequential import Design
 from labjournal.records import Decisions, VerdictKind, stop_note
 from labjournal.run.reproducible import flags
@@ -96,6 +117,9 @@ class Verdict:
     sensitivity: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)  # encodings changed after results existed
     pending: str = ""  # claims.yml differs from the ledger: what the next run or report records
+    familywise: str = "holm"  # "none": the journal's claims are not corrected as a family
+    family_level: float | None = None  # the Holm level over the claims this claim needs
+    ledger: str = ""  # the ledger was deleted or rewritten since run or report wrote it
 
     @property
     def refs(self) -> list[str]:
@@ -103,20 +127,49 @@ class Verdict:
 
     @property
     def decided(self) -> bool:
-        return self.verdict in DECIDED
+        """Settled: more seeds could not change its label (a partly supported claim with an open
+        part is not; labjournal.claims.verdicts.settled)."""
+        return settled(self.verdict, self.evidence)
+
+    @property
+    def label(self) -> str:
+        """The badge's words: "contradicted: <part>", "partly supported; not shown: <part>",
+        "supported, possibly below the margin" (labjournal.claims.verdicts.label)."""
+        return label(self.verdict, self.evidence)
+
+    def open_parts(self) -> list[tuple[Evidence, float]]:
+        """The counted parts still open, each with the level it needs (within the claim, and no
+        less strict than the Holm level over the claims)."""
+        cap = self.family_level
+        if cap is None:
+            return open_parts(self.evidence)
+        levels = [min(level, cap) for level in holm_levels(self.evidence)]
+        live = zip(counted(self.evidence), levels, strict=True)
+        return [(e, level) for e, level in live if e.verdict_at(level) not in DECIDED]
+
+    def part_notes(self) -> list[str]:
+        """For each part, where its verdict at the claim's level differs from its own: why."""
+        live = counted(self.evidence)
+        levels = zip(claim_level(self.evidence), holm_levels(self.evidence), strict=True)
+        shown = dict(zip(map(id, live), levels, strict=True))
+        notes = []
+        for e in self.evidence:
+            at_claim, level = shown.get(id(e), (e.verdict, e.design.alpha))
+            differs = at_claim != e.verdict
+            notes.append(
+                f"{at_claim} at the claim's level ({level:.3g}, Holm over its parts)" if differs else ""
+            )
+        return notes
 
     def seeds_needed(self) -> int | None:
         """About how many seeds per compared point would decide its most promising open part."""
-        holm_level = self.claim_alpha() if self.familywise_p is not None else None
-        return what_would_decide(self.evidence, holm_level)
+        return what_would_decide(self.evidence, self.family_level)
 
     def claim_alpha(self) -> float:
         return strict_alpha(self.evidence)
 
 
-def _parts(
-    results: Results, expectation: Expectation, design: Design, margins: dict[str, float]
-) -> list[Evidence]:
+def _parts(results: Results, expectation: Expectation, design: Design, margins: Margins) -> list[Evidence]:
     kind = expectation.kind()
     if kind in ("less", "greater"):
         c: Comparison = getattr(expectation, kind)
@@ -132,13 +185,14 @@ def evaluate_claim(
     claim_id: str,
     claim: Claim,
     design: Design | None = None,
-    margins: dict[str, float] | None = None,
+    margins: Margins | None = None,
 ) -> Verdict:
     design = design or Design.from_json(results.index.get("design"))
+    margins = margins or Margins(claim.margin)
     try:
-        evidence = _parts(results, claim.expect, design, margins or {})
+        evidence = _parts(results, claim.expect, design, margins)
         verdict = Verdict(claim_id, claim, judge(evidence), evidence)
-        verdict.sensitivity = sensitivity(results, claim.expect, design, margins or {})
+        verdict.sensitivity = sensitivity(results, claim.expect, design, margins)
     except FailedRunsError as exc:
         return Verdict(claim_id, claim, NOT_RUN, stopped=f"not run: its runs failed (see {exc.where})")
     except ResultLookupError as exc:
@@ -154,7 +208,7 @@ def _leaves(expectation: Expectation) -> list[tuple[str, Comparison | Trend]]:
 
 
 def sensitivity(
-    results: Results, expectation: Expectation, design: Design, margins: dict[str, float]
+    results: Results, expectation: Expectation, design: Design, margins: Margins
 ) -> list[tuple[str, list[tuple[str, str]]]]:
     """For every part with `across: [param]`: its verdict at each value of those parameters
     (shown beside the claim, never counted: the claim is judged where it was declared)."""
@@ -185,18 +239,21 @@ def _moved(kind: str, measure: Comparison | Trend, param: str | None, value: Any
 def evaluate_all(
     results: Results, claims: dict[str, Claim] | ClaimsFile, familywise: str | None = None
 ) -> list[Verdict]:
-    """Every claim's verdict. With `familywise="holm"` (or the claims file's setting) the claims
+    """Every claim's verdict. With `familywise="holm"` (the claims file's default) the claims
     are one family: a claim keeps its verdict only where its Holm-adjusted p-value, over every
-    claim of the journal, is at most alpha (labjournal.claims.verdicts)."""
+    claim of the journal, is at most alpha (labjournal.claims.verdicts); `none` opts out."""
     settings = claims if isinstance(claims, ClaimsFile) else ClaimsFile(claims=claims)
     design = Design.from_json(results.index.get("design"))
     verdicts = [
-        evaluate_claim(results, claim_id, claim, design, settings.margins)
+        evaluate_claim(results, claim_id, claim, design, settings.margins_for(claim))
         if results.has_lab(claim.lab)
         else Verdict(claim_id, claim, NOT_RUN)
         for claim_id, claim in settings.claims.items()
     ]
-    if (familywise or settings.familywise) == "holm":
+    method = familywise or settings.familywise
+    for verdict in verdicts:
+        verdict.familywise = method
+    if method == "holm":
         apply_holm(verdicts, design.alpha)
     attach_seed_warnings(verdicts, results)
     return verdicts
@@ -205,8 +262,11 @@ def evaluate_all(
 def apply_holm(verdicts: list[Verdict], alpha: float) -> None:
     judged = [v for v in verdicts if v.verdict != NOT_RUN]
     adjusted = holm([v.verdict for v in judged], [v.evidence for v in judged], alpha)
+    kept = sum(p <= alpha for p in adjusted)
     for verdict, p in zip(judged, adjusted, strict=True):
         verdict.familywise_p = p
+        # Holm's step-down: a claim not kept needs its p-value below alpha / (the claims not kept).
+        verdict.family_level = None if p <= alpha else alpha / max(1, len(judged) - kept)
         if verdict.verdict in DECIDED and p > alpha:
             verdict.notes.append(
                 f"{verdict.verdict} at its own level, but not under Holm over the journal's claims "
@@ -241,7 +301,7 @@ def attach_stop_reasons(verdicts: list[Verdict], decisions: Decisions | dict[str
             verdict.stopped = (
                 verdict.stopped or f"its lab has no results yet (labjournal run --lab {verdict.claim.lab})"
             )
-        elif verdict.verdict not in DECIDED:
+        elif not verdict.decided:
             verdict.stopped = stop_note(decisions.claims.get(verdict.claim_id))
 
 
@@ -264,10 +324,26 @@ def judge_journal(
             raise
         raise ClaimError(f"{report_dir.name}/{CLAIMS_FILE}:{line}: {exc}", exc.claim_id) from None
     attach_stop_reasons(verdicts, results.decisions)
-    against = f"{results.index.get('profile')} results of {str(results.index.get('generated', ''))[:19]}"
-    judged = {v.claim_id: v.claim for v in verdicts if v.verdict != NOT_RUN}
-    revisions, pending = reconcile(report_dir / LEDGER_FILE, judged, settings, against, write=record)
+    profile = str(results.index.get("profile"))
+    context = Context(
+        profile=profile,
+        against=f"{profile} results of {str(results.index.get('generated', ''))[:19]}",
+        state=report_dir.parent / ".labjournal" / STATE_FILE,
+    )
+    judged = {v.claim_id: encoded(v, settings, results) for v in verdicts if v.verdict != NOT_RUN}
+    revisions, pending, trouble = reconcile(report_dir / LEDGER_FILE, judged, context, write=record)
     for verdict in verdicts:
         verdict.revisions = revisions.get(verdict.claim_id, [])
         verdict.pending = pending.get(verdict.claim_id, "")
+        verdict.ledger = trouble
     return verdicts
+
+
+def encoded(verdict: Verdict, settings: ClaimsFile, results: Results) -> Encoded:
+    """A judged claim's encoding for the ledger: claims.yml's, and the plan's (the design, and the
+    parameters its compared runs share)."""
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for evidence in verdict.evidence:
+        runs.setdefault(evidence.ref, []).extend(row.params for row in evidence.runs)
+    plan = plan_of(results.index.get("design"), runs)
+    return Encoded(encoding_of(verdict.claim, settings), plan)

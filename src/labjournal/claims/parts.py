@@ -9,8 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, default_margin, seed_slope
-from labjournal.claims.file import Comparison, Trend, _Measure
+from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, seed_slope
+from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_margin
 from labjournal.claims.ranks import ranked
 from labjournal.plan.sequential import Design
 from labjournal.run.results import ResultLookupError, Results, split_ref
@@ -77,24 +77,22 @@ def describe(point: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in point.items())
 
 
-def margin_of(measure: _Measure, margins: dict[str, float], reference: float) -> tuple[float, str]:
-    if measure.margin is not None:
-        return measure.margin, "declared for this comparison"
-    if measure.metric in margins:
-        return margins[measure.metric], f"declared for {measure.metric}"
-    margin, note = default_margin(measure.metric, measure.scale, reference)
-    return (margin if margin > 0 else TOLERANCE), note
+def margin_of(measure: _Measure, margins: Margins) -> tuple[float, str]:
+    """The declared margin (labjournal.claims.file.Margins), never a guessed one; a part true by
+    construction, never counted, may have none (0: never negligible)."""
+    found = margins.of(measure)
+    if found is not None:
+        return found
+    if measure.by_construction:
+        return 0.0, "none declared (not counted)"
+    raise ResultLookupError(no_margin(measure.metric, f"{measure.ref} {measure.metric}"))
 
 
-def compare(
-    results: Results, c: Comparison, expected: str, design: Design, margins: dict[str, float]
-) -> Evidence:
+def compare(results: Results, c: Comparison, expected: str, design: Design, margins: Margins) -> Evidence:
     censored = c.censored_at is not None
     first = values(results, c.ref, c, c.at, censored)
     second = values(results, c.ref, c, c.than, censored)
-    observed = list(second.observed().values())
-    reference = sum(observed) / len(observed) if observed else 0.0
-    margin, note = margin_of(c, margins, reference)
+    margin, note = margin_of(c, margins)
     base = dict(
         description=f"{c.metric}{' (log)' if c.scale == 'log' else ''} at {describe(c.at)} − at {describe(c.than)}",
         expected=expected,
@@ -121,7 +119,7 @@ def compare(
     )
 
 
-def trend(results: Results, t: Trend, design: Design, margins: dict[str, float]) -> Evidence:
+def trend(results: Results, t: Trend, design: Design, margins: Margins) -> Evidence:
     """One least-squares slope per seed (the seeds that ran every point, so that points with
     more seeds do not change what the slope estimates), then their mean."""
     lab, experiment = split_ref(t.ref)
@@ -148,8 +146,7 @@ def trend(results: Results, t: Trend, design: Design, margins: dict[str, float])
         for seed in sorted(every, key=str)
     }
     exact = deterministic(t, *(g for _, g in groups))
-    lowest = groups[0][1].observed()
-    margin, note = margin_of(t, margins, sum(lowest.values()) / len(lowest) if lowest else 0.0)
+    margin, note = margin_of(t, margins)
     rows = [row for _, group in groups for row in group.rows]
     fixed = f" at {describe(t.at)}" if t.at else ""
     unit = f"per doubling of {t.param}" if log_x else f"per unit of {t.param}"

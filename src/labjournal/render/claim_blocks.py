@@ -10,7 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from labjournal.claims.file import ClaimError, located
-from labjournal.claims.judge import CLAIMS_FILE, DECIDED, Verdict, judge_journal, load_claims_file
+from labjournal.claims.judge import CLAIMS_FILE, Verdict, judge_journal, load_claims_file
 from labjournal.claims.verdicts import family_sentence
 from labjournal.plan.sequential import Design
 from labjournal.records import IndexRow
@@ -59,7 +59,11 @@ class ClaimBlocks:
             self.second_pass.add(self.state.page)
             return Markup("")
         rows = [self._row(claim_id) for claim_id in self.claims]
-        return Markup(self.state.env.get_template("claims.md.j2").render(rows=rows, decided=DECIDED))
+        ledger = next((row["v"].ledger for row in rows if row["v"].ledger), "")
+        template = self.state.env.get_template("claims.md.j2")
+        return Markup(
+            template.render(rows=rows, ledger=ledger, familywise=self.claims_file.familywise, zip=zip)
+        )
 
     def _row(self, claim_id: str) -> dict[str, Any]:
         verdict = self.verdict(claim_id)
