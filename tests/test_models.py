@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from course.models import TabularNet, image_mlp, mlp
+from course.rng import initialise, streams
 from course.scores import classification_scores, minority_class
-from course.train import evaluate, fit
+from course.train import evaluate, fit, make_optimizer
 from labjournal.kit.flops import parameter_count
 
 
@@ -53,21 +54,23 @@ def test_tabular_net_with_embeddings() -> None:
 
 
 def _train_once(seed: int) -> tuple[list[float], float]:
-    torch.manual_seed(seed)
+    rng = streams(seed)
     generator = torch.Generator().manual_seed(123)  # the data is the same for every seed
     x = torch.randn(256, 6, generator=generator)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).long()
-    model = mlp(6, 2, hidden_layers=1, hidden_units=16, dropout=0.2)
+    model = initialise(
+        mlp(6, 2, hidden_layers=1, hidden_units=16, dropout=0.2, generator=rng.dropout), rng.init
+    )
     loss_fn = nn.CrossEntropyLoss()
     history = fit(
         model,
         loss_fn,
-        torch.optim.Adam(model.parameters(), lr=0.01),
+        make_optimizer("adam", model, lr=0.01),
         (x[:200], y[:200]),
         (x[200:], y[200:]),
         epochs=5,
         batch_size=32,
-        seed=seed,
+        order=rng.batches,
     )
     return history.val_loss, evaluate(model, loss_fn, x[200:], y[200:])[1]
 

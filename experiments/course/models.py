@@ -24,6 +24,45 @@ class LogisticRegression(nn.Module):
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
+class Dropout(nn.Module):
+    """Inverted dropout, as `nn.Dropout`, with masks drawn from its own generator (the run's
+    dropout stream, course.rng), so that dropout does not move any other random draw.
+
+    The masks are drawn `bank` entries at a time (one call to the generator, the comparison with
+    `p` and the scaling done once for many batches) and each batch takes the next entries: the
+    same masks a draw per batch would give in distribution, at a fraction of the calls.
+    """
+
+    def __init__(self, p: float, generator: torch.Generator | None = None, bank: int = 1 << 16):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p, self.generator, self.bank = p, generator, bank
+        self.drawing = True  # False: act as the identity without drawing (course.train.count_epoch_flops)
+        self._masks, self._used = torch.empty(0), 0
+
+    def _next_mask(self, like: torch.Tensor) -> torch.Tensor:
+        n = like.numel()
+        if self._used + n > len(self._masks) or self._masks.device != like.device:
+            keep = torch.rand(
+                max(self.bank, n), generator=self.generator, dtype=like.dtype, device=like.device
+            )
+            self._masks, self._used = keep.ge_(self.p).mul_(1.0 / (1.0 - self.p)), 0  # 0 or 1/(1-p)
+        mask = self._masks[self._used : self._used + n].view_as(like)
+        self._used += n
+        return mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0 or not self.drawing:
+            return x
+        if self.p == 1.0:
+            return x * 0.0
+        return x * self._next_mask(x)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
 def mlp(
     n_inputs: int,
     n_outputs: int,
@@ -31,8 +70,10 @@ def mlp(
     hidden_units: int,
     activation: str = "relu",
     dropout: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> nn.Sequential:
-    """input -> (Linear -> activation -> Dropout) x hidden_layers -> Linear to the logits."""
+    """input -> (Linear -> activation -> Dropout) x hidden_layers -> Linear to the logits.
+    Dropout masks come from `generator` (the run's dropout stream), else the global generator."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation '{activation}' (use one of: {', '.join(ACTIVATIONS)})")
     layers: list[nn.Module] = []
@@ -40,15 +81,22 @@ def mlp(
     for _ in range(hidden_layers):
         layers += [nn.Linear(width, hidden_units), ACTIVATIONS[activation]()]
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout, generator))
         width = hidden_units
     layers.append(nn.Linear(width, n_outputs))
     return nn.Sequential(*layers)
 
 
-def image_mlp(hidden_layers: int, hidden_units: int, dropout: float, n_classes: int = 10) -> nn.Sequential:
+def image_mlp(
+    hidden_layers: int,
+    hidden_units: int,
+    dropout: float,
+    n_classes: int = 10,
+    generator: torch.Generator | None = None,
+) -> nn.Sequential:
     """The Lab 02 classifier: flattened 28x28 images through an MLP with ReLU and dropout."""
-    return nn.Sequential(nn.Flatten(), *mlp(28 * 28, n_classes, hidden_layers, hidden_units, "relu", dropout))
+    body = mlp(28 * 28, n_classes, hidden_layers, hidden_units, "relu", dropout, generator)
+    return nn.Sequential(nn.Flatten(), *body)
 
 
 def embedding_dim(n_codes: int) -> int:
@@ -72,6 +120,7 @@ class TabularNet(nn.Module):
         activation: str = "relu",
         dropout: float = 0.0,
         embeddings: dict[str, int] | None = None,
+        generator: torch.Generator | None = None,
     ):
         super().__init__()
         embeddings = embeddings or {}
@@ -80,9 +129,11 @@ class TabularNet(nn.Module):
             nn.Embedding(n_codes + 1, embedding_dim(n_codes)) for n_codes in embeddings.values()
         )
         width = n_dense + sum(e.embedding_dim for e in self.embeddings)
-        self.body = mlp(width, n_classes, hidden_layers, hidden_units, activation, dropout)
+        self.body = mlp(width, n_classes, hidden_layers, hidden_units, activation, dropout, generator)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.embeddings:
+            return self.body(x)  # all columns dense: no slicing or copying per batch
         parts = [x[:, : self.n_dense]]
         codes = x[:, self.n_dense :].long() + 1  # shift so the unseen code -1 gets row 0
         parts += [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]

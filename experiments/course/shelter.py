@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from course import memo
 from labjournal.kit import data
 from labjournal.kit.data import DataSource
 
@@ -218,6 +219,8 @@ def load_outcomes(path: str | Path) -> pd.DataFrame:
 
 
 def austin_outcomes() -> tuple[pd.DataFrame, DataSource]:
-    """The Austin Animal Center outcomes declared in journal.yml, as the canonical frame."""
+    """The Austin Animal Center outcomes declared in journal.yml, as the canonical frame: read
+    and cleaned once per content of the file (course.memo), then read back from the cache."""
     src = data.source("austin_outcomes")
-    return load_outcomes(src.root), src
+    parts = {"fingerprint": src.fingerprint}
+    return memo.cached("shelter_canonical", parts, ("course.shelter",), lambda: load_outcomes(src.root)), src
