@@ -324,3 +324,43 @@ def test_preview_rebuilds_when_a_file_a_run_read_is_saved(journal) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+PLAIN = """\
+from labjournal.kit import record
+record.scalar("constant", 1.0 + seed)
+"""
+
+
+def test_a_warm_kernel_records_each_run_apart(journal, capsys) -> None:
+    """Runs of two notebooks in one warm kernel: the one that imports nothing of the other's
+    (an editable install, a distribution) records none of it, and editing the other's helper
+    re-runs only the other."""
+    project, package, _libs = journal
+    write_notebook(project / "labs" / "mine" / "plain.ipynb", "seed = 0", PLAIN)
+    plan = project / "journal.yml"
+    plan.write_text(plan.read_text() + "      plain:\n        path: labs/mine/plain.ipynb\n")
+    code, output = _cli(project, capsys, "run", "--jobs", "1")
+    assert code == 0 and "0 cold kernel starts" not in output and "1 cold kernel starts" in output, output
+    plain = next((project / "results" / "runs" / "mine" / "plain").rglob("run.json"))
+    reads = json.loads(plain.read_text())["reads"]
+    assert not [name for name in reads["modules"] if "helperpkg" in name or "fakedist" in name], reads
+    assert "fakedist" not in reads["distributions"] and "pyyaml" not in reads["distributions"], reads
+    (package / "inner.py").write_text("def scale(x):\n    return x * 5\n")
+    code, output = _cli(project, capsys, "run", "--jobs", "1")
+    assert code == 0 and _executed(output) == 2 and "mine/plain" not in output.split("Executing")[-1], output
+
+
+def test_publish_refuses_results_a_run_read_past(journal, capsys, tmp_path) -> None:
+    """A helper edited after the report: status says the runs are stale, and publish refuses
+    rather than ship the old numbers; after a report it publishes."""
+    project, package, _libs = journal
+    assert _report(project, capsys)[0] == 0
+    (package / "inner.py").write_text("def scale(x):\n    return x * 4\n")
+    code, output = _cli(project, capsys, "publish", str(tmp_path / "public"))
+    assert code != 0 and "will not publish: the results are stale" in output, output
+    assert "helperpkg/inner.py changed" in output and not (tmp_path / "public").exists()
+    assert _report(project, capsys)[0] == 0
+    code, output = _cli(project, capsys, "publish", str(tmp_path / "public"))
+    assert code == 0, output
+    assert "The value is 8 ±" in (tmp_path / "public" / "index.html").read_text()

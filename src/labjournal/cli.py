@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -354,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         stopped = escape(str(exc)) or ("preview stopped" if args.command == "preview" else "interrupted")
         console.print(stopped, soft_wrap=True)
         return 130
+    except BrokenPipeError:  # `labjournal check --json | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0
     if args.command in ("report", "build"):
         console.print(f"done in {time.monotonic() - started:.1f} s")
     return 0

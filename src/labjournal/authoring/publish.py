@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from labjournal.authoring.folder import PublishError, check_folder, copy_site
+from labjournal.build.status import run_status
 from labjournal.errors import BuildError
 from labjournal.project import Project
 from labjournal.render.freshness import check_published
@@ -43,6 +44,16 @@ def check_fresh(project: Project) -> Path:
         raise PublishError(
             f"will not publish: the journal shows notes where runs failed ({', '.join(record['failed'][:3])}); "
             "fix the notebooks, then `labjournal report`"
+        )
+    runs = run_status(project)  # what the runs read may have changed since (labjournal.run.reads)
+    if not runs.fresh:
+        option = "" if project.is_default else f" --profile {project.profile_name}"
+        shown = "; ".join(runs.reasons[:3]) + (
+            f" and {len(runs.reasons) - 3} more" if len(runs.reasons) > 3 else ""
+        )
+        raise PublishError(
+            f"will not publish: the results are stale ({shown}); run `labjournal report{option}` "
+            f"(`labjournal status{option}` says why)"
         )
     return site
 

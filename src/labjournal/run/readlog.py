@@ -7,7 +7,9 @@ folder the notebook's code listed (`open`, `os.listdir`, `os.scandir`); what the
 opens and lists while it searches `sys.path` is left out (the modules it found are recorded
 instead). `finish` adds the modules loaded that live outside the standard library and the
 installed distributions (the project's, `pythonpath`'s, editable installs', namespace packages'),
-and the distributions imported with their versions, and writes it all as JSON for the engine
+and the distributions the run imported (every `import` it executed, noted by a wrapper of
+`builtins.__import__`, and every module newly loaded), with those they require, by version, and
+writes it all as JSON for the engine
 (labjournal.run.reads), which keeps what lies in the project and fingerprints it.
 
 Standard library only: this module is imported into every kernel before anything else, so that
@@ -16,10 +18,13 @@ the modules the kernel itself had loaded (ipykernel, IPython, zmq) are not count
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
+import re
 import sys
 import sysconfig
+from typing import Any
 
 _BASELINE = frozenset(sys.modules)  # the kernel's own modules, loaded before any run
 _LIBRARY_ROOTS = tuple(
@@ -41,6 +46,8 @@ class _Log:
     read: dict[str, None] = {}  # ordered sets
     listed: dict[str, None] = {}
     written: set[str] = set()
+    imported: set[str] = set()  # top-level packages the run's imports named
+    loaded: frozenset[str] = frozenset()  # the modules loaded before the run began
 
 
 def _from_import_system() -> bool:
@@ -85,12 +92,37 @@ def _hook(event: str, args: tuple) -> None:
         pass
 
 
+_IMPORT = builtins.__import__
+
+
+def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:  # noqa: A002
+    """`import` as Python does it, noting the top-level package of every import the run executes
+    (also of a module already loaded, which the import system does not announce)."""
+    if _Log.active:
+        package = name if level == 0 else (globals or {}).get("__package__") or ""
+        _Log.imported.add(package.partition(".")[0])
+    return _IMPORT(name, globals, locals, fromlist, level)
+
+
+def forget_local_modules() -> None:
+    """Drop every module loaded from outside the standard library and the installed distributions
+    (the project's, `pythonpath`'s, editable installs'): a run imports afresh, as edited now, what
+    it uses, and a warm kernel's next run does not inherit the modules an earlier one loaded."""
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        local = file and not os.path.realpath(file).startswith(_LIBRARY_ROOTS)
+        if local and name.split(".")[0] not in ("labjournal", "__main__"):
+            del sys.modules[name]
+
+
 def begin() -> None:
-    """Start recording a run (installs the hook the first time)."""
+    """Start recording a run (installs the hook and the import wrapper the first time)."""
     if not _Log.installed:
         sys.addaudithook(_hook)
+        builtins.__import__ = _import
         _Log.installed = True
-    _Log.read, _Log.listed, _Log.written = {}, {}, set()
+    _Log.read, _Log.listed, _Log.written, _Log.imported = {}, {}, set(), set()
+    _Log.loaded = frozenset(sys.modules)
     _Log.active = True
 
 
@@ -107,36 +139,56 @@ def _module_files() -> dict[str, str]:
     return found
 
 
-_DISTRIBUTIONS: dict[str, list[str]] = {}
+_DISTRIBUTIONS: dict[str, list[str]] = {}  # top-level module -> distributions (per kernel)
+_REQUIRES: dict[str, list[str]] = {}  # distribution -> the distributions it requires
 
 
-def _distributions() -> dict[str, str]:
-    """The installed distributions of the top-level modules loaded, with their versions."""
+def _requirements(distribution: str) -> list[str]:
+    from importlib import metadata
+
+    if distribution not in _REQUIRES:
+        try:
+            declared = metadata.requires(distribution) or []
+        except metadata.PackageNotFoundError:
+            declared = []
+        names = [
+            re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", req) for req in declared if "extra ==" not in req
+        ]
+        _REQUIRES[distribution] = [match.group(1) for match in names if match]
+    return _REQUIRES[distribution]
+
+
+def _distributions(tops: set[str]) -> dict[str, str]:
+    """The installed distributions of the top-level modules the run imported, and every
+    distribution they require (a library the run imported through another counts), by version."""
     from importlib import metadata
 
     if not _DISTRIBUTIONS:
         _DISTRIBUTIONS.update(metadata.packages_distributions())
-    tops = {name.split(".")[0] for name in sys.modules if name not in _BASELINE}
-    tops -= set(sys.stdlib_module_names) | {"labjournal", "__main__"}
-    versions = {}
-    for top in sorted(tops):
-        for dist in _DISTRIBUTIONS.get(top, []):
-            try:
-                versions[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
-    return versions
+    todo = [dist for top in tops - set(sys.stdlib_module_names) for dist in _DISTRIBUTIONS.get(top, [])]
+    versions: dict[str, str] = {}
+    while todo:
+        name = re.sub(r"[-_.]+", "-", todo.pop()).lower()
+        if name in versions:
+            continue
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        todo += _requirements(name)
+    return dict(sorted(versions.items()))
 
 
 def finish(path: str) -> None:
     """Stop recording and write what the run read to `path`."""
     _Log.active = False
     listed = {folder: sorted(os.listdir(folder)) for folder in _Log.listed if os.path.isdir(folder)}
+    tops = _Log.imported | {name.split(".")[0] for name in set(sys.modules) - _Log.loaded}
     payload = {
         "files": [p for p in _Log.read if p not in _Log.written],
         "listings": listed,
         "modules": _module_files(),
-        "distributions": _distributions(),
+        "distributions": _distributions(tops - {"labjournal", "__main__"}),
         "site": list(_SITE),
     }
     with open(path, "w", encoding="utf-8") as handle:

@@ -53,10 +53,9 @@ import importlib as _importlib, json as _json, os as _os, sys as _sys
 _paths = [[_p for _p in _e.get("LABJOURNAL_PYTHONPATH", "").split(_os.pathsep) if _p]
           for _e in (_os.environ, _json.loads({environment!r}))]
 _sys.path[:] = [_p for _p in _sys.path if _p not in _paths[0]]  # the last run's folders
-for _n, _m in list(_sys.modules.items()):  # the project's modules: imported afresh, as edited now
-    _f = getattr(_m, "__file__", None) or ""
-    if not _f.startswith(_sys.prefix) and _n.split(".")[0] not in ("labjournal", "__main__") and any(_f.startswith(_p + _os.sep) for _p in _paths[0] + _paths[1]):
-        del _sys.modules[_n]
+# The project's modules, and any other from outside the installed distributions (an editable
+# install's): imported afresh, as edited now, and recorded for the run that imports them.
+__import__("labjournal.run.readlog").run.readlog.forget_local_modules()
 _sys.path[:0] = _paths[1]  # this run's: its notebook's folder, then the plan's pythonpath
 _importlib.invalidate_caches()
 _os.environ.update(_json.loads({environment!r}))
