@@ -133,8 +133,10 @@ def test_each_thing_a_run_read_re_runs_it_and_nothing_else_does(journal, capsys)
     assert (code, _executed(output)) == (0, 2), output
     assert _values(project) == [20.0, 20.001]
     # The config was read without being declared: named, with the line that declares it.
-    assert "mine/fit read labs/mine/config.txt, which journal.yml does not declare" in output
-    assert "`deps: [labs/mine/config.txt]` under labs.mine.notebooks.fit" in output
+    assert (
+        "mine/fit read labs/mine/config.txt, labs/mine/inputs/, which journal.yml does not declare" in output
+    )
+    assert "`deps: [labs/mine/config.txt, labs/mine/inputs/]` under labs.mine.notebooks.fit" in output
     record = json.loads(next((project / "results" / "runs").rglob("run.json")).read_text())
     assert record["reads"]["files"].keys() == {"labs/mine/config.txt", "data/points.txt"}
     assert list(record["reads"]["listings"]) == ["labs/mine/inputs"]
@@ -215,6 +217,7 @@ def test_no_op_status_and_watch_list_come_from_what_was_read(journal, capsys, tm
     assert any(reason.endswith("helperpkg/inner.py changed") for reason in why)
     assert "fakedist 1.0 → 3.0" in why
     assert "report/index.qmd changed" in stages["render"]["reasons"]
+    assert stages["build"]["reasons"] == ["follows the render stage, which is stale"]
 
     # The notebook itself (outside experiments/): a key change, explained.
     notebook = project / "labs" / "mine" / "fit.ipynb"

@@ -141,7 +141,7 @@ def show_plan(
     distinct = len({item.key for item in keyed})
     table = Table(title=f"profile '{profile_name}': {len(specs)} runs ({distinct} distinct)")
     for column in ("run", "key", "status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # a reason is read whole, never cut
     check = ReadCheck(ReadScope.of(plan.root, store.root))
     for item in keyed:
         _record, reason = check.lookup(store, item)

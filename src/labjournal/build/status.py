@@ -154,4 +154,9 @@ def build_status(project: Project, engine: str = "auto") -> StageStatus:
 
 
 def journal_status(project: Project, data_dir: str | None = None) -> list[StageStatus]:
-    return [run_status(project, data_dir), render_status(project), build_status(project)]
+    """Each stage's status; a stage after a stale one is stale too (it will be redone)."""
+    stages = [run_status(project, data_dir), render_status(project), build_status(project)]
+    for earlier, later in zip(stages, stages[1:], strict=False):
+        if not earlier.fresh and later.fresh:
+            later.reasons.append(f"follows the {earlier.stage} stage, which is stale")
+    return stages

@@ -161,10 +161,22 @@ class ReadCheck:
 
 
 def undeclared(reads: Reads, declared: list[str]) -> list[str]:
-    """The files a run read that journal.yml does not declare (under `deps:` or as a dataset);
-    `declared` holds project-relative names of files and folders."""
-    folders = tuple(name.rstrip("/") + "/" for name in declared)
-    return [name for name in reads.files if name not in declared and not name.startswith(folders)]
+    """The files a run read and the folders it listed that journal.yml does not declare (under
+    `deps:` or as a dataset); `declared` holds project-relative names of files and folders. A
+    listed folder is named as a folder (`inputs/`), covering the files read in it."""
+    listed = [
+        name for name in reads.listings if name not in declared and not name.startswith(_under(declared))
+    ]
+    files = [
+        name
+        for name in reads.files
+        if name not in declared and not name.startswith(_under([*declared, *listed]))
+    ]
+    return sorted(files + [f"{name}/" for name in listed])
+
+
+def _under(folders: list[str]) -> tuple[str, ...]:
+    return tuple(name.rstrip("/") + "/" for name in folders)
 
 
 def declared_names(deps: dict[str, str], data_roots: list[str], scope: ReadScope) -> list[str]:
