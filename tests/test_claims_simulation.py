@@ -91,3 +91,30 @@ def test_holm_keeps_a_family_of_claims_at_five_percent() -> None:
         f"\nfamily of 10 null claims: at least one false decision {plain:.1%} uncorrected, {corrected:.1%} with Holm"
     )
     assert plain > 0.2 and corrected <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / 500)
+
+
+def test_a_refuted_part_beside_a_supported_one_is_never_softened() -> None:
+    """A supported part and a part 1 sd the wrong way: contradicted whenever the wrong part is
+    decided (the old rule called 64 % of these 'partly supported'), never supported; partly
+    supported only while that part stays open, and its badge then says so."""
+    shares = simulate(SCENARIOS["true 3 sd + a part 1 sd the wrong way"], 2000)
+    print(f"\nsupported part + part -1 sd: {shares}")
+    assert shares["supported"] == 0 and shares["contradicted"] >= 0.75
+    assert shares["contradicted"] + shares["partly-supported"] == 1.0
+
+
+def test_a_part_at_half_the_margin_is_not_shown_as_plain_supported() -> None:
+    """Plain "supported" needs the interval beyond the margin: with the true effect at half the
+    margin that happens only when the interval misses it (at most 2.5 %, one side)."""
+    for name in ("true half the margin", "true 3 sd + a part at half the margin"):
+        shares = simulate(SCENARIOS[name], 2000)
+        print(f"\n{name}: {shares}")
+        assert shares["plain supported"] <= 0.01
+        assert shares["below margin"] > shares["plain supported"]
+
+
+def test_twelve_null_claims_keep_the_family_wise_error_under_the_default() -> None:
+    corrected = simulate_family(12, 300, use_holm=True)
+    plain = simulate_family(12, 300, use_holm=False)
+    print(f"\n12 null claims: {corrected:.1%} with Holm (the default), {plain:.1%} with familywise: none")
+    assert plain > 0.2 and corrected <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / 300)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labjournal.claims.evidence import DECIDED, NOT_RUN, Evidence
+from labjournal.claims.evidence import NOT_RUN, Evidence
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     ClaimError,
@@ -44,7 +44,6 @@ from labjournal.claims.judge import (
     evaluate_all,
     load_claims_file,
 )
-from labjournal.claims.verdicts import counted, strict_alpha
 from labjournal.plan.schema import Decide
 from labjournal.plan.sequential import Design
 from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
@@ -162,18 +161,16 @@ def _look(store: ResultsStore, claims: ClaimsFile, settings: Decide, lab: str | 
 
 def _decide(verdict: Verdict, settings: Decide) -> tuple[ClaimDecision, list[Evidence]]:
     """Why a claim gets no more seeds, or (still adding) the parts of it that get more."""
-    if verdict.verdict in DECIDED:
+    if verdict.decided:  # settled: a partly supported claim with an open part is not
         return _decision(StopReason.DECIDED, settings), []
     if verdict.verdict == NOT_RUN:
         return _decision(StopReason.NO_RESULTS, settings), []
-    level = strict_alpha(verdict.evidence)
-    open_parts = [e for e in counted(verdict.evidence) if e.verdict_at(level) not in DECIDED]
-    growing = [e for e in open_parts if e.n < settings.max_seeds]
+    growing = [(e, level) for e, level in verdict.open_parts() if e.n < settings.max_seeds]
     if not growing:
         return _decision(StopReason.MAX_SEEDS, settings), []
-    if all(_futile(e, settings.max_seeds, level) for e in growing):  # no part is worth more seeds
+    if all(_futile(e, settings.max_seeds, level) for e, level in growing):  # none worth more seeds
         return _decision(StopReason.FUTILITY, settings), []
-    return _decision(StopReason.ADDING, settings), growing
+    return _decision(StopReason.ADDING, settings), [e for e, _ in growing]
 
 
 def _decision(reason: StopReason, settings: Decide) -> ClaimDecision:
