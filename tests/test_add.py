@@ -216,6 +216,26 @@ def test_grid_values_are_yaml_scalars_and_floats_stay_floats_in_the_plan(tmp_pat
     assert sorted(run.params["lr"] for run in runs if run.notebook == "speed") == [1e-5, 2.5e20]
 
 
+def test_names_and_values_yaml_11_reads_as_booleans_are_quoted_in_the_plan(tmp_path: Path, capsys) -> None:
+    project = _project(tmp_path)
+    path = _notebook(project, "off.ipynb", "offset = 1.0\nmode = 'a'", TRAIN)
+    options = ["--lab", "lab01", "--experiment", "off", "--grid", "offset=1.0,2.0", "--grid", "mode=yes,no"]
+    assert _add(project, path, *options) == 0, capsys.readouterr().err
+    text = (project / "journal.yml").read_text()
+    assert "      'off':\n" in text and "          'off':\n" in text  # the notebook and the experiment
+    assert "mode: ['yes', 'no']" in text
+    runs = [
+        run for run in load_plan(project / "journal.yml").runs("quick", lab="lab01") if run.notebook == "off"
+    ]
+    assert {run.experiment for run in runs} == {"off"}
+    assert sorted((run.params["offset"], run.params["mode"]) for run in runs) == [
+        (1.0, "no"),
+        (1.0, "yes"),
+        (2.0, "no"),
+        (2.0, "yes"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("source", "literal"),
     [

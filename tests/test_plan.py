@@ -87,6 +87,24 @@ def test_duplicate_keys_are_not_silently_merged(demo_project: Path) -> None:
     assert "journal.yml:4: profiles.quick: duplicate key" in message
 
 
+def test_a_key_yaml_reads_as_a_boolean_or_null_is_named_at_its_line_with_how_to_quote_it(
+    demo_project: Path,
+) -> None:
+    message = _broken(demo_project, "          squares:", "          off:")
+    assert (
+        "journal.yml:13: labs.demo.notebooks.square.experiments.off: `off` is read by YAML as false: "
+        in message
+    )
+    assert "quote it, 'off'" in message and "valid string" not in message
+    message = _broken(demo_project, "      summary:", "      yes:")
+    assert "labs.demo.notebooks.yes: `yes` is read by YAML as true: quote it, 'yes'" in message
+    quoted = (
+        (demo_project / "journal.yml").read_text().replace(" off:", " 'off':").replace(" yes:", " 'yes':")
+    )
+    (demo_project / "journal.yml").write_text(quoted)
+    assert {run.experiment for run in load_plan(demo_project / "journal.yml").runs("quick")} == {"off", "yes"}
+
+
 def test_unknown_profile_in_override_and_on_the_command_line(demo_project: Path) -> None:
     message = _broken(demo_project, "              quick: {grid:", "              fast: {grid:")
     assert "profiles.fast: no profile named 'fast'" in message

@@ -22,9 +22,11 @@ def index_lines(node: yaml.Node, path: tuple, lines: dict, problems: list[str], 
         seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value
+            where = ".".join(map(str, path + (key,)))
             if key in seen:
-                where = ".".join(map(str, path + (key,)))
                 problems.append(f"{shown}:{key_node.start_mark.line + 1}: {where}: duplicate key")
+            if read_as := _not_a_name(key_node):
+                problems.append(f"{shown}:{key_node.start_mark.line + 1}: {where}: {read_as}")
             seen.add(key)
             lines[path + (key,)] = key_node.start_mark.line + 1
             index_lines(value_node, path + (key,), lines, problems, shown)
@@ -32,6 +34,26 @@ def index_lines(node: yaml.Node, path: tuple, lines: dict, problems: list[str], 
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             index_lines(item, path + (index,), lines, problems, shown)
+
+
+def _not_a_name(key: yaml.Node) -> str | None:
+    """Why a plain key is no name: a word YAML 1.1 reads as a boolean, null, a number or a date
+    (`off`, `yes`, `null`, `1_000`), where the file's keys are names. Quoted, it is the name."""
+    if not isinstance(key, yaml.ScalarNode) or key.style or key.tag == "tag:yaml.org,2002:str":
+        return None
+    try:
+        value = yaml.safe_load(key.value)
+    except yaml.YAMLError:
+        return None
+    if isinstance(value, str):
+        return None
+    if value is None or isinstance(value, bool):
+        shown = str(value).lower().replace("none", "null")
+    else:
+        shown = (
+            f"the number {value}" if isinstance(value, int | float) else f"the {type(value).__name__} {value}"
+        )
+    return f"`{key.value}` is read by YAML as {shown}: quote it, '{key.value}'"
 
 
 def line_of(lines: dict[tuple, int], loc: tuple) -> int:

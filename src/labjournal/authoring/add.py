@@ -25,6 +25,7 @@ from papermill.translators import PythonTranslator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError as RuamelYAMLError
+from ruamel.yaml.scalarstring import SingleQuotedScalarString
 from ruamel.yaml.util import load_yaml_guess_indent
 
 from labjournal.authoring.page import PageEdit, check_page_name, page_edit
@@ -289,20 +290,30 @@ def _check_grid(grid: dict[str, list[Any]], declared: list[str], shown: str) -> 
 
 def plan_entry(path: str, experiment: str | None, grid: dict[str, list[Any]]) -> CommentedMap:
     """The notebook's entry; the grid in flow style, as the plans `labjournal new` writes."""
-    entry = CommentedMap(path=path)
+    entry = CommentedMap(path=_yaml11_safe(path))
     if experiment is not None:
         spec = CommentedMap()
         if grid:
-            flow = CommentedMap((key, [_yaml11_safe(v) for v in values]) for key, values in grid.items())
+            flow = CommentedMap(
+                (_yaml11_safe(key), [_yaml11_safe(v) for v in values]) for key, values in grid.items()
+            )
             flow.fa.set_flow_style()
             spec["grid"] = flow
-        entry["experiments"] = CommentedMap({experiment: spec})
+        entry["experiments"] = CommentedMap({_yaml11_safe(experiment): spec})
     return entry
 
 
 def _yaml11_safe(value: Any) -> Any:
-    """The plan is read as YAML 1.1, where a float without a dot (`1e-05`, as Python writes it) is
-    a string: such a float is written `1.0e-05`."""
+    """The plan is read as YAML 1.1 (ruamel.yaml writes 1.2), so what 1.1 reads otherwise is
+    written so that it reads back as it is: a string such as `off`, `yes` or `null` (a boolean
+    or null to YAML 1.1) quoted, `'off'`; a float without a dot (`1e-05`, as Python writes it, a
+    string to YAML 1.1) written `1.0e-05`."""
+    if isinstance(value, str):
+        try:
+            same = yaml.safe_load(value) == value
+        except yaml.YAMLError:
+            same = False
+        return value if same else SingleQuotedScalarString(value)
     mantissa, e, exponent = repr(value).partition("e")
     if not isinstance(value, float) or not e or "." in mantissa:
         return value
@@ -326,12 +337,13 @@ def edit_plan(text: str, lab: str, name: str, entry: CommentedMap, page: str | N
     labs = data["labs"]
     if lab not in labs:
         labs.fa.set_block_style()  # `labs: {}` grows into blocks
-        labs[lab] = CommentedMap(title=lab, page=page, notebooks=CommentedMap())
+        page = _yaml11_safe(page)
+        labs[_yaml11_safe(lab)] = CommentedMap(title=_yaml11_safe(lab), page=page, notebooks=CommentedMap())
     if labs[lab].get("notebooks") is None:
         labs[lab]["notebooks"] = CommentedMap()
     notebooks = labs[lab]["notebooks"]
     notebooks.fa.set_block_style()
-    notebooks[name] = entry
+    notebooks[_yaml11_safe(name)] = entry
     out = io.StringIO()
     rt.dump(data, out)
     return out.getvalue()
