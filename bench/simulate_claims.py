@@ -94,8 +94,10 @@ def trend(
 
 def censored(shift: float, censoring: float, design: Design = DESIGN) -> PartMaker:
     """Epochs to a target ~ exponential; `at` later by `shift` (in its scale); censored at the
-    bound that leaves `censoring` of the `than` runs unreached."""
+    bound that leaves `censoring` of the `than` runs unreached, E = that bound in epochs (the
+    engine's rule: the signed-rank test on restricted times, labjournal.claims.ranks)."""
     bound = -math.log(censoring) if censoring > 0 else math.inf
+    budget = math.ceil(10 * bound) if censoring > 0 else 10**6
 
     def make(rng: np.random.Generator) -> Callable[[int], Evidence]:
         a = rng.exponential(1.0, CAP) * math.exp(shift)
@@ -106,6 +108,7 @@ def censored(shift: float, censoring: float, design: Design = DESIGN) -> PartMak
             {**_base(design), "expected": "positive"},
             {s: a_seen[s] for s in range(n)},
             {s: b_seen[s] for s in range(n)},
+            budget,
         )
 
     return make

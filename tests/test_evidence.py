@@ -120,7 +120,8 @@ def test_a_censored_outcome_is_compared_by_order_never_as_a_number() -> None:
     assert (evidence.later, evidence.earlier, evidence.ties, evidence.censored) == (0, 3, 0, 1)
     assert evidence.p_value == pytest.approx(0.25) and evidence.verdict == INCONCLUSIVE
     assert "Δ" not in evidence.summary() and "earlier on 3" in evidence.summary()
-    assert evidence.interval is None and evidence.seeds_needed() == 6  # six of six: p = 0.031
+    assert evidence.interval is None and evidence.seeds_needed() == 10  # at 80 % power
+    assert evidence.seeds_needed(power=0.5) == 6  # the median figure: six of six, p = 0.031
 
 
 def test_both_censored_pairs_are_ties_counted_and_shown() -> None:

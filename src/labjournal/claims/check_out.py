@@ -33,7 +33,7 @@ def _undecided_line(v: Verdict) -> str:
     elif needed > 1000:
         what = "its most promising open part would need more than 1,000 seeds per grid point"
     else:
-        what = f"its most promising open part would need about {needed} seeds per grid point"
+        what = f"its most promising open part would need about {needed} seeds per grid point (80 % power)"
     return f"[italic]stopped: {escape(v.stopped)}; {what}[/]"
 
 

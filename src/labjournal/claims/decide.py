@@ -179,11 +179,12 @@ def _decision(reason: StopReason, settings: Decide) -> ClaimDecision:
 
 def _futile(evidence: Evidence, cap: int, alpha: float | None = None) -> bool:
     """Stop adding seeds where, at the spread seen so far (from the second look on, when the
-    spread is estimated from five or more seeds), deciding would take more than twice the cap.
-    Stopping for futility never decides anything, so it cannot raise the error rates."""
+    spread is estimated from five or more seeds), deciding would take more than twice the cap
+    (the median figure, `power=0.5`: the seeds shown to a reader are at 80 % power). Stopping for
+    futility never decides anything, so it cannot raise the error rates."""
     if evidence.n < 5:
         return False
-    needed = evidence.seeds_needed(alpha, limit=2 * cap)
+    needed = evidence.seeds_needed(alpha, limit=2 * cap, power=0.5)
     return needed is not None and needed > 2 * cap
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import Field, JsonValue, ValidationError, model_validator
 
 from labjournal.errors import LabjournalError
 from labjournal.records import StrictModel
@@ -93,6 +93,22 @@ class Comparison(_Measure):
     at: dict[str, JsonValue]
     than: dict[str, JsonValue]
     censored_at: str | float | None = None
+    # The spread across seeds compared instead of the mean (labjournal.claims.spread).
+    spread: bool = False
+    # A declared covariate for an adjusted paired difference (labjournal.claims.adjust).
+    adjust: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Comparison:
+        chosen = [n for n in ("censored_at", "spread", "adjust") if getattr(self, n) not in (None, False)]
+        if len(chosen) > 1:
+            raise ValueError(f"give at most one of censored_at, spread, adjust (got {', '.join(chosen)})")
+        if self.spread and self.margin is None:
+            raise ValueError(
+                "spread: true compares the log ratio of the variances: declare its margin on this "
+                "part (margin: 0.69 is a ratio of 2)"
+            )
+        return self
 
 
 class Trend(_Measure):

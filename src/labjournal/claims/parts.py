@@ -9,9 +9,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from labjournal.claims.adjust import adjusted_evidence
 from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, seed_slope
 from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_margin
-from labjournal.claims.ranks import ranked
+from labjournal.claims.ranks import budget_of, ranked
+from labjournal.claims.spread import spread_evidence
 from labjournal.plan.sequential import Design
 from labjournal.run.results import ResultLookupError, Results, split_ref
 
@@ -107,8 +109,11 @@ def compare(results: Results, c: Comparison, expected: str, design: Design, marg
         metric=c.metric,
     )
     if censored:
-        return ranked(base, first.by_seed, second.by_seed)
+        budget = budget_of(c.censored_at, first.rows + second.rows)  # type: ignore[arg-type]
+        return ranked(base, first.by_seed, second.by_seed, budget)
     a, b = first.observed(), second.observed()
+    if c.spread or c.adjust:
+        return _sharper(results, c, base, a, b)
     seeds = sorted(set(a) & set(b), key=str)
     magnitude = max((abs(v) for v in (*a.values(), *b.values())), default=1.0)
     return Evidence(
@@ -117,6 +122,16 @@ def compare(results: Results, c: Comparison, expected: str, design: Design, marg
         exact=deterministic(c, first, second),
         magnitude=magnitude,
     )
+
+
+def _sharper(results: Results, c: Comparison, base: dict, a: dict, b: dict) -> Evidence:
+    """A part on the spread across seeds (labjournal.claims.spread), or adjusted for its
+    declared covariate (labjournal.claims.adjust)."""
+    if c.spread:
+        return spread_evidence(base, a, b)
+    covariate = c.model_copy(update={"metric": c.adjust, "scale": "linear", "adjust": None})
+    at, than = (values(results, c.ref, covariate, point).observed() for point in (c.at, c.than))
+    return adjusted_evidence(base, a, b, at, than, str(c.adjust))
 
 
 def trend(results: Results, t: Trend, design: Design, margins: Margins) -> Evidence:

@@ -22,6 +22,7 @@ decided (what futility stopping asks: labjournal.claims.decide).
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 from scipy import stats
 from statsmodels.stats.power import TTestPower
@@ -93,9 +94,10 @@ def normal_seeds(
     zero with the standardised `per_seed_effect` (two-sided), or inside the margin with
     `inside_effect` (one-sided at half the level; 0 where equivalence cannot be shown). Never
     below `least`, the fewest seeds the test can decide with at all."""
-    beyond = stats.norm.ppf(power)
+    normal = NormalDist()
+    beyond = normal.inv_cdf(power)
     needed = []
-    critical = stats.norm.isf(nominal_alpha / 2)  # two-sided at the level, or one-sided at half
+    critical = normal.inv_cdf(1 - nominal_alpha / 2)  # two-sided at the level, or one-sided at half
     for effect in (abs(per_seed_effect), inside_effect):
         if effect > 0 and math.isfinite(effect):
             needed.append(math.ceil(((critical + beyond) / effect) ** 2))
