@@ -22,6 +22,8 @@ from conftest import REPO, serve
 from PIL import Image
 from pypdf import PdfReader
 
+from labjournal.render.formatting import rounded
+
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PROJECT_FILES = ("journal.yml", "_quarto.yml", "experiments", "report", "templates")
@@ -71,7 +73,8 @@ def _page_text(path: Path) -> str:
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
+    """As the pages show a percentage: one decimal, rounded as labjournal.render.formatting rounds."""
+    return f"{rounded(value, 1, percent=True)}%"
 
 
 def _verdicts(project: Path, data: Path) -> dict[str, str]:
@@ -177,7 +180,7 @@ def test_metrics_from_the_index_appear_formatted_in_the_html(reported) -> None:
     row = next(
         r for r in index["runs"] if r["experiment"] == "train_size" and r["params"]["train_fraction"] == 1.0
     )
-    accuracy = f"{row['metrics']['test_accuracy'] * 100:.1f}%"
+    accuracy = _pct(row["metrics"]["test_accuracy"])
     html = _page_text(project / "_site-quick" / "lab01.html")  # as pandoc wrapped it, unwrapped
     assert f"it was {accuracy} (n = 1)" in html
     assert "Fashion-MNIST offline sample (3,443 train / 1,000 test)" in html  # the data variant is stated
@@ -213,12 +216,12 @@ def test_lab02_and_lab03_pages_state_their_data_and_results(reported) -> None:
         for r in runs
         if r["lab"] == "lab02" and r["experiment"] == "dropout" and r["params"]["dropout"] == 0.5
     )
-    assert f"with dropout 0.5 it was {dropout['metrics']['generalisation_gap'] * 100:.1f}% (n = 1)" in lab02
+    assert f"with dropout 0.5 it was {_pct(dropout['metrics']['generalisation_gap'])} (n = 1)" in lab02
 
     folds = [r for r in runs if r["lab"] == "lab03" and r["experiment"] == "cross_validation"]
     for prefix in ("", "logreg_"):
         mean, sd = _mean_sd([r["metrics"][f"{prefix}balanced_accuracy"] for r in folds])
-        assert f"{mean * 100:.1f}% ± {sd * 100:.1f}% (n = {len(folds)})" in lab03, prefix
+        assert f"{_pct(mean)} ± {_pct(sd)} (n = {len(folds)})" in lab03, prefix
     assert "logistic regression" in lab03 and "majority class" in lab03  # the baseline rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -285,3 +286,75 @@ def test_seeds_are_described_as_ranges_and_a_summary_names_the_seeds_of_each_poi
     ]
     assert describe_points(rows) == "seeds 0–2 at every grid point, and seeds 3–14 at 2 of 3 grid points"
     assert describe_points(rows[:3]) == "seeds 0–2"
+
+
+def _recorded_commits(project: Path, commit: str, index_commit: str, **others: str) -> None:
+    """Each run's record (run.json) says it ran at `commit` (`others`: run folder -> its commit);
+    the index, written by a later `labjournal run` whose runs were all cached, says `index_commit`."""
+    for record in (project / "results" / "runs").rglob("run.json"):
+        data = json.loads(record.read_text())
+        folder = record.parent.relative_to(project / "results").as_posix()
+        record.write_text(json.dumps({**data, "project_commit": others.get(folder, commit)}))
+    index = json.loads((project / "results" / "index.json").read_text())
+    (project / "results" / "index.json").write_text(json.dumps({**index, "project_commit": index_commit}))
+
+
+def test_captions_give_the_commit_of_the_runs_they_show_and_say_when_commits_are_mixed(
+    results_store: Path, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(results_store, project)
+    _recorded_commits(project, "c929b04db269+dirty", "ff15435217b4")
+    page = _render_page(project, DEMO_PAGE)
+    assert "seed 0. Project commit c929b04db269+dirty. Executed notebook" in page  # the figure
+    assert "seeds 0, 1. Project commit c929b04db269+dirty. Executed notebooks:" in page  # the table
+    assert "ff15435217b4" not in page
+    index = json.loads((project / "results" / "index.json").read_text())
+    later = next(row["run_dir"] for row in index["runs"] if row["params"] == {"x": 3.0} and row["seed"] == 1)
+    _recorded_commits(project, "c929b04db269+dirty", "ff15435217b4", **{later: "ff15435217b4"})
+    page = _render_page(project, DEMO_PAGE)
+    assert "seed 0. Project commit c929b04db269+dirty. Executed notebook" in page  # x = 1: its own run
+    assert (
+        "Runs of 2 project commits, mixed: c929b04db269+dirty (5 runs), ff15435217b4 (1 run). Executed notebooks:"
+        in page
+    )
+
+
+def test_a_tables_mean_and_the_proses_value_of_the_same_aggregate_agree(tmp_path: Path) -> None:
+    """Whole numbers at every seed (epochs to a threshold): seeds gave 8, 9 at x = 1 and 9, 10 at
+    x = 2. The table shows the means as the prose does, 8.5 and 9.5, never "8 ± 1" and "10 ± 1"
+    (8.5 and 9.5 rounded half-to-even to no decimals)."""
+    import nbformat
+
+    project = make_demo_project(tmp_path / "project")
+    epochs = {(1.0, 0): 8, (1.0, 1): 9, (2.0, 0): 9, (2.0, 1): 10, (3.0, 0): 7, (3.0, 1): 7}
+    rows = [
+        index_row("demo", "squares", {"x": x}, s, {"epochs": e}, run_dir=f"runs/{x}-{s}")
+        for (x, s), e in epochs.items()
+    ]
+    for row in rows:  # the executed notebooks the table links to
+        (project / "results" / row["run_dir"]).mkdir(parents=True)
+        nbformat.write(
+            nbformat.v4.new_notebook(), str(project / "results" / row["run_dir"] / "notebook.ipynb")
+        )
+    (project / "results" / "index.json").write_text(json.dumps(results_index(rows, profile="default")))
+    page = _render_page(
+        project,
+        "---\ntitle: Demo\n---\n\n{{ table('demo/squares', ['epochs'], by=['x']) }}\n\n"
+        "{% set e1 = metric('demo/squares', 'epochs', x=1.0) %}{% set e2 = metric('demo/squares', 'epochs', x=2.0) %}"
+        "A: {{ e1 }}; {{ e1 | num }}; {{ e1 | mean }}. B: {{ e2 }}; {{ e2 | mean }}; {{ e2 | mean(0) }}. "
+        "C: {{ metric('demo/squares', 'epochs', x=3.0) }}.\n",
+    )
+    assert "| 1.0 | 8.5 ± 0.7 |" in page and "| 2.0 | 9.5 ± 0.7 |" in page and "| 3.0 | 7 |" in page
+    assert "A: 8.5 ± 0.7 (n = 2); 8.5 ± 0.7 (n = 2); 8.5." in page
+    assert "B: 9.5 ± 0.7 (n = 2); 9.5; 10. C: 7 (n = 2)." in page
+
+
+def test_every_number_is_rounded_half_away_from_zero_on_its_decimal_digits() -> None:
+    from labjournal.render.formatting import format_aggregate, rounded
+    from labjournal.run.results import Aggregate
+
+    assert [rounded(v, 0) for v in (8.5, 9.5, -8.5, 0.5)] == ["9", "10", "-9", "1"]
+    assert rounded(0.125, 2) == "0.13" and rounded(2.675, 2) == "2.68" and rounded(1234.5, 0) == "1,235"
+    assert format_aggregate(Aggregate("v", (8.0, 9.0)), 0, show_n=False) == "9 ± 1"
+    assert format_aggregate(Aggregate("v", (0.8125, 0.8125)), percent=True) == "81.3% (n = 2)"

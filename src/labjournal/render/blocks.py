@@ -12,10 +12,12 @@ from markupsafe import Markup
 from labjournal.records import IndexRow, short_key
 from labjournal.render.failed import TableRuns, at_point, failures, where
 from labjournal.render.formatting import (
+    describe_commits,
     describe_params,
     format_aggregate,
     format_cell,
     markdown_text,
+    places,
     run_title,
 )
 from labjournal.render.placements import FigureUse
@@ -52,6 +54,10 @@ class _Placing:
 
     def _link(self, row: IndexRow) -> str:
         return self.state.placements.notebook(self.results.store_root, row)
+
+    def _commits(self, rows: list[IndexRow]) -> str:
+        """The project commit of the runs a block shows, from their records (not the render's)."""
+        return describe_commits([self.results.commit_of(row) for row in rows])
 
     def _label(self, kind: str, given: str | None, *parts: str) -> str:
         return self.state.placements.label(self.state.page, kind, given, *parts)
@@ -164,20 +170,24 @@ class Figures(_Placing):
 
     def _provenance(self, row: IndexRow, record: dict[str, Any]) -> str:
         parts = []
+        shown = [row]  # the run, and a summary's inputs: the commits the caption gives are theirs
         if row.seed is not None:
-            shown = describe_params(row.params)
-            parts.append(f"Parameters: {shown}; seed {row.seed}." if shown else f"Seed {row.seed}.")
-        else:
-            parts += [self._inputs_of(row, experiment) for experiment in record.get("experiments") or []]
+            described = describe_params(row.params)
+            parts.append(f"Parameters: {described}; seed {row.seed}." if described else f"Seed {row.seed}.")
+        summarised = (record.get("experiments") or []) if row.seed is None else []
+        for experiment in summarised:
+            inputs = [r for r in self.results.runs if r.lab == row.lab and r.experiment == experiment]
+            parts.append(self._inputs_of(inputs, experiment))
+            shown += inputs
         data = "; ".join(row.data or []) if row.seed is not None else self._data_of_inputs(row)
         if data:
             parts.append(f"Data: {data}.")
-        parts.append(f"Project commit {self.state.commit()}. Executed notebook {row.notebook_path}, run")
+        parts.append(f"{self._commits(shown)} Executed notebook {row.notebook_path}, run")
         return " ".join(parts)
 
-    def _inputs_of(self, row: IndexRow, experiment: str) -> str:
+    @staticmethod
+    def _inputs_of(inputs: list[IndexRow], experiment: str) -> str:
         """The runs a summary's figure was drawn from: the grid they span and their seeds."""
-        inputs = [r for r in self.results.runs if r.lab == row.lab and r.experiment == experiment]
         grid: dict[str, list[Any]] = {}
         for r in inputs:
             for k, v in r.params.items():
@@ -255,7 +265,7 @@ class Tables(_Placing):
                 headers=[headings.get(c, c.replace("_", " ")) for c in columns],
                 rows=rows,
                 caption=caption,
-                note=self._table_note(seeds, over or [], bool(baselines), len(runs.failed)),
+                note=self._table_note(seeds, over or [], bool(baselines), runs),
                 anchor=anchor,
             )
         )
@@ -315,30 +325,35 @@ class Tables(_Placing):
         for column, value in zip(columns, cells, strict=True):
             if isinstance(value, Aggregate):
                 pct = column in percent
-                whole = value.n > 0 and all(float(v).is_integer() for v in value.values)
-                places = 1 if pct else (0 if whole else digits)
-                shown.append(format_aggregate(value, places, pct, show_n=show_n))
+                whole = not pct and value.n > 0 and all(float(v).is_integer() for v in value.values)
+                # the decimals the prose shows it to (labjournal.render.formatting.places)
+                shown_to = places(value, None if pct or whole else digits, pct)
+                shown.append(format_aggregate(value, shown_to, pct, show_n=show_n))
             else:
                 shown.append(markdown_text(value))
         return shown
 
-    def _table_note(self, seeds: TableSeeds, over: list[str], baselines: bool, failed: int) -> Markup:
+    def _table_note(self, seeds: TableSeeds, over: list[str], baselines: bool, table: TableRuns) -> Markup:
         """The caption's provenance: replicates (the seeds every row ran: labjournal.render.table_seeds),
-        data, commit and the executed notebooks of the runs it averages."""
+        data, the commit and the executed notebooks of the runs it averages; the points that failed."""
         runs = seeds.used
         replicates = seeds.replicates()
         for name in over:
             values = sorted({r.params.get(name) for r in runs}, key=str)
             replicates += f" and {name} " + ", ".join(map(str, values))
         data = "; ".join(runs[0].data)
-        note = f"Mean ± standard deviation over {replicates}.{seeds.aside()}" + (
-            f" Data: {data}." if data else ""
-        )
-        note += f" Project commit {self.state.commit()}."
-        if baselines:
+        failed, points = len(table.failed), len(table.points)
+        note = f"Mean ± standard deviation over {replicates}.{seeds.aside()}" if failed < points else ""
+        note += f" Data: {data}." if data else ""
+        note += f" {self._commits(runs)}"
+        if baselines and failed < points:
             note += " Baselines are fitted on the same splits as the network."
         if failed:
-            note += f" Runs failed at {failed} grid point(s): their rows link to the failed runs."
+            every = (
+                f"every grid point ({failed} of {points})" if failed == points else f"{failed} grid point(s)"
+            )
+            note += f" Runs failed at {every}: their rows link to the failed runs."
+        note = note.strip()
         links = ", ".join(self._link(r) for r in runs if r.status != "failed")
         return markdown_text(note) + Markup(f" Executed notebooks: {links}." if links else "")
 
@@ -368,9 +383,7 @@ class Tables(_Placing):
         recorded = tables[name]
         shown = describe_params(row.params)
         about = f"Parameters: {shown}; seed {row.seed}. " if shown and row.seed is not None else ""
-        note = markdown_text(
-            f"{about}Project commit {self.state.commit()}. Recorded by {row.notebook_path}, run "
-        )
+        note = markdown_text(f"{about}{self._commits([row])} Recorded by {row.notebook_path}, run ")
         return Markup(
             self.state.env.get_template("table.md.j2").render(
                 headers=[h.replace("_", " ") for h in recorded["columns"]],

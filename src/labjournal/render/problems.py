@@ -70,10 +70,14 @@ def calling_line(source: Path) -> int | None:
 def tolerant(prose: ProseFunction, state: RenderState, problems: Problems) -> Any:
     """A prose function that never stops its page. Where its runs failed, a `"block"` or
     `"value"` function gives a note (and the render records the failed run); any other error is
-    noted at the page's line and the function gives a stand-in, so the page goes on."""
+    noted at the page's line and the function gives a stand-in, so the page goes on. Called with
+    a note for an argument (`metric(best(...).ref, ...)` where `best` failed), it gives that note."""
 
     @functools.wraps(prose.function)
     def call(*args: Any, **kwargs: Any) -> Any:
+        given = next((a for a in (*args, *kwargs.values()) if isinstance(a, NotRun)), None)
+        if given is not None:  # a value that is a note (its runs failed, or not run yet) passed on
+            return given.note() if prose.failed_runs == "block" else given
         try:
             return prose.function(*args, **kwargs)
         except FailedRunsError as exc:

@@ -16,7 +16,8 @@ from typing import Any
 import jinja2
 
 from labjournal.project import Project
-from labjournal.render.failed import usable_results
+from labjournal.records import IndexRow
+from labjournal.render.failed import failures, usable_results
 from labjournal.render.formatting import NotRun
 from labjournal.render.placements import Placements
 from labjournal.run.results import Results, split_ref
@@ -74,10 +75,17 @@ class RenderState:
 
     def not_run(self, refs: str | list[str]) -> NotRun | None:
         """A note instead of values for a lab of the plan that has no results yet, so the author's
-        pages build while labs are missing."""
-        labs = {split_ref(ref)[0] for ref in ([refs] if isinstance(refs, str) else refs)}
+        pages build while labs are missing. Where a run the block needs failed (a lab whose runs
+        all failed has no results either), it is not "not run yet": the block shows the failure."""
+        refs = [refs] if isinstance(refs, str) else refs
+        labs = {split_ref(ref)[0] for ref in refs}
         missing = [lab for lab in labs if lab in self.labs and not self.results.has_lab(lab)]
-        return NotRun(missing[0]) if missing and len(missing) == len(labs) else None
+        if not missing or len(missing) != len(labs) or any(self.failed_in(ref) for ref in refs):
+            return None
+        return NotRun(missing[0])
 
-    def commit(self) -> str:
-        return self.results.index.get("project_commit") or "unknown"  # "<hash>+dirty" stays whole
+    def failed_in(self, ref: str) -> list[IndexRow]:
+        """The failed runs of an experiment, or those its summary (skipped) reads."""
+        lab, experiment = split_ref(ref)
+        rows = [row for row in self.results.runs if (row.lab, row.experiment) == (lab, experiment)]
+        return failures(self.results, self.inputs, rows)

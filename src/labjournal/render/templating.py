@@ -39,12 +39,13 @@ def make_environment(project: Project) -> jinja2.Environment:
     env.filters["md"] = markdown_text
     env.filters["attr"] = attribute_text
     # Numbers formatted by the engine: digits, %, ±, "n = 3"; nothing from data.
-    env.filters["pct"] = lambda agg, digits=1: Markup(_shown(agg, digits=digits, percent=True))
-    env.filters["num"] = lambda agg, digits=3: Markup(_shown(agg, digits=digits))
-    env.filters["mean_pct"] = lambda agg, digits=1: Markup(
+    # Without digits, as a table shows the same aggregate (labjournal.render.formatting.places).
+    env.filters["pct"] = lambda agg, digits=None: Markup(_shown(agg, digits=digits, percent=True))
+    env.filters["num"] = lambda agg, digits=None: Markup(_shown(agg, digits=digits))
+    env.filters["mean_pct"] = lambda agg, digits=None: Markup(
         _shown(agg, digits=digits, percent=True, spread=False)
     )
-    env.filters["mean"] = lambda agg, digits=3: Markup(_shown(agg, digits=digits, spread=False))
+    env.filters["mean"] = lambda agg, digits=None: Markup(_shown(agg, digits=digits, spread=False))
     return env
 
 

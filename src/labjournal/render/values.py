@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from labjournal.render.failed import at_point, failed_error, failures
+from labjournal.render.failed import at_point, failed_error, failures, where
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import Aggregate, ResultLookupError, split_ref
@@ -66,7 +66,8 @@ class Values:
 
     @prose()
     def has_results(self, lab: str) -> bool:
-        return self.results.has_lab(lab)
+        """Whether the lab has run: results, or runs that failed (what needs them says so)."""
+        return self.results.has_run(lab)
 
     @prose()
     def lab(self, name: str) -> Any:
@@ -76,9 +77,16 @@ class Values:
 
     @prose()
     def pending(self, lab: str) -> Markup:
-        """A note for a lab of the plan whose experiments have no results yet; nothing once they
-        have. A lab the plan does not have is an error naming the labs it has."""
+        """A note for a lab of the plan whose experiments have no results yet (or whose runs all
+        failed: the render records them); nothing once they have. A lab the plan does not have is
+        an error naming the labs it has."""
         info = self.lab(lab)
         if self.results.has_lab(lab):
             return Markup("")
-        return Markup(self.state.env.get_template("pending.md.j2").render(lab=lab, info=info))
+        failed = [row for row in self.results.runs if row.lab == lab and row.status == "failed"]
+        if not failed:
+            return Markup(self.state.env.get_template("pending.md.j2").render(lab=lab, info=info))
+        self.state.failed += [where(self.results, row) for row in failed]
+        template = self.state.env.get_template("failed-lab.md.j2")
+        shown = where(self.results, failed[0])
+        return Markup(template.render(lab=lab, info=info, failed=len(failed), where=shown))

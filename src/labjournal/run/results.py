@@ -19,7 +19,7 @@ import pandas as pd
 
 from labjournal.errors import CorruptResultsError
 from labjournal.files import canonical_json
-from labjournal.records import DECISIONS, INDEX, METRICS, IndexRow
+from labjournal.records import DECISIONS, INDEX, METRICS, RUN_RECORD, IndexRow
 
 
 class ResultLookupError(KeyError):
@@ -119,6 +119,7 @@ class Results:
         self.store_root = Path(store_root)
         self.index_name = INDEX
         self._metrics_cache: dict[str, dict[str, Any]] = {}
+        self._commit_cache: dict[str, str | None] = {}
 
     @classmethod
     def load(cls, store_root: str | Path, index_name: str = INDEX) -> Results:
@@ -146,6 +147,10 @@ class Results:
 
     def has_lab(self, lab: str) -> bool:
         return any(row.lab == lab and row.status == "ok" for row in self.runs)
+
+    def has_run(self, lab: str) -> bool:
+        """Whether the lab has run: it has results, or runs that failed (not "not run yet")."""
+        return any(row.lab == lab and row.status in ("ok", "failed") for row in self.runs)
 
     def experiments(self, lab: str) -> list[str]:
         return sorted({row.experiment for row in self.runs if row.lab == lab})
@@ -268,6 +273,20 @@ class Results:
                 f"{lab}/{experiment}: the row {_describe(point)} mixes {points} grid points; "
                 f"add {', '.join(varying)} to by= (or to over= if they are replicates such as folds)"
             )
+
+    def commit_of(self, row: IndexRow) -> str | None:
+        """The project commit a run was executed at, as its record (`run.json`, kept for failed
+        runs too) says; None where the run has no readable record."""
+        run_dir = row.run_dir
+        if run_dir is None:
+            return None
+        if run_dir not in self._commit_cache:
+            try:
+                record = json.loads((self.store_root / run_dir / RUN_RECORD).read_text())
+            except (OSError, json.JSONDecodeError):
+                record = {}
+            self._commit_cache[run_dir] = record.get("project_commit") if isinstance(record, dict) else None
+        return self._commit_cache[run_dir]
 
     def metrics_of(self, row: IndexRow) -> dict[str, Any]:
         run_dir = row.run_dir
