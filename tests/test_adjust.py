@@ -65,7 +65,7 @@ def test_a_covariate_the_same_at_both_points_adjusts_by_its_value_per_seed() -> 
     ols = sm.OLS(d, sm.add_constant(BASELINE - BASELINE.mean())).fit()
     assert adjusted.mean == pytest.approx(ols.params[0]) == pytest.approx(d.mean())
     low, high = adjusted.interval
-    t = adjusted.design.critical(6)
+    t = adjusted.design.critical(adjusted.n, 6)  # the level of the look with n seeds, n − 2 df
     assert (low, high) == pytest.approx((ols.params[0] - t * ols.bse[0], ols.params[0] + t * ols.bse[0]))
     assert high - low < plain.interval[1] - plain.interval[0]
     assert "adjusted for baseline" in adjusted.method and "θ = " in adjusted.summary()

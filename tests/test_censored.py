@@ -130,7 +130,7 @@ BOUND = 0.05 + 3 * math.sqrt(0.05 * 0.95 / SMALL)
 
 @pytest.mark.parametrize("censoring", [0.0, 0.3, 0.6])
 def test_with_no_difference_the_whole_rule_errs_at_most_five_percent(censoring: float) -> None:
-    """Looks at 3, 5, ..., 15 seeds at Pocock's nominal level, futility on."""
+    """Looks at 3, 5, ..., 15 seeds at the signed-rank test's own O'Brien–Fleming-shaped levels, futility on."""
     shares = simulate([restricted(1.0, censoring)], SMALL)
     assert sum(shares[v] for v in FALSE_WHEN_NULL) <= BOUND
 

@@ -180,7 +180,7 @@ def test_a_trend_is_judged_on_one_slope_per_seed() -> None:
         )
         assert evidence.per_seed[seed] == pytest.approx(smf.ols("y ~ x", data=frame).fit().params["x"])
     per_seed = list(evidence.per_seed.values())
-    half = Design.fixed().critical(4) * np.std(per_seed, ddof=1) / math.sqrt(5)
+    half = Design.fixed().critical(5, 4) * np.std(per_seed, ddof=1) / math.sqrt(5)
     assert evidence.interval == pytest.approx((np.mean(per_seed) - half, np.mean(per_seed) + half))
     assert evidence.n == 5 and evidence.unit == "per doubling of train_fraction"
 

@@ -243,7 +243,7 @@ def test_the_design_the_thresholds_the_sentence_and_familywise_are_recorded(proj
     commands.record_claim_encodings(Project(project), QUIET)
     (first,) = json.loads(ledger.read_text())["c"]
     assert first["plan"] == {
-        "design": {"looks": [3, 5, 7], "cap": 7, "alpha": 0.05},
+        "design": {"looks": [3, 5, 7], "cap": 7, "alpha": 0.05, "boundary": "pocock"},  # saved without one
         "params": {"demo/squares": {"threshold": 0.75}},
     }
     assert first["encoding"]["sentence"] == "Squares grow." and first["encoding"]["familywise"] == "holm"

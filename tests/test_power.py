@@ -29,12 +29,20 @@ def test_the_seeds_needed_are_statsmodels_80_percent_power_n() -> None:
     assert power(effect, expected, 0.05) >= 0.8 > power(effect, expected - 1, 0.05)
 
 
-def test_a_sequential_design_asks_at_its_nominal_level() -> None:
+def test_a_sequential_design_asks_at_the_level_of_each_look() -> None:
+    """Under the O'Brien–Fleming-shaped design n seeds are judged at the level of their look
+    (stricter early): the figure is the smallest n whose own level gives 80 % power."""
     design = Design.schedule(3, 2, 15)
     part = _part([0.9, -0.4, 1.1, 0.2], design)
     effect = part.mean / part.spread
     expected = math.ceil(TTestPower().solve_power(effect_size=effect, alpha=design.nominal_alpha, power=0.8))
-    assert part.seeds_needed() == expected
+    assert part.seeds_needed() == expected  # past the cap: the last look's level
+    strong = _part([1.4, 0.2, 1.9, 0.7], design)  # mean 1.05, sd 0.73: open, decided within the cap
+    effect = strong.mean / strong.spread
+    n = strong.seeds_needed()
+    power = TTestPower().power
+    assert power(effect, n, design.level(n)) >= 0.8 > power(effect, n - 1, design.level(n - 1))
+    assert n > _part([1.4, 0.2, 1.9, 0.7]).seeds_needed()  # the fixed-sample 5 % needs fewer
 
 
 def test_heading_inside_the_margin_it_is_the_power_of_the_two_one_sided_tests() -> None:

@@ -61,8 +61,7 @@ def test_re_testing_a_fixed_interval_after_each_batch_is_not_valid() -> None:
     """Optional stopping with the plain 95 % interval: the simulation catches it."""
 
     class Naive(Design):
-        @property
-        def nominal_alpha(self) -> float:
+        def level(self, n: int, test: str = "t") -> float:
             return self.alpha
 
     shares = simulate(0.0, margin=0.25, design=Naive(LOOKS.looks))
@@ -94,26 +93,70 @@ def test_a_difference_just_outside_the_margin_is_rarely_called_negligible() -> N
 
 def test_the_design_is_calibrated_and_deterministic() -> None:
     assert Design.fixed().nominal_alpha == 0.05 and not Design.fixed().sequential
-    assert LOOKS.looks == (3, 5, 7, 9, 11, 13, 15)
-    nominal = LOOKS.nominal_alpha
-    assert 0.008 < nominal < 0.016  # Pocock's level for seven looks (about 0.014 on the z scale)
-    assert Design.schedule(3, 2, 15).nominal_alpha == nominal  # same simulation, same level
-    assert Design.schedule(3, 2, 11).nominal_alpha > nominal  # fewer looks, less to pay
+    assert Design.fixed().level(4) == 0.05 and Design.fixed().repeated_p(0.03, 4) == 0.03
+    assert LOOKS.looks == (3, 5, 7, 9, 11, 13, 15) and LOOKS.boundary == "obrien-fleming"
+    levels = LOOKS.levels()
+    assert list(levels) == sorted(levels)  # O'Brien–Fleming: strict early, looser late
+    assert levels[0] < 1e-4 and 0.03 < levels[-1] < 0.05  # nearly nothing at n = 3, most at the cap
+    assert Design.schedule(3, 2, 15).levels() == levels  # same simulation, same levels
+    assert Design.schedule(3, 2, 11).levels()[-1] > levels[-1]  # fewer looks, less to pay
     assert Design.schedule(3, 2, 10).looks == (3, 5, 7, 9, 10)
     assert Design.from_json(LOOKS.to_json()) == LOOKS
-    # The same level on any machine: the calibration draws from a fixed seed of numpy's PCG64
-    # (a numpy that changed its normal stream would change this number, and this test says so).
-    assert round(nominal, 6) == 0.01173
-    assert LOOKS.repeated_p(nominal) == pytest.approx(0.05, abs=0.005)
-    assert LOOKS.repeated_p(1e-9) < 0.001 and LOOKS.repeated_p(0.5) > 0.5
+    # A design saved before boundaries had a name was Pocock's, and reads back as it was.
+    old = Design.from_json({"looks": [3, 5, 7, 9, 11, 13, 15], "alpha": 0.05})
+    assert old.boundary == "pocock" and old != LOOKS
+    # The same levels on any machine: the calibration draws from a fixed seed of numpy's PCG64
+    # (a numpy that changed its normal stream would change these numbers, and this test says so).
+    assert [round(x, 6) for x in levels] == [
+        2e-06,
+        0.000265,
+        0.002051,
+        0.006554,
+        0.013927,
+        0.023693,
+        0.035215,
+    ]
+    assert round(old.level(9), 5) == 0.01173  # Pocock's constant level, as pinned before
+    # Between looks (a run without a value), the look before: the stricter level.
+    assert LOOKS.level(10) == LOOKS.level(9) and LOOKS.level(2) == LOOKS.level(3)
+    assert LOOKS.level(40) == levels[-1]
+    for n in LOOKS.looks:  # below a level exactly where the look's interval excludes zero
+        assert LOOKS.repeated_p(LOOKS.level(n), n) == pytest.approx(0.05, abs=0.002)
+    assert LOOKS.repeated_p(1e-9, 15) < 0.001 and LOOKS.repeated_p(0.5, 15) > 0.5
+    assert LOOKS.repeated_p(1e-4, 3) > 0.1  # p = 0.0001 at n = 3 is far from decisive
+
+
+def test_each_test_reads_its_own_calibration() -> None:
+    """The signed-rank test's discrete p-values over the looks have their own law: its levels
+    are calibrated on them (higher than the t's: the t's levels left its error at 1-2 %), and
+    the Pitman–Morgan test's correlation t (n − 2 df) gets nearly the t's."""
+    ranks = LOOKS.levels("signed-rank")
+    assert all(r > t for r, t in zip(ranks, LOOKS.levels(), strict=True))
+    assert [round(x, 4) for x in ranks] == [0.0, 0.0004, 0.0028, 0.0084, 0.0172, 0.0284, 0.0413]
+    assert LOOKS.levels("pitman-morgan") == pytest.approx(LOOKS.levels(), rel=0.05, abs=1e-5)
+    with pytest.raises(ValueError, match="unknown test"):
+        LOOKS.levels("anova")
+
+
+def test_obrien_fleming_decides_more_by_the_cap_than_pocock() -> None:
+    """The reason for the shape: at the same 5 % a true 0.8 sd is decided more often by n = 15."""
+    pocock = Design.schedule(3, 2, 15, boundary="pocock")
+    assert pocock.levels() == pytest.approx([0.01173] * 7, abs=1e-5)
+    obf = simulate(0.8, margin=0.25, design=LOOKS, claims=1000, seed=3)
+    flat = simulate(0.8, margin=0.25, design=pocock, claims=1000, seed=3)
+    assert obf[SUPPORTED] > flat[SUPPORTED] + 0.05
 
 
 def test_seeds_to_decide_grows_as_the_effect_shrinks() -> None:
     design = Design.fixed()
     assert seeds_to_decide(1.0, 1.0, 0.1, design, have=3) < seeds_to_decide(1.0, 0.5, 0.1, design, have=3)
     n = seeds_to_decide(1.0, 0.5, 0.1, design, have=3)
-    assert design.critical(n - 1) / math.sqrt(n) < 0.5 <= design.critical(n - 2) / math.sqrt(n - 1)
+    assert design.critical(n, n - 1) / math.sqrt(n) < 0.5 <= design.critical(n - 1, n - 2) / math.sqrt(n - 1)
     assert seeds_to_decide(0.0, 0.5, 0.1, design, have=3) is None
+    # Under the sequential design each n is judged at its own look's level: stricter early.
+    m = seeds_to_decide(1.0, 1.5, 0.1, LOOKS, have=3)
+    assert m > seeds_to_decide(1.0, 1.5, 0.1, design, have=3)
+    assert LOOKS.critical(m, m - 1) / math.sqrt(m) < 1.5 <= LOOKS.critical(m - 1, m - 2) / math.sqrt(m - 1)
 
 
 def test_why_adding_seeds_stopped_is_read_from_old_and_new_decision_files() -> None:

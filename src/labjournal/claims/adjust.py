@@ -15,7 +15,7 @@ d = (value at `at`) − (value at `than`) is regressed by least squares on the c
 
 The interval is the intercept's Student-t interval with n − 2 degrees of freedom (statsmodels'
 OLS gives the same estimate and standard error; tests/test_adjust.py checks it), at the
-design's nominal level at every look. Only a declared covariate is used, never one chosen after
+nominal level of the design's look with that many seeds (`Design.level`). Only a declared covariate is used, never one chosen after
 seeing which helps; the method text names it and θ. A covariate that does not vary leaves the
 plain paired t.
 """
@@ -97,7 +97,7 @@ class AdjustedEvidence(Evidence):
         found = self._fit()
         if found is None:
             return super().interval
-        half = self.design.critical(found.df) * found.error
+        half = self.design.critical(self.n, found.df) * found.error
         return found.estimate - half, found.estimate + half
 
     def interval_text(self) -> str:

@@ -125,7 +125,7 @@ def as_json(verdicts: list[Verdict], profile: str, design: Design, familywise: s
     ]
     payload = {
         "profile": profile,
-        "design": {**design.to_json(), "nominal_alpha": design.nominal_alpha, "described": design.describe()},
+        "design": {**design.to_json(), "levels": list(design.levels()), "described": design.describe()},
         "familywise": familywise,
         "ledger_problem": next((v.ledger for v in verdicts if v.ledger), None),
         "claims": claims,

@@ -6,7 +6,9 @@ grid points it compares (only those: a trend asks at every point of its trend); 
 ordinary runs (cached, with provenance), and the summaries that read them re-run because their
 inputs changed. Claims are evaluated again after each batch. Adding stops per claim when it is
 decided, when its comparisons reach the seed cap, or when deciding it would take more than twice
-the cap at the spread seen so far (futility). Every one of these depends only on the design
+the cap at the spread seen so far (futility). A claim partly supported keeps adding seeds to an
+open part that leans the wrong way until the cap, futile or not: that part may yet be
+contradicted, and a contradiction is a decision the reader must see. Every one of these depends only on the design
 (`decide:` in journal.yml: the profile's seeds, `batch` and `max_seeds`) and on the results, so
 one `make report` ends where any other machine's would, and the next one has nothing to add.
 
@@ -18,7 +20,8 @@ left claims to continue: labjournal.build.noop.waiting_on_budget).
 
 The verdicts stay valid under this stopping rule because every look uses the repeated
 confidence intervals of a group-sequential design fixed in advance (`labjournal.plan.sequential`):
-looks at the profile's seeds, then after each batch, up to the cap. Every point gets seeds in
+looks at the profile's seeds, then after each batch, up to the cap, an O'Brien–Fleming-shaped
+boundary (each look's level read by every test). Stopping, futility included, decides nothing. Every point gets seeds in
 order (the next `batch` after its highest), so a comparison's paired seeds are a look of the
 design whichever other claims share its points (fewer only where a run has no value). The
 design is saved with the added seeds (`results/extra_seeds.json`), so later builds judge the
@@ -29,13 +32,14 @@ for `check` and the Claims page.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labjournal.claims.evidence import NOT_RUN, Evidence
+from labjournal.claims.evidence import NOT_RUN, PARTLY, Evidence
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     ClaimError,
@@ -168,9 +172,20 @@ def _decide(verdict: Verdict, settings: Decide) -> tuple[ClaimDecision, list[Evi
     growing = [(e, level) for e, level in verdict.open_parts() if e.n < settings.max_seeds]
     if not growing:
         return _decision(StopReason.MAX_SEEDS, settings), []
-    if all(_futile(e, settings.max_seeds, level) for e, level in growing):  # none worth more seeds
+    partly = verdict.verdict == PARTLY  # a part leaning the wrong way may yet be contradicted
+    if all(
+        _futile(e, settings.max_seeds, level) and not (partly and _leans_wrong(e)) for e, level in growing
+    ):
         return _decision(StopReason.FUTILITY, settings), []
     return _decision(StopReason.ADDING, settings), [e for e, _ in growing]
+
+
+def _leans_wrong(evidence: Evidence) -> bool:
+    """The part's estimate so far lies on the side opposite to the one the claim expects."""
+    mean = evidence.mean
+    if not math.isfinite(mean) or mean == 0:
+        return False
+    return (mean < 0) if evidence.expected == "positive" else (mean > 0)
 
 
 def _decision(reason: StopReason, settings: Decide) -> ClaimDecision:

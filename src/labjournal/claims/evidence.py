@@ -11,8 +11,9 @@ Four verdicts per part:
 
 How each part is judged depends on what it measures, fixed in claims.yml before the data:
 - paired differences over seeds (folds averaged within their seed first) get a Student-t
-  interval at the design's nominal level (`sequential.Design`: fixed-sample, or Pocock repeated
-  intervals when seeds are added until a decision);
+  interval at the nominal level of the design's look with that many seeds (`sequential.Design`:
+  fixed-sample, or O'Brien–Fleming-shaped repeated intervals when seeds are added until a
+  decision; every test reads the level of its look, `Design.level(n, test)`);
 - differences that are the same on every seed have no spread to make an interval from: an exact
   sign test decides the direction (it needs six seeds at 5 %);
 - deterministic measures (FLOP and parameter counts, or `exact: true`) identical on every seed
@@ -88,6 +89,7 @@ class Evidence:
     magnitude: float = 1.0  # the size of the compared values: differences below 1e-9 of it are noise
     method: str = "paired t"
     metric: str = ""
+    test = "t"  # whose calibration of the design's levels this part's test uses (sequential.TESTS)
 
     @property
     def n(self) -> int:
@@ -113,7 +115,7 @@ class Evidence:
         """The repeated confidence interval; None where no valid interval exists."""
         if self.exact or self.n < 2 or self._no_spread():
             return None
-        half = self.design.critical(self.n - 1) * self.spread / math.sqrt(self.n)
+        half = self.design.critical(self.n, self.n - 1) * self.spread / math.sqrt(self.n)
         return (self.mean - half, self.mean + half)
 
     def _t_p(self, shift: float = 0.0, side: str = "two") -> float:
@@ -131,7 +133,7 @@ class Evidence:
         if self.n < 2:
             return 1.0
         nominal = self._sign_test() if self._no_spread() else self._t_p()
-        return self.design.repeated_p(nominal)
+        return self.design.repeated_p(nominal, self.n, self.test)
 
     @property
     def p_equivalence(self) -> float:
@@ -142,7 +144,7 @@ class Evidence:
         if self.n < 2 or self._no_spread():
             return 1.0
         worst = max(self._t_p(-self.margin, "greater"), self._t_p(self.margin, "less"))
-        return self.design.repeated_p(min(1.0, 2 * worst))
+        return self.design.repeated_p(min(1.0, 2 * worst), self.n, self.test)
 
     def _sign_test(self) -> float:
         signs = [d for d in self.differences if abs(d) > self._noise()]
@@ -161,7 +163,7 @@ class Evidence:
             return "positive" if self.mean > 0 else "negative"
         interval = self.interval
         if interval is None:
-            if self.n >= 2 and self._no_spread() and self._sign_test() <= self.design.nominal_alpha:
+            if self.n >= 2 and self._no_spread() and self._sign_test() <= self.design.level(self.n):
                 return "positive" if self.mean > 0 else "negative"
             return None
         low, high = interval
@@ -187,7 +189,7 @@ class Evidence:
         several: see labjournal.claims.verdicts)."""
         if alpha == self.design.alpha:
             return self.verdict
-        return dataclasses.replace(self, design=Design(self.design.looks, alpha)).verdict
+        return dataclasses.replace(self, design=self.design.at(alpha)).verdict
 
     def seeds_needed(
         self, alpha: float | None = None, limit: int = 10_000, power: float = POWER
@@ -202,8 +204,8 @@ class Evidence:
             or self._no_spread()
         ):
             return None
-        design = Design(self.design.looks, alpha) if alpha else self.design
-        return t_seeds(self.spread, self.mean, self.margin, design.nominal_alpha, self.n, limit, power)
+        design = self.design.at(alpha) if alpha else self.design
+        return t_seeds(self.spread, self.mean, self.margin, design.level, self.n, limit, power)
 
     def interval_text(self) -> str:
         shown_n = f"n = {self.n}" + (f" of {self.planned}" if self.planned > self.n else "")

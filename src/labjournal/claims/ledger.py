@@ -5,7 +5,7 @@ first time the claim is evaluated against results:
 - from claims.yml: the lab, the sentence, the expectation (metrics, grid points, scales,
   censoring, per-part margins), the claim's margin, the `margins:` table entries its metrics
   take, and `familywise`;
-- from the plan (per profile): the sequential design (looks, seed cap, alpha) and the parameters
+- from the plan (per profile): the sequential design (looks, seed cap, alpha, boundary) and the parameters
   every compared run shares (thresholds that define a metric, the epochs trained, …).
 When a later evaluation finds a different encoding, the new one is appended, marked as revised
 after seeing results, with when and what changed; `check` and the Claims page show it on the
@@ -74,7 +74,7 @@ def encoding_of(claim: Claim, settings: ClaimsFile) -> dict[str, Any]:
 
 
 def plan_of(design: dict[str, Any] | None, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """The design (looks, cap, alpha) and, per compared experiment, the parameters that every
+    """The design (looks, cap, alpha, boundary) and, per compared experiment, the parameters that every
     compared run shares (those that vary are the compared points, written in claims.yml)."""
     looks = list((design or {}).get("looks") or [])
     shared = {}
@@ -87,6 +87,8 @@ def plan_of(design: dict[str, Any] | None, runs: dict[str, list[dict[str, Any]]]
             "looks": looks,
             "cap": looks[-1] if looks else None,
             "alpha": (design or {}).get("alpha", 0.05),
+            # the boundary's shape (labjournal.plan.sequential); a design saved without one was Pocock's
+            **({"boundary": (design or {}).get("boundary", "pocock")} if len(looks) > 1 else {}),
         },
         "params": shared,
     }

@@ -4,11 +4,12 @@ power, taking the observed spread and the observed difference as the truth.
 A part can be decided two ways: its interval excludes zero (supported or contradicted), or it
 falls inside ±margin, the declared smallest difference that matters (negligible). With an
 observed difference Δ and standard deviation sd, the first needs power against an effect of
-|Δ|, the two-sided test at the level each look uses (`Design.nominal_alpha`); the second needs
-the one-sided test against the nearer margin, at distance margin − |Δ|, at half that level (two
-one-sided tests). The figure shown is the smaller of the two: the seeds that would give the
-verdict the data lean to an 80 % chance, at the last look's level (the looks before it only add
-chances to decide, so this errs on the side of more seeds).
+|Δ|, the two-sided test at the level the look with that many seeds uses (`Design.level`: under
+an O'Brien–Fleming-shaped boundary, stricter at small n); the second needs the one-sided test
+against the nearer margin, at distance margin − |Δ|, at half that level (two one-sided tests).
+The figure shown is the smaller of the two: the seeds that would give the verdict the data lean
+to an 80 % chance at that look alone (the looks before it only add chances to decide, so this
+errs on the side of more seeds). Past the cap, the last look's level.
 
 For a paired t (differences, slopes, adjusted differences) the power is the noncentral-t power
 of `statsmodels.stats.power.TTestPower`; for the rank and variance tests, whose statistics are
@@ -22,12 +23,18 @@ decided (what futility stopping asks: labjournal.claims.decide).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from statistics import NormalDist
 
 from scipy import stats
 from statsmodels.stats.power import TTestPower
 
 POWER = 0.8  # the power "would need about N seeds" is stated at
+Level = Callable[[int], float] | float  # the two-sided nominal level of the look with n seeds
+
+
+def _at(level: Level, n: int) -> float:
+    return float(level(n)) if callable(level) else float(level)
 
 
 def _t_power(effect: float, n: int, alpha: float, alternative: str) -> float:
@@ -35,28 +42,36 @@ def _t_power(effect: float, n: int, alpha: float, alternative: str) -> float:
     return 1.0 if math.isnan(power) else power  # scipy's noncentral t fails far out in the tail
 
 
-def _smallest_n(effect: float, alpha: float, alternative: str, power: float, have: int, limit: int) -> int:
+def _smallest_n(
+    effect: float, level: Callable[[int], float], alternative: str, power: float, have: int, limit: int
+) -> int:
     """The smallest n from `have` (at least 2) up to `limit` at which the one-sample t test of a
-    standardised `effect` reaches `power` (bisection: power grows with n); `limit + 1` if none.
-    The search starts below twice the normal approximation's n, which the t's n does not reach
-    (and where scipy's noncentral t is accurate)."""
+    standardised `effect` at the level `level(n)` reaches `power` (bisection: power grows with
+    n, and the level does not shrink with n); `limit + 1` if none. The search starts below twice
+    the normal approximation's n at the last level, which the t's n does not reach (and where
+    scipy's noncentral t is accurate)."""
     if not effect > 0:
         return limit + 1
+
+    def reaches(n: int) -> bool:
+        return _t_power(effect, n, level(n), alternative) >= power
+
+    alpha = level(limit)
     one_sided = alpha if alternative == "larger" else alpha / 2
     normal = ((stats.norm.isf(one_sided) + stats.norm.ppf(power)) / effect) ** 2
     low = max(have, 2)
     if low > limit:
         return limit + 1
     high = max(low, min(limit, math.ceil(2 * normal) + 10))
-    if _t_power(effect, high, alpha, alternative) < power:
+    if not reaches(high):
         high = limit
-        if _t_power(effect, limit, alpha, alternative) < power:
+        if not reaches(limit):
             return limit + 1
-    if _t_power(effect, low, alpha, alternative) >= power:
+    if reaches(low):
         return low
     while high - low > 1:
         middle = (low + high) // 2
-        if _t_power(effect, middle, alpha, alternative) >= power:
+        if reaches(middle):
             high = middle
         else:
             low = middle
@@ -67,24 +82,25 @@ def t_seeds(
     sd: float,
     mean: float,
     margin: float,
-    nominal_alpha: float,
+    level: Level,
     have: int,
     limit: int = 10_000,
     power: float = POWER,
 ) -> int | None:
     """Seeds at which a paired t on differences with this sd decides at `power` (the module's
-    docstring); `limit + 1` for "more than `limit`", None where the sd gives no estimate."""
+    docstring), `level` the nominal level (of the look with n seeds, where a function);
+    `limit + 1` for "more than `limit`", None where the sd gives no estimate."""
     if not sd > 0 or not math.isfinite(sd):
         return None
-    apart = _smallest_n(abs(mean) / sd, nominal_alpha, "two-sided", power, have, limit)
-    inside = _smallest_n((margin - abs(mean)) / sd, nominal_alpha / 2, "larger", power, have, limit)
+    apart = _smallest_n(abs(mean) / sd, lambda n: _at(level, n), "two-sided", power, have, limit)
+    inside = _smallest_n((margin - abs(mean)) / sd, lambda n: _at(level, n) / 2, "larger", power, have, limit)
     return min(apart, inside)
 
 
 def normal_seeds(
     per_seed_effect: float,
     inside_effect: float,
-    nominal_alpha: float,
+    level: Level,
     have: int,
     limit: int = 10_000,
     power: float = POWER,
@@ -92,16 +108,19 @@ def normal_seeds(
 ) -> int | None:
     """Seeds for a test whose statistic is about normal with mean `effect * sqrt(n)`: apart from
     zero with the standardised `per_seed_effect` (two-sided), or inside the margin with
-    `inside_effect` (one-sided at half the level; 0 where equivalence cannot be shown). Never
-    below `least`, the fewest seeds the test can decide with at all."""
+    `inside_effect` (one-sided at half the level; 0 where equivalence cannot be shown), at the
+    level of the look with n seeds where `level` is a function. Never below `least`, the fewest
+    seeds the test can decide with at all."""
+    effects = [e for e in (abs(per_seed_effect), inside_effect) if e > 0 and math.isfinite(e)]
+    if not effects:
+        return None
     normal = NormalDist()
     beyond = normal.inv_cdf(power)
-    needed = []
-    critical = normal.inv_cdf(1 - nominal_alpha / 2)  # two-sided at the level, or one-sided at half
-    for effect in (abs(per_seed_effect), inside_effect):
-        if effect > 0 and math.isfinite(effect):
-            needed.append(math.ceil(((critical + beyond) / effect) ** 2))
-    if not needed:
-        return None
-    n = max(min(needed), have, least)
-    return n if n <= limit else limit + 1
+    n = max(have, least, 1)
+    for _ in range(64):  # the level grows with n: step up to the n that its own level allows
+        critical = normal.inv_cdf(1 - _at(level, n) / 2)  # two-sided, or one-sided at half
+        needed = max(min(math.ceil(((critical + beyond) / e) ** 2) for e in effects), n)
+        if needed == n or needed > limit:
+            break
+        n = needed
+    return needed if needed <= limit else limit + 1

@@ -10,10 +10,11 @@ pairs tied (both never, or the same epoch) are dropped, tied magnitudes share th
 and the p-value is exact, from the permutation distribution (each pair's sign flipped with
 probability 1/2 under no difference; `signed_rank_p`). It is valid for any n, ties included,
 and uses how much later, not only which run was later, so it decides from fewer seeds than the
-sign test on orders. It is decided at the design's nominal level at every look (Pocock's level of
-`labjournal.plan.sequential`), so its error rate stays within the design's alpha when seeds are
-added (bench/simulate_claims.py and tests/test_censored.py simulate the whole rule: level and
-power at 0/30/60 % censoring). No difference in epochs is printed, and equivalence
+sign test on orders. Each look is decided at the design's nominal level for that look calibrated
+for this test (`Design.level(n, "signed-rank")` of `labjournal.plan.sequential`: the exact test's
+own p-values over the looks, not the t's), so its error rate stays within the design's alpha when
+seeds are added (bench/simulate_claims.py and tests/test_censored.py simulate the whole rule:
+level and power at 0/30/60 % censoring, ties included). No difference in epochs is printed, and equivalence
 ("negligible") is not shown from restricted times, so such a part is never negligible.
 
 `RankedEvidence` is the earlier rule, the exact sign test on the orders of the pairs; a
@@ -33,7 +34,6 @@ from scipy import stats
 
 from labjournal.claims.evidence import DECIDED, Evidence, _g
 from labjournal.claims.power import POWER, normal_seeds
-from labjournal.plan.sequential import Design
 from labjournal.run.results import ResultLookupError
 
 
@@ -90,7 +90,7 @@ class RankedEvidence(Evidence):
 
     @property
     def p_value(self) -> float:
-        return self.design.repeated_p(self._nominal())
+        return self.design.repeated_p(self._nominal(), self.n, self.test)
 
     @property
     def p_equivalence(self) -> float:
@@ -99,7 +99,7 @@ class RankedEvidence(Evidence):
     @property
     def side(self) -> str | None:
         p, z = self._test()
-        if z == 0 or p > self.design.nominal_alpha:
+        if z == 0 or p > self.design.level(self.n, self.test):
             return None
         return "positive" if z > 0 else "negative"
 
@@ -110,10 +110,12 @@ class RankedEvidence(Evidence):
         z = self._test()[1]
         if self.verdict_at(alpha or self.design.alpha) in DECIDED or z == 0:
             return None
-        nominal = Design(self.design.looks, alpha or self.design.alpha).nominal_alpha
-        fewest_untied = math.ceil(1 + math.log2(1 / nominal))  # all one way: p = 2 / 2^m
+        design = self.design.at(alpha or self.design.alpha)
+        last = design.level(limit, self.test)  # the most lenient look's
+        fewest_untied = math.ceil(1 + math.log2(1 / last))  # all one way: p = 2 / 2^m
         least = math.ceil(fewest_untied * self.n / (self.later + self.earlier))
-        return normal_seeds(z / math.sqrt(self.n), 0.0, nominal, self.n, limit, power, least)
+        level = functools.partial(design.level, test=self.test)
+        return normal_seeds(z / math.sqrt(self.n), 0.0, level, self.n, limit, power, least)
 
     def _test_text(self) -> str:
         return f"sign test p = {_g(self._nominal())}"
@@ -141,6 +143,7 @@ class RestrictedEvidence(RankedEvidence):
 
     budget: float = math.inf  # E, the epochs every run was given; "never" scores E + 1
     restricted: list[tuple[float, float]] = field(default_factory=list)  # (at, than) per seed
+    test = "signed-rank"
 
     def __post_init__(self) -> None:
         self.method = "signed-rank test on restricted times (censored)"

@@ -15,7 +15,9 @@ scipy.stats.pearsonr gives its p-value). Its confidence interval for the ratio o
 with t the two-sided quantile of t(n − 2) at the look's level. The part is judged on the log of
 the ratio, log(var at `at` / var at `than`): negative means steadier at `at`. The margin (a log
 ratio: 0.69 is a ratio of 2) must be declared on the part. Each look uses the design's nominal
-level, as every other part does; bench/simulate_claims.py checks the level of the whole rule.
+level of that look calibrated for this test (`Design.level(n, "pitman-morgan")`: a correlation
+test's p-values over the looks, n − 2 degrees of freedom); bench/simulate_claims.py checks the
+level of the whole rule.
 It needs three seeds (one degree of freedom).
 """
 
@@ -29,7 +31,6 @@ from scipy import stats
 
 from labjournal.claims.evidence import DECIDED, SUPPORTED, Evidence, _g
 from labjournal.claims.power import POWER, normal_seeds
-from labjournal.plan.sequential import Design
 
 
 def pitman_morgan(
@@ -64,6 +65,7 @@ class SpreadEvidence(Evidence):
 
     at_values: list[float] = field(default_factory=list)  # one per seed, the same seeds in order
     than_values: list[float] = field(default_factory=list)
+    test = "pitman-morgan"
 
     def __post_init__(self) -> None:
         self.method = "Pitman–Morgan paired variance test (log variance ratio)"
@@ -88,7 +90,9 @@ class SpreadEvidence(Evidence):
     def interval(self) -> tuple[float, float] | None:
         if not self._valid():
             return None
-        _, low, high = log_ratio_interval(self.at_values, self.than_values, self.design.nominal_alpha)
+        _, low, high = log_ratio_interval(
+            self.at_values, self.than_values, self.design.level(self.n, self.test)
+        )
         return low, high
 
     def _pm_p(self, log_ratio: float, alternative: str) -> float:
@@ -96,14 +100,16 @@ class SpreadEvidence(Evidence):
 
     @property
     def p_value(self) -> float:
-        return self.design.repeated_p(self._pm_p(0.0, "two-sided")) if self._valid() else 1.0
+        if not self._valid():
+            return 1.0
+        return self.design.repeated_p(self._pm_p(0.0, "two-sided"), self.n, self.test)
 
     @property
     def p_equivalence(self) -> float:
         if not self._valid():
             return 1.0
         worst = max(self._pm_p(-self.margin, "greater"), self._pm_p(self.margin, "less"))
-        return self.design.repeated_p(min(1.0, 2 * worst))
+        return self.design.repeated_p(min(1.0, 2 * worst), self.n, self.test)
 
     @property
     def side(self) -> str | None:
@@ -116,11 +122,12 @@ class SpreadEvidence(Evidence):
         correlation: the log ratio's standard error is about 2 sqrt((1 − r²) / (n − 2))."""
         if self.verdict_at(alpha or self.design.alpha) in DECIDED or not self._valid():
             return None
-        nominal = Design(self.design.looks, alpha or self.design.alpha).nominal_alpha
+        design = self.design.at(alpha or self.design.alpha)
         r = float(np.corrcoef(self.at_values, self.than_values)[0, 1])
         unit = 2 * math.sqrt(1 - r * r)  # the log ratio's sd per seed, about
         apart, inside = abs(self.mean) / unit, max(self.margin - abs(self.mean), 0.0) / unit
-        needed = normal_seeds(apart, inside, nominal, self.n - 2, limit, power)
+        level = lambda n: design.level(n + 2, self.test)  # noqa: E731 (n − 2 degrees of freedom)
+        needed = normal_seeds(apart, inside, level, self.n - 2, limit, power)
         return None if needed is None else min(needed + 2, limit + 1)
 
     def interval_text(self) -> str:

@@ -1,36 +1,47 @@
 """Error rates that survive adding seeds until a decision: a group-sequential design.
 
 A comparison may be looked at after `looks[0]` seeds, again after each batch of seeds the claim
-asks for, up to `looks[-1]`. Re-testing a fixed-sample 95 % interval at every look would decide
-far more often than 5 % of the time when there is no difference (optional stopping). Instead,
-every look uses the same, stricter nominal level `nominal_alpha` (Pocock's design), chosen so that
-the chance that *any* look's interval misses the true difference is `alpha`:
+asks for, up to `looks[-1]` (the cap). Re-testing a fixed-sample 95 % interval at every look would
+decide far more often than 5 % of the time when there is no difference (optional stopping).
+Instead, look k uses a stricter nominal level `level(n_k)`, from a boundary fixed before the data:
 
-    P(some look k has |T_k| > t_{n_k - 1}(1 - nominal_alpha / 2)) = alpha   under any true mean
+- **O'Brien–Fleming-shaped** (the default, `boundary: obrien-fleming`): on the normal scale the
+  critical value at look k is C sqrt(N / n_k), N the cap: very strict early, where a handful of
+  seeds decide little anyway, and close to the fixed-sample level at the cap;
+- **Pocock** (`boundary: pocock`, the earlier default): one constant level at every look.
 
-where T_k is the paired t statistic on the first n_k differences. The intervals are *repeated
-confidence intervals* (Jennison & Turnbull 1989): they cover the true mean simultaneously at
-every look with probability 1 - alpha, so every decision drawn from them (supported,
-contradicted, negligible) keeps its error rate whatever rule decides when to stop.
+C is chosen so that the chance that *any* look's interval misses the true difference is `alpha`:
 
-`nominal_alpha` is found by simulation: the t statistic of normal data is pivotal (its law does
-not depend on the mean or the spread), and each look's nominal p-value is exactly uniform, so the
-minimum p-value over the looks has one distribution for every comparison with these looks. It is
-simulated once per design, with a fixed random seed, so two builds give the same verdicts. A
-design of one look is the plain Student-t interval. `tests/test_sequential.py` checks the
-false-decision rate of the whole procedure by Monte Carlo, and pins the level of the default
-design (numpy's PCG64 stream from a fixed seed: the same number on any machine).
+    P(some look k has z(p_k) sqrt(n_k / N) > C) = alpha   under any true mean
 
-How the error is spent: evenly over the looks, Pocock's way. With no difference and looks at
-3, 5, ..., 15 seeds, the first false decision falls at each look with probability 0.012, 0.010,
-0.008, 0.006, 0.006, 0.004, 0.005 (40,000 simulated comparisons): a quarter of the 5 % goes to
-n = 3, where the interval is about nine standard errors wide and decides little. The looks are
-fixed by the design alone (seeds are added to every point in order, so a comparison's n is a look
-whatever else shares its points), never by time.
+where p_k is the look's nominal two-sided p-value (of the paired t on the first n_k differences)
+and z(p) = Φ⁻¹(1 − p / 2). The intervals are *repeated confidence intervals* (Jennison & Turnbull
+1989): they cover the true mean simultaneously at every look with probability 1 − alpha, so every
+decision drawn from them (supported, contradicted, negligible) keeps its error rate whatever
+rule decides when to stop, futility included.
+
+C is found by simulation: the t statistic of normal data is pivotal (its law does not depend on
+the mean or the spread), so the sequence of nominal p-values over the looks has one law for
+every comparison with these looks. It is simulated once per design, with a fixed random seed, so
+two builds give the same verdicts. Tests whose sequence of p-values has another law get their
+own calibration, from the same seeded draws (`TESTS`): the exact signed-rank test of censored
+outcomes (its discrete p-values under no difference with no ties: C then lies strictly above
+the atom that would exceed alpha) and the Pitman–Morgan variance test (a correlation test with
+n − 2 degrees of freedom). A design of one look is the plain fixed-sample level.
+`tests/test_sequential.py` checks the false-decision rate of the whole procedure by Monte Carlo
+and pins the levels of the default design (numpy's PCG64 stream from a fixed seed: the same
+numbers on any machine); bench/simulate_claims.py simulates every test's whole rule.
+
+The default design, looks at 3, 5, ..., 15 seeds, t test: nominal levels 0.00001, 0.0008, 0.004,
+0.009, 0.015, 0.021, 0.028 (Pocock: 0.0117 at every look). A comparison with fewer seeds than a
+look (a run without a value) is judged at the level of the look before it, the stricter one. The
+looks are fixed by the design alone (seeds are added to every point in order, so a comparison's
+n is a look whatever else shares its points), never by time.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -40,14 +51,19 @@ from scipy import stats
 ALPHA = 0.05
 SIMULATIONS = 50_000
 CALIBRATION_SEED = 20261125
+BOUNDARIES = ("obrien-fleming", "pocock")
+BOUNDARY = "obrien-fleming"
+TESTS = ("t", "signed-rank", "pitman-morgan")  # calibrations: see the module's docstring
 
 
 @dataclass(frozen=True)
 class Design:
-    """The looks (numbers of paired seeds) at which a verdict may be taken, and the overall alpha."""
+    """The looks (numbers of paired seeds) at which a verdict may be taken, the overall alpha and
+    the boundary's shape."""
 
     looks: tuple[int, ...] = ()
     alpha: float = ALPHA
+    boundary: str = BOUNDARY
 
     @classmethod
     def fixed(cls, alpha: float = ALPHA) -> Design:
@@ -55,68 +71,161 @@ class Design:
         return cls((), alpha)
 
     @classmethod
-    def schedule(cls, first: int, batch: int, most: int, alpha: float = ALPHA) -> Design:
+    def schedule(
+        cls, first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY
+    ) -> Design:
         """Looks at `first`, `first + batch`, ... up to `most` seeds."""
         looks = list(range(max(first, 2), most + 1, max(batch, 1)))
         if not looks or looks[-1] != most:
             looks.append(most)
-        return cls(tuple(looks), alpha)
+        return cls(tuple(looks), alpha, boundary)
 
     @property
     def sequential(self) -> bool:
         return len(self.looks) > 1
 
+    def at(self, alpha: float) -> Design:
+        """The same looks and boundary spending `alpha` (a Holm level within a claim or family)."""
+        return self if alpha == self.alpha else dataclasses.replace(self, alpha=alpha)
+
+    def look(self, n: int) -> int:
+        """The index of the look n seeds are judged as: the last look at or below n (fewer seeds
+        than a look, where a run has no value, get the look before it: stricter)."""
+        return max(0, int(np.searchsorted(self.looks, n, side="right")) - 1)
+
+    def level(self, n: int, test: str = "t") -> float:
+        """The two-sided nominal level of the look with `n` seeds, for `test` (TESTS)."""
+        if not self.sequential:
+            return self.alpha
+        return float(_levels(self.looks, self.alpha, self.boundary, test)[self.look(n)])
+
+    def levels(self, test: str = "t") -> tuple[float, ...]:
+        """The nominal level of each look."""
+        if not self.sequential:
+            return (self.alpha,)
+        return tuple(float(x) for x in _levels(self.looks, self.alpha, self.boundary, test))
+
     @property
     def nominal_alpha(self) -> float:
-        """The two-sided level each look's interval is computed at."""
-        return _calibrate(self.looks, self.alpha)[0] if self.sequential else self.alpha
+        """The last look's level (the most lenient one under an O'Brien–Fleming shape)."""
+        return self.levels()[-1]
 
-    def repeated_p(self, nominal_p: float) -> float:
-        """The design-adjusted p-value of a look's nominal p-value: the chance, with no true
-        difference, that some look has a p-value this small. Valid under optional stopping."""
+    def repeated_p(self, nominal_p: float, n: int, test: str = "t") -> float:
+        """The design-adjusted p-value of the nominal p-value of the look with `n` seeds: the
+        chance, with no true difference, that some look crosses a boundary this far out. Below a
+        level exactly when the look's interval at that level excludes the tested value; valid
+        under optional stopping."""
         if not self.sequential:
             return float(nominal_p)
-        minima = _calibrate(self.looks, self.alpha)[1]
-        count = np.searchsorted(minima, nominal_p, side="right")
-        return float(min(1.0, (count + 1) / (len(minima) + 1)))
+        scores = _null_scores(self.looks, self.boundary, test)
+        score = _z(nominal_p) * _weights(self.looks, self.boundary)[self.look(n)]
+        count = len(scores) - np.searchsorted(scores, score, side="left")
+        return float(min(1.0, (count + 1) / (len(scores) + 1)))
 
-    def critical(self, df: int) -> float:
-        """The t quantile the interval of a look with `df` degrees of freedom uses."""
-        return _critical(self.nominal_alpha, df)
+    def critical(self, n: int, df: int) -> float:
+        """The t quantile the interval of the look with `n` seeds and `df` degrees of freedom uses."""
+        return _critical(self.level(n), df)
 
     def describe(self) -> str:
         if not self.sequential:
             return f"fixed-sample {100 * (1 - self.alpha):.0f} % Student-t intervals"
         looks = ", ".join(map(str, self.looks))
+        shape = "O'Brien–Fleming-shaped" if self.boundary == "obrien-fleming" else "Pocock"
+        levels = ", ".join(f"{x:.2g}" for x in self.levels())
         return (
-            f"a group-sequential design with looks at n = {looks} seeds: Pocock repeated "
-            f"{100 * (1 - self.alpha):.0f} % confidence intervals, each look at nominal level "
-            f"{self.nominal_alpha:.4f}"
+            f"a group-sequential design with looks at n = {looks} seeds: {shape} repeated "
+            f"{100 * (1 - self.alpha):.0f} % confidence intervals, nominal levels {levels}"
         )
 
     def to_json(self) -> dict:
-        return {"looks": list(self.looks), "alpha": self.alpha}
+        return {"looks": list(self.looks), "alpha": self.alpha, "boundary": self.boundary}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Design:
+        """A saved design; one saved before boundaries had a name was Pocock's."""
         if not data:
             return cls.fixed()
-        return cls(tuple(int(n) for n in data.get("looks", ())), float(data.get("alpha", ALPHA)))
+        looks = tuple(int(n) for n in data.get("looks", ()))
+        return cls(looks, float(data.get("alpha", ALPHA)), str(data.get("boundary", "pocock")))
+
+
+def _z(p: float | np.ndarray) -> np.ndarray:
+    """The normal score of a two-sided p-value: Φ⁻¹(1 − p / 2)."""
+    return stats.norm.isf(np.asarray(p, dtype=float) / 2)
+
+
+def _weights(looks: tuple[int, ...], boundary: str) -> np.ndarray:
+    """The boundary's shape: look k crosses where z(p_k) × weight_k > C."""
+    if boundary not in BOUNDARIES:
+        raise ValueError(f"unknown boundary '{boundary}' (known: {', '.join(BOUNDARIES)})")
+    n = np.asarray(looks, dtype=float)
+    return np.sqrt(n / n[-1]) if boundary == "obrien-fleming" else np.ones_like(n)
+
+
+@functools.lru_cache(maxsize=16)
+def _null_p(looks: tuple[int, ...], test: str) -> np.ndarray:
+    """Nominal two-sided p-values of each look (columns) under no difference, SIMULATIONS paths."""
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    data = rng.standard_normal((SIMULATIONS, looks[-1]))
+    if test == "t":
+        columns = [_t_p(data[:, :n]) for n in looks]
+    elif test == "signed-rank":
+        columns = [_signed_rank_p(data[:, :n]) for n in looks]
+    elif test == "pitman-morgan":
+        other = rng.standard_normal((SIMULATIONS, looks[-1]))
+        columns = [_correlation_p(data[:, :n], other[:, :n]) for n in looks]
+    else:
+        raise ValueError(f"unknown test '{test}' (known: {', '.join(TESTS)})")
+    return np.column_stack(columns)
+
+
+def _t_p(sample: np.ndarray) -> np.ndarray:
+    n = sample.shape[1]
+    t = sample.mean(axis=1) / (sample.std(axis=1, ddof=1) / np.sqrt(n))
+    return 2 * stats.t.sf(np.abs(t), n - 1)
+
+
+def _signed_rank_p(sample: np.ndarray) -> np.ndarray:
+    """The exact two-sided signed-rank p-value of each row (no ties, no zeros: continuous data)."""
+    n = sample.shape[1]
+    ranks = np.abs(sample).argsort(axis=1).argsort(axis=1) + 1
+    positive = np.where(sample > 0, ranks, 0).sum(axis=1)
+    chance = np.zeros(n * (n + 1) // 2 + 1)  # the law of the positive rank sum
+    chance[0] = 1.0
+    for rank in range(1, n + 1):
+        shifted = np.zeros_like(chance)
+        shifted[rank:] = chance[:-rank]
+        chance = 0.5 * (chance + shifted)
+    below, above = np.cumsum(chance), np.cumsum(chance[::-1])[::-1]
+    return np.minimum(1.0, 2 * np.minimum(below[positive], above[positive]))
+
+
+def _correlation_p(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The two-sided p-value of zero correlation (t with n − 2 df), row by row."""
+    n = x.shape[1]
+    x_, y_ = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+    r = (x_ * y_).sum(axis=1) / np.sqrt((x_**2).sum(axis=1) * (y_**2).sum(axis=1))
+    t = r * np.sqrt((n - 2) / np.maximum(1 - r * r, 1e-300))
+    return 2 * stats.t.sf(np.abs(t), n - 2)
 
 
 @functools.lru_cache(maxsize=32)
-def _calibrate(looks: tuple[int, ...], alpha: float) -> tuple[float, np.ndarray]:
-    """Pocock's constant nominal level for these looks, and the sorted minimum nominal p-values
-    over the looks under no difference (for repeated p-values)."""
-    rng = np.random.default_rng(CALIBRATION_SEED)
-    data = rng.standard_normal((SIMULATIONS, looks[-1]))
-    minimum = np.ones(SIMULATIONS)
-    for n in looks:
-        sample = data[:, :n]
-        t = sample.mean(axis=1) / (sample.std(axis=1, ddof=1) / np.sqrt(n))
-        minimum = np.minimum(minimum, 2 * stats.t.sf(np.abs(t), n - 1))
-    minimum.sort()
-    return float(np.quantile(minimum, alpha)), minimum
+def _null_scores(looks: tuple[int, ...], boundary: str, test: str) -> np.ndarray:
+    """Each simulated path's largest weighted score over the looks, sorted (repeated p-values)."""
+    weighted = _z(_null_p(looks, test)) * _weights(looks, boundary)
+    return np.sort(weighted.max(axis=1))
+
+
+@functools.lru_cache(maxsize=256)
+def _levels(looks: tuple[int, ...], alpha: float, boundary: str, test: str) -> np.ndarray:
+    """Each look's nominal level: C is the smallest score that at most alpha of the simulated
+    paths reach (strictly above an atom of a discrete test's scores)."""
+    scores = _null_scores(looks, boundary, test)
+    allowed = int(np.floor(alpha * len(scores)))
+    c = scores[len(scores) - allowed - 1] if allowed < len(scores) else scores[0]
+    if len(scores) - np.searchsorted(scores, c, side="left") > allowed:
+        c = c * (1 + 1e-9) + 1e-12  # ties at c: step past the atom
+    return 2 * stats.norm.sf(c / _weights(looks, boundary))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -124,25 +233,20 @@ def _critical(nominal_alpha: float, df: int) -> float:
     return float(stats.t.ppf(1 - nominal_alpha / 2, df))
 
 
-@functools.lru_cache(maxsize=64)
-def _half_width_curve(nominal_alpha: float, most: int) -> np.ndarray:
-    """t quantile / sqrt(n) for n = 0 .. most (n < 2 undefined: infinite)."""
-    n = np.arange(most + 1)
-    curve = np.full(most + 1, np.inf)
-    curve[2:] = stats.t.ppf(1 - nominal_alpha / 2, n[2:] - 1) / np.sqrt(n[2:])
-    return curve
-
-
 def seeds_to_decide(
     spread: float, mean: float, margin: float, design: Design, have: int, limit: int = 10_000
 ) -> int | None:
     """About how many paired seeds would decide a comparison at the observed spread and mean:
-    the smallest n whose interval half-width is below the distance that decides (|mean| to
-    exclude zero, or margin - |mean| to fall inside the margin). `limit + 1` where no n up to
-    `limit` would; None where the spread gives no estimate."""
+    the smallest n whose interval half-width (at the level of the look n would be) is below the
+    distance that decides (|mean| to exclude zero, or margin - |mean| to fall inside the margin).
+    `limit + 1` where no n up to `limit` would; None where the spread gives no estimate."""
     target = max(abs(mean), margin - abs(mean))
     if not spread > 0 or not target > 0:
         return None
-    curve = _half_width_curve(design.nominal_alpha, 10_000)[: limit + 1]
-    found = np.flatnonzero(curve[max(have, 2) :] * spread < target)
-    return int(found[0]) + max(have, 2) if found.size else limit + 1
+    n = np.arange(max(have, 2), limit + 1)
+    if not n.size:
+        return limit + 1
+    levels = np.array([design.level(int(k)) for k in n]) if design.sequential else design.alpha
+    curve = stats.t.isf(levels / 2, n - 1) / np.sqrt(n)
+    found = np.flatnonzero(curve * spread < target)
+    return int(n[found[0]]) if found.size else limit + 1
