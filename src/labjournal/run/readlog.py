@@ -50,11 +50,28 @@ class _Log:
     loaded: frozenset[str] = frozenset()  # the modules loaded before the run began
 
 
+_MACHINERY = ("<frozen importlib", "<frozen zipimport")
+_MACHINERY_FILES = (f"{os.sep}importlib{os.sep}", f"{os.sep}pkgutil.py")
+
+
 def _from_import_system() -> bool:
-    """True when the event comes from importlib searching `sys.path` (two frames up: the hook,
-    then the caller of `open`/`listdir`)."""
+    """True when the event comes from the import machinery: importlib searching `sys.path`, or
+    `importlib.metadata` and `pkgutil` scanning it for distributions (through `pathlib` or not).
+    The frames above the hook are walked until the first one outside the standard library's
+    path helpers."""
     frame = sys._getframe(2)
-    return frame.f_code.co_filename.startswith("<frozen importlib")
+    for _ in range(6):
+        if frame is None:
+            return False
+        name = frame.f_code.co_filename
+        if name.startswith(_MACHINERY) or any(part in name for part in _MACHINERY_FILES):
+            return True
+        if not name.endswith(
+            ("pathlib.py", "os.py", "genericpath.py", "posixpath.py", "glob.py", "fnmatch.py")
+        ):
+            return False
+        frame = frame.f_back
+    return False
 
 
 def _absolute(path: object) -> str | None:
