@@ -1,16 +1,19 @@
 """The whole decision rule, simulated: seeds added two at a time from 3 up to 15 (the default
-profile's design), futility stopping, claims of one to three parts, trends with per-seed random
+profile's design: O'Brien–Fleming-shaped repeated intervals, each test at its own calibrated
+level per look, labjournal.plan.sequential), futility stopping (never for a part leaning the
+wrong way beside a supported one), claims of one to three parts, trends with per-seed random
 slopes, censored outcomes at several rates, unequal seed counts, a refuted part beside a supported
 one, and Holm over a family of claims (the default) with seeds added for the family's levels.
 Every verdict and every decision to add seeds comes from the project's own functions
 (labjournal.claims.evidence, .ranks, .verdicts, .judge, .decide), so what is simulated is what
 `labjournal check` and `make report` do.
 
-    python bench/simulate_claims.py [--claims 5000]
+    python bench/simulate_claims.py [--claims 5000] [--families 2000] [--sizes 10,12]
 
 prints one row per scenario: the share of each claim label ("supported" plain, "supported,
 possibly below the margin", partly supported, contradicted, negligible, inconclusive) and the
-seeds used, then the family-wise error of families of null claims. The tests in
+seeds used, then the family-wise error of families of null claims, the sharper tests' table and
+the boundaries compared (Pocock's constant level against the O'Brien–Fleming shape, same draws). The tests in
 tests/test_claims_simulation.py run the same scenarios and assert the error rates.
 """
 
@@ -162,12 +165,14 @@ def run_claim(parts: list[Callable[[int], Evidence]], design: Design = DESIGN) -
 LABELS = ("supported", "below margin", "partly-supported", "contradicted", "negligible", "inconclusive")
 
 
-def simulate(makers: list[PartMaker], claims: int, seed: int = SEED) -> dict[str, float]:
+def simulate(
+    makers: list[PartMaker], claims: int, seed: int = SEED, design: Design = DESIGN
+) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     counts: Counter[str] = Counter()
     seeds = 0
     for _ in range(claims):
-        outcome = run_claim([make(rng) for make in makers])
+        outcome = run_claim([make(rng) for make in makers], design)
         counts[outcome.verdict] += 1
         counts["below margin"] += outcome.label.startswith("supported, possibly below")
         seeds += outcome.seeds
@@ -193,6 +198,8 @@ SCENARIOS: dict[str, list[PartMaker]] = {
     "no difference, one part": [paired(0.0)],
     "no difference, two parts": [paired(0.0), paired(0.0)],
     "no difference, three parts": [paired(0.0), paired(0.0), paired(0.0)],
+    "true 0.5 sd, one part (power)": [paired(0.5)],
+    "true 0.8 sd, one part (power)": [paired(0.8)],
     "true 1 sd, one part (power)": [paired(1.0)],
     "true 3 sd + no difference": [paired(3.0), paired(0.0)],
     "true 3 sd + a part 1 sd the wrong way": [paired(3.0), paired(-1.0)],
@@ -306,15 +313,44 @@ def sharper_table(claims: int) -> None:
         )
 
 
+POCOCK = Design.schedule(3, 2, 15, boundary="pocock")
+COMPARED: dict[str, Callable[[Design], list[PartMaker]]] = {
+    "no difference": lambda d: [paired(0.0, design=d)],
+    "true 0.5 sd": lambda d: [paired(0.5, design=d)],
+    "true 0.8 sd": lambda d: [paired(0.8, design=d)],
+    "true 1 sd": lambda d: [paired(1.0, design=d)],
+    "true 3 sd + a part 1 sd the wrong way": lambda d: [paired(3.0, design=d), paired(-1.0, design=d)],
+    "censored 30 %, no difference, signed-rank": lambda d: [restricted(1.0, 0.3, design=d)],
+    "censored 0 %, later x1.5, signed-rank": lambda d: [restricted(1.5, 0.0, design=d)],
+}
+
+
+def boundary_table(claims: int) -> None:
+    """Pocock's constant level against the O'Brien–Fleming shape on the same draws: decided
+    (supported or contradicted) by the cap, and the mean seeds used."""
+    print(f"\n{'boundaries compared (decided by n = 15, seeds)':52} {'Pocock':>15} {'O-F shape':>15}")
+    for name, makers in COMPARED.items():
+        cells = []
+        for design in (POCOCK, DESIGN):
+            s = simulate(makers(design), claims, design=design)
+            cells.append(f"{s['supported'] + s['contradicted']:6.1%} {s['mean seeds']:5.1f} s")
+        print(f"{name:52} " + " ".join(f"{c:>15}" for c in cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=5000)
     parser.add_argument("--families", type=int, default=2000)
+    parser.add_argument("--sizes", default="10,12", help="family sizes, comma-separated")
     parser.add_argument("--sharper-only", action="store_true", help="only the sharper tests' table")
     args = parser.parse_args()
     if args.sharper_only:
         sharper_table(args.claims)
         return
+    print(
+        "levels per look:",
+        ", ".join(f"{t} {' '.join(f'{x:.2g}' for x in DESIGN.levels(t))}" for t in ("t", "signed-rank")),
+    )
     print(f"{args.claims} simulated claims per scenario; design {DESIGN.describe()}; futility on")
     columns = (
         "plain supported",
@@ -330,12 +366,13 @@ def main() -> None:
     for name, makers in SCENARIOS.items():
         s = simulate(makers, args.claims)
         print(f"{name:44} " + " ".join(f"{s[c]:6.1%}" for c in columns) + f" {s['mean seeds']:6.1f}")
-    for size in (10, 12):
+    for size in (int(x) for x in args.sizes.split(",") if x):
         for use in (False, True):
             rate = simulate_family(size, args.families, use)
             how = "Holm (the default)" if use else "familywise: none"
             print(f"family of {size} null claims, {how}: at least one false decision {rate:.1%}")
     sharper_table(args.claims)
+    boundary_table(args.claims)
 
 
 if __name__ == "__main__":

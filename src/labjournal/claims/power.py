@@ -116,11 +116,18 @@ def normal_seeds(
         return None
     normal = NormalDist()
     beyond = normal.inv_cdf(power)
-    n = max(have, least, 1)
-    for _ in range(64):  # the level grows with n: step up to the n that its own level allows
+
+    def enough(n: int) -> bool:  # monotone in n: the level does not shrink as n grows
         critical = normal.inv_cdf(1 - _at(level, n) / 2)  # two-sided, or one-sided at half
-        needed = max(min(math.ceil(((critical + beyond) / e) ** 2) for e in effects), n)
-        if needed == n or needed > limit:
-            break
-        n = needed
-    return needed if needed <= limit else limit + 1
+        return any(n >= ((critical + beyond) / e) ** 2 for e in effects)
+
+    low = max(have, least, 1)
+    if low > limit or not enough(limit):
+        return limit + 1
+    if enough(low):
+        return low
+    high = limit  # bisection: enough(high) and not enough(low)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high
