@@ -16,7 +16,7 @@ endif
 
 RUN_FLAGS := --profile $(PROFILE) $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: report run render site pdf serve preview publish test lint format clean distclean bench
+.PHONY: report run render site pdf serve preview publish test lint format clean distclean bench docs schemas
 
 $(STAMP): pyproject.toml experiments/requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,14 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests experiments bench
+
+schemas: $(STAMP)        ## the JSON Schemas of journal.yml and claims.yml, from the models (here and in the scaffold)
+	$(BIN)/python -m labjournal.authoring.schemas schemas
+	$(BIN)/python -m labjournal.authoring.schemas src/labjournal/scaffold/schemas
+
+docs: $(STAMP) schemas   ## the documentation site into _site-docs/: reference pages from the code, --strict
+	$(BIN)/python docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:                   ## remove everything `make report` produced (results included)
 	rm -rf _build _build.tmp _build-* _site _site-* results .labjournal .labjournal-scratch
