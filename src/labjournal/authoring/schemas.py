@@ -149,8 +149,13 @@ def _own_notes(model: type[BaseModel]) -> dict[str, str]:
         beside = [comments[n] for n in range(node.lineno, end + 1) if n in comments]
         text = " ".join(above + beside).strip()
         if text:
-            notes[node.target.id] = text
+            notes[node.target.id] = _sentence(text)
     return notes
+
+
+def _sentence(text: str) -> str:
+    """A comment as a description: a capital first letter and a full stop."""
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def field_notes(model: type[BaseModel]) -> dict[str, str]:
