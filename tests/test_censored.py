@@ -143,3 +143,24 @@ def test_at_later_by_half_again_it_is_more_powerful_than_the_sign_test() -> None
     censored_ranks = simulate([restricted(2.0, 0.3)], SMALL)["supported"]
     censored_signs = simulate([restricted(2.0, 0.3, test="sign")], SMALL)["supported"]
     assert censored_ranks > censored_signs, (censored_ranks, censored_signs)
+
+
+def test_each_look_decides_at_the_signed_rank_tests_own_level() -> None:
+    """At the cap of the default design, p = 0.0356 is past the t's level (0.0352) but within the
+    signed-rank test's own (0.0413): decided by the restricted times, where the t's level would
+    have left it open; its design-adjusted p-value is below 5 % exactly then."""
+    design = Design.schedule(3, 2, 15)
+    differences = [6.0, -2.0, -3.0, 2.0, -3.0, -1.0, 0.0, 6.0, 6.0, 0.0, 4.0, 6.0, 0.0, 6.0, 5.0]
+    p = signed_rank(tuple(differences))[0]
+    assert design.level(15) < p <= design.level(15, "signed-rank")
+    base = dict(
+        description="d", expected="positive", ref="lab/exp", margin=1.0, margin_note="", design=design
+    )
+    pairs = [(10.0 + d, 10.0) for d in differences]
+    evidence = RestrictedEvidence(
+        **base, orders=[(d > 0) - (d < 0) for d in differences], budget=30, restricted=pairs
+    )
+    assert evidence.verdict == SUPPORTED and evidence.p_value <= 0.05
+    early = RestrictedEvidence(**base, orders=[1] * 7, budget=30, restricted=[(20.0, 5.0)] * 7)
+    assert signed_rank((15.0,) * 7)[0] == pytest.approx(2 / 128)  # all seven one way
+    assert early.verdict == INCONCLUSIVE  # n = 7 is an early look: its level is 0.0028

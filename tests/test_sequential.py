@@ -186,3 +186,35 @@ def test_why_adding_seeds_stopped_is_read_from_old_and_new_decision_files() -> N
     assert Decisions.model_validate({"claims": {"e": {"stopped": budget}}}).claims["e"] == old.claims["e"]
     assert stop_note(old.claims["a"]).startswith("adding seeds stopped when it was decided at its own level")
     assert stop_note(old.claims["c"]) == "seed cap (4 seeds)" and stop_note(None) == NO_SEEDS_ADDED
+
+
+def test_a_part_leaning_the_wrong_way_beside_a_supported_one_is_never_futile() -> None:
+    """Futility stops a claim whose open parts would take more than twice the cap; but a part
+    leaning the wrong way beside a supported one may yet be contradicted, so it keeps getting
+    seeds (the mirror image, leaning the expected way, is stopped as futile)."""
+    from labjournal.claims.decide import _decide
+    from labjournal.claims.evidence import PARTLY
+    from labjournal.claims.file import Claim
+    from labjournal.claims.judge import Verdict
+    from labjournal.claims.verdicts import judge
+    from labjournal.plan.schema import Decide
+    from labjournal.records import StopReason
+
+    def part(differences: list[float]) -> Evidence:
+        return Evidence("p", "positive", "sim/x", 0.25, "", LOOKS, differences=differences)
+
+    strong = part([3.1, 2.8, 3.4, 2.9, 3.2, 3.0, 2.7])
+    wrong = part([-1.5, 1.2, -0.9, 0.8, -1.0, 0.5, -0.3])  # mean -0.17, sd 1.0: futile
+    claim = Claim.model_construct(lab="sim", sentence="s")
+    settings = Decide(max_seeds=15, batch=2)
+    for leaning, reason in (
+        (wrong, StopReason.ADDING),
+        (part([-d for d in wrong.differences]), StopReason.FUTILITY),
+    ):
+        parts = [strong, leaning]
+        verdict = Verdict("c", claim, judge(parts), parts)
+        assert verdict.verdict == PARTLY
+        assert leaning.seeds_needed(power=0.5, limit=30) > 30  # futile by the figure
+        decision, growing = _decide(verdict, settings)
+        assert decision.reason is reason
+        assert growing == ([leaning] if reason is StopReason.ADDING else [])
