@@ -46,7 +46,7 @@ def git(cwd: Path, *args: str) -> str:
 def built_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = make_demo_project(tmp_path_factory.mktemp("built") / "journal")
     run_plan(
-        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=QUIET),
+        RunRequest.for_plan(load_plan(project / "journal.yml"), console=QUIET),  # the journal's own profile
         ResultsStore(project / "results"),
     )
     render_journal(Project(project))
