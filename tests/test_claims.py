@@ -224,7 +224,7 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     # The same as JSON on stdout, for CI and for whoever grades a journal.
     assert main(["--project", str(project), "check", "--json"]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["familywise"] == "none" and payload["design"]["looks"] == []
+    assert payload["familywise"] == "holm" and payload["design"]["looks"] == []  # Holm: the default
     (claim,) = payload["claims"]
     assert (claim["id"], claim["verdict"]) == ("c", "supported")
     (part,) = claim["parts"]

@@ -498,7 +498,7 @@ def test_until_decided_adds_seeds_only_at_the_grid_points_claims_compare(
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "Until decided, batch 1:" in completed.stderr
     added = json.loads((project / "results" / "extra_seeds.json").read_text())["quick"]
-    assert added["design"] == {"looks": [2], "alpha": 0.05}
+    assert added["design"] == {"looks": [2], "alpha": 0.05, "boundary": "obrien-fleming"}
     compared = set()
     for claim in yaml.safe_load((project / "report" / "claims.yml").read_text())["claims"].values():
         if claim["lab"] == "lab01":

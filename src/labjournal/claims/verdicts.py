@@ -239,7 +239,7 @@ def family_sentence(familywise: str) -> str:
     if familywise == "holm":
         return (
             "the family-wise error is controlled by Holm over the journal's claims (the family: every "
-            "claim judged), and within each claim over its parts."
+            "claim judged; `familywise: holm`, the default), and within each claim over its parts."
         )
     return (
         "**the journal's claims are not corrected as a family** (`familywise: none` in `claims.yml`): "
