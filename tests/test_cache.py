@@ -26,7 +26,9 @@ FIXED_INPUTS = dict(
     deps={"data.csv": "d"},
     environment={"torch": "2"},
 )
-PINNED_KEY = "7be84db35a9d41414c0fc4cfa30a3f53c2ba12f63660a8d0512be983212e952f"  # KEY_FORMAT 3: libraries by reads
+PINNED_KEY = (
+    "7be84db35a9d41414c0fc4cfa30a3f53c2ba12f63660a8d0512be983212e952f"  # KEY_FORMAT 3: libraries by reads
+)
 SOURCE = DataSource("fashion_mnist", "sample", "sample", "/data", "f" * 64)
 
 

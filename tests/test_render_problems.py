@@ -76,9 +76,7 @@ def test_an_error_that_follows_from_a_failed_call_on_its_line_is_not_a_second_pr
 
 
 CLAIM = "# the claims\nclaims:\n  grows:\n    lab: demo\n    sentence: Squares grow.\n{rest}"
-EXPECT = (
-    "    expect:\n      less: {{ref: demo/squares, metric: {metric}, margin: 0.5, at: {{x: 1.0}}, than: {{x: 2.0}}}}\n"
-)
+EXPECT = "    expect:\n      less: {{ref: demo/squares, metric: {metric}, margin: 0.5, at: {{x: 1.0}}, than: {{x: 2.0}}}}\n"
 
 
 def _errors(project: Path, capsys, *commands: str) -> list[str]:
