@@ -66,7 +66,8 @@ def _named(root: Path, name: str) -> Path:
 
 def add_run(found: JournalInputs, root: Path, record: dict[str, Any]) -> None:
     """What one run was made from: its notebook, its key's modules and deps, what it read."""
-    found.files.add(root / record.get("notebook_path", "")) if record.get("notebook_path") else None
+    if record.get("notebook_path"):
+        found.files.add(root / record["notebook_path"])
     key = record.get("key_inputs", {})
     found.files.update(_named(root, name) for name in key.get("code", {}))
     for name in key.get("deps", {}):

@@ -35,7 +35,6 @@ _LIBRARY_ROOTS = tuple(
         reverse=True,
     )
 )
-_SITE = tuple(os.path.realpath(sysconfig.get_paths()[name]) + os.sep for name in ("purelib", "platlib"))
 _WATCHED = frozenset({"open", "os.listdir", "os.scandir"})
 _WRITE_MODES = frozenset("wax")
 
@@ -206,7 +205,6 @@ def finish(path: str) -> None:
         "listings": listed,
         "modules": _module_files(),
         "distributions": _distributions(tops - {"labjournal", "__main__"}),
-        "site": list(_SITE),
     }
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle)
