@@ -1,6 +1,6 @@
 """The whole decision rule, simulated: seeds added two at a time from 3 up to 15 (the default
 profile's design: O'Brien–Fleming-shaped repeated intervals, each test at its own calibrated
-level per look, labjournal.plan.sequential), futility stopping (never for a part leaning the
+level per look, labjournal.claims.sequential), futility stopping (never for a part leaning the
 wrong way beside a supported one), claims of one to three parts, trends with per-seed random
 slopes, censored outcomes at several rates, unequal seed counts, a refuted part beside a supported
 one, and Holm over a family of claims (the default) with seeds added for the family's levels.
@@ -45,7 +45,7 @@ from labjournal.claims.ranks import ranked  # noqa: E402
 from labjournal.claims.spread import spread_evidence  # noqa: E402
 from labjournal.claims.verdicts import judge  # noqa: E402
 from labjournal.plan.schema import Decide  # noqa: E402
-from labjournal.plan.sequential import Design  # noqa: E402
+from labjournal.claims.sequential import Design  # noqa: E402
 from labjournal.records import StopReason  # noqa: E402
 
 DESIGN = Design.schedule(3, 2, 15)

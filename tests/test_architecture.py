@@ -189,3 +189,14 @@ def test_no_function_is_over_60_lines_and_no_class_over_200() -> None:
         f"over {MAX_FUNCTION_LINES} lines (functions) or {MAX_CLASS_LINES} (classes): "
         + ", ".join(f"{name} ({n} lines)" for name, n in sorted(long.items()))
     )
+
+
+def test_loading_a_plan_imports_neither_scipy_nor_papermill() -> None:
+    """The statistics live with the claims and the notebook readers load on first use, so
+    `labjournal plan` and every stage that only reads the plan start quickly."""
+    import subprocess
+    import sys
+
+    code = "import sys, labjournal.plan.model; print(sorted(m for m in sys.modules if m.split('.')[0] in {'scipy', 'papermill', 'nbclient', 'numpy'}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out

@@ -19,7 +19,7 @@ from labjournal.claims.evidence import INCONCLUSIVE, SUPPORTED
 from labjournal.claims.file import Claim, ClaimError
 from labjournal.claims.judge import evaluate_claim
 from labjournal.claims.ranks import RankedEvidence, RestrictedEvidence, signed_rank
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.run.results import Results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))

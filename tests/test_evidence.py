@@ -28,7 +28,7 @@ from labjournal.claims.judge import (
 )
 from labjournal.claims.ranks import RankedEvidence, order
 from labjournal.claims.verdicts import judge
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.run.results import Results
 
 

@@ -70,7 +70,7 @@ class Fake:
             executed += (spec.experiment, json.dumps(spec.params), spec.seed) not in done
             metrics = {"square": spec.params["x"] ** 2, "noisy": value(spec.params["x"], spec.seed)}
             rows.append(index_row(spec.lab, spec.experiment, spec.params, spec.seed, metrics))
-        design = added.design or request.plan.design(request.profile).to_json()
+        design = added.design or request.plan.schedule(request.profile).to_json()
         store.write_index(results_index(rows, profile=request.profile, design=design))
         self.now += self.per_batch if self.calls and self.calls[-1] != -1 else self.first_pass
         self.calls.append(executed)

@@ -11,7 +11,7 @@ from scipy import stats
 from statsmodels.stats.power import TTestPower
 
 from labjournal.claims.evidence import Evidence
-from labjournal.plan.sequential import Design, seeds_to_decide
+from labjournal.claims.sequential import Design, seeds_to_decide
 
 BASE = dict(description="d", expected="positive", ref="lab/exp", margin=0.25, margin_note="")
 

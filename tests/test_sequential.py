@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from labjournal.claims.evidence import CONTRADICTED, DECIDED, NEGLIGIBLE, SUPPORTED, Evidence
-from labjournal.plan.sequential import Design, seeds_to_decide
+from labjournal.claims.sequential import Design, seeds_to_decide
 
 CLAIMS = 2_000
 LOOKS = Design.schedule(3, 2, 15)  # the default profile's design: 3, 5, ..., 15 seeds

@@ -30,7 +30,7 @@ from labjournal.claims.judge import (
 )
 from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
 from labjournal.plan.model import load_plan
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal

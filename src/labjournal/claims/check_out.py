@@ -14,7 +14,7 @@ from rich.table import Table
 
 from labjournal.claims.judge import Verdict
 from labjournal.claims.verdicts import family_sentence
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 
 VERDICT_STYLES = {
     "supported": "green",

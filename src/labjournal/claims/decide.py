@@ -19,7 +19,7 @@ them from the seeds already added (the no-op check of `report` does not record a
 left claims to continue: labjournal.build.noop.waiting_on_budget).
 
 The verdicts stay valid under this stopping rule because every look uses the repeated
-confidence intervals of a group-sequential design fixed in advance (`labjournal.plan.sequential`):
+confidence intervals of a group-sequential design fixed in advance (`labjournal.claims.sequential`):
 looks at the profile's seeds, then after each batch, up to the cap, an O'Brien–Fleming-shaped
 boundary (each look's level read by every test). Stopping, futility included, decides nothing. Every point gets seeds in
 order (the next `batch` after its highest), so a comparison's paired seeds are a look of the
@@ -49,7 +49,7 @@ from labjournal.claims.judge import (
     load_claims_file,
 )
 from labjournal.plan.schema import Decide
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
 from labjournal.run.request import RunRequest
 from labjournal.run.results import Results, split_ref

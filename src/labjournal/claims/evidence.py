@@ -43,7 +43,7 @@ import numpy as np
 from scipy import stats
 
 from labjournal.claims.power import POWER, t_seeds
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.records import VerdictKind
 
 SUPPORTED, CONTRADICTED = VerdictKind.SUPPORTED, VerdictKind.CONTRADICTED

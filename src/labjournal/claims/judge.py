@@ -78,7 +78,7 @@ from labjournal.claims.verdicts import (
     strict_alpha,
     what_would_decide,
 )
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.records import Decisions, VerdictKind, stop_note
 from labjournal.run.reproducible import flags
 from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref

@@ -87,7 +87,7 @@ def plan_of(design: dict[str, Any] | None, runs: dict[str, list[dict[str, Any]]]
             "looks": looks,
             "cap": looks[-1] if looks else None,
             "alpha": (design or {}).get("alpha", 0.05),
-            # the boundary's shape (labjournal.plan.sequential); a design saved without one was Pocock's
+            # the boundary's shape (labjournal.claims.sequential); a design saved without one was Pocock's
             **({"boundary": (design or {}).get("boundary", "pocock")} if len(looks) > 1 else {}),
         },
         "params": shared,

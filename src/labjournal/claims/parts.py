@@ -14,7 +14,7 @@ from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence,
 from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_margin
 from labjournal.claims.ranks import budget_of, ranked
 from labjournal.claims.spread import spread_evidence
-from labjournal.plan.sequential import Design
+from labjournal.claims.sequential import Design
 from labjournal.run.results import ResultLookupError, Results, split_ref
 
 

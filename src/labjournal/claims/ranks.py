@@ -11,7 +11,7 @@ and the p-value is exact, from the permutation distribution (each pair's sign fl
 probability 1/2 under no difference; `signed_rank_p`). It is valid for any n, ties included,
 and uses how much later, not only which run was later, so it decides from fewer seeds than the
 sign test on orders. Each look is decided at the design's nominal level for that look calibrated
-for this test (`Design.level(n, "signed-rank")` of `labjournal.plan.sequential`: the exact test's
+for this test (`Design.level(n, "signed-rank")` of `labjournal.claims.sequential`: the exact test's
 own p-values over the looks, not the t's), so its error rate stays within the design's alpha when
 seeds are added (bench/simulate_claims.py and tests/test_censored.py simulate the whole rule:
 level and power at 0/30/60 % censoring, ties included). No difference in epochs is printed, and equivalence

@@ -24,7 +24,7 @@ from labjournal.errors import PlanError
 from labjournal.files import canonical_json, expand
 from labjournal.plan.notebooks import NoParametersCell, declared_parameters
 from labjournal.plan.schema import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
-from labjournal.plan.sequential import Design
+from labjournal.plan.schedule import Schedule
 from labjournal.project import REPORT_DIR
 from labjournal.yamlfile import index_lines, line_of, yaml_error
 
@@ -90,13 +90,13 @@ class Plan:
             )
         return chosen, self.spec.profiles[chosen]
 
-    def design(self, profile: str | None = None) -> Design:
-        """The sequential design a profile's claims are judged by: looks at the profile's seeds,
-        then after every batch of added seeds up to the cap; one look without `decide`."""
+    def schedule(self, profile: str | None = None) -> Schedule:
+        """The schedule a profile's claims are judged by: looks at the profile's seeds, then after
+        every batch of added seeds up to the cap; one look without `decide`."""
         _, spec = self.profile(profile)
         if spec.decide is None:
-            return Design.fixed()
-        return Design.schedule(len(spec.seeds), spec.decide.batch, spec.decide.max_seeds)
+            return Schedule.fixed()
+        return Schedule.schedule(len(spec.seeds), spec.decide.batch, spec.decide.max_seeds)
 
     def runs(
         self, profile: str | None = None, lab: str | None = None, extra: list[dict[str, Any]] | None = None

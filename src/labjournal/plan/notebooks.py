@@ -2,7 +2,8 @@
 
 The notebooks run in the project's Python kernel whatever their metadata says (a notebook made with
 `nbformat.v4.new_notebook()` has no kernelspec at all), so they are read as Python with papermill's
-own parameter parser.
+own parameter parser, imported when a notebook is first read (loading a plan imports neither
+papermill nor nbformat until it looks at a notebook).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ import ast
 import functools
 from pathlib import Path
 from typing import Any
-
-import nbformat
-from papermill.translators import PythonTranslator
 
 
 class NoParametersCell(ValueError):
@@ -29,6 +27,9 @@ HOW_TO_TAG = (
 
 @functools.lru_cache(maxsize=256)
 def _declared(notebook_path: Path, mtime_ns: int) -> tuple[tuple[str, Any], ...]:
+    import nbformat
+    from papermill.translators import PythonTranslator
+
     notebook = nbformat.read(str(notebook_path), as_version=4)
     cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:

@@ -131,7 +131,7 @@ def _planned(request: RunRequest, store: ResultsStore) -> PlannedRuns:
         keyed=keyed,
         selected=[k for k in keyed if request.lab is None or k.spec.lab == request.lab],
         sources=sources,
-        design=added.design or plan.design(profile).to_json(),
+        design=added.design or plan.schedule(profile).to_json(),
         commit=project_commit(plan.root),
         scope=ReadScope.of(plan.root, store.root),
     )

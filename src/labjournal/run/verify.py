@@ -102,7 +102,7 @@ def open_journal(project: Project, options: VerifyOptions, console: Console) -> 
         keyed=keyed,
         selected=[],
         sources=sources,
-        design=plan.design(request.profile).to_json(),
+        design=plan.schedule(request.profile).to_json(),
         commit=project_commit(plan.root),
         scope=ReadScope.of(plan.root, project.root / SCRATCH),
     )

@@ -42,57 +42,29 @@ n is a look whatever else shares its points), never by time.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
-ALPHA = 0.05
+from labjournal.plan.schedule import ALPHA, BOUNDARIES, BOUNDARY, Schedule
+
+__all__ = ["ALPHA", "BOUNDARIES", "BOUNDARY", "Design", "Schedule", "seeds_to_decide"]
+
 SIMULATIONS = 50_000
 CALIBRATION_SEED = 20261125
-BOUNDARIES = ("obrien-fleming", "pocock")
-BOUNDARY = "obrien-fleming"
 TESTS = ("t", "signed-rank", "pitman-morgan")  # calibrations: see the module's docstring
 
 
 @dataclass(frozen=True)
-class Design:
-    """The looks (numbers of paired seeds) at which a verdict may be taken, the overall alpha and
-    the boundary's shape."""
-
-    looks: tuple[int, ...] = ()
-    alpha: float = ALPHA
-    boundary: str = BOUNDARY
+class Design(Schedule):
+    """A plan's `Schedule` with its statistics: the nominal level of each look for each test, the
+    design-adjusted p-value and the t quantile an interval uses."""
 
     @classmethod
-    def fixed(cls, alpha: float = ALPHA) -> Design:
-        """One look, whatever its size: the plain fixed-sample t interval."""
-        return cls((), alpha)
-
-    @classmethod
-    def schedule(
-        cls, first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY
-    ) -> Design:
-        """Looks at `first`, `first + batch`, ... up to `most` seeds."""
-        looks = list(range(max(first, 2), most + 1, max(batch, 1)))
-        if not looks or looks[-1] != most:
-            looks.append(most)
-        return cls(tuple(looks), alpha, boundary)
-
-    @property
-    def sequential(self) -> bool:
-        return len(self.looks) > 1
-
-    def at(self, alpha: float) -> Design:
-        """The same looks and boundary spending `alpha` (a Holm level within a claim or family)."""
-        return self if alpha == self.alpha else dataclasses.replace(self, alpha=alpha)
-
-    def look(self, n: int) -> int:
-        """The index of the look n seeds are judged as: the last look at or below n (fewer seeds
-        than a look, where a run has no value, get the look before it: stricter)."""
-        return max(0, int(np.searchsorted(self.looks, n, side="right")) - 1)
+    def of(cls, schedule: Schedule) -> Design:
+        return cls(schedule.looks, schedule.alpha, schedule.boundary)
 
     def level(self, n: int, test: str = "t") -> float:
         """The two-sided nominal level of the look with `n` seeds, for `test` (TESTS)."""
@@ -137,17 +109,6 @@ class Design:
             f"a group-sequential design with looks at n = {looks} seeds: {shape} repeated "
             f"{100 * (1 - self.alpha):.0f} % confidence intervals, nominal levels {levels}"
         )
-
-    def to_json(self) -> dict:
-        return {"looks": list(self.looks), "alpha": self.alpha, "boundary": self.boundary}
-
-    @classmethod
-    def from_json(cls, data: dict | None) -> Design:
-        """A saved design; one saved before boundaries had a name was Pocock's."""
-        if not data:
-            return cls.fixed()
-        looks = tuple(int(n) for n in data.get("looks", ()))
-        return cls(looks, float(data.get("alpha", ALPHA)), str(data.get("boundary", "pocock")))
 
 
 def _z(p: float | np.ndarray) -> np.ndarray:
