@@ -42,10 +42,10 @@ from labjournal.claims.evidence import Evidence, seed_slope  # noqa: E402
 from labjournal.claims.file import Claim  # noqa: E402
 from labjournal.claims.judge import Verdict, apply_holm  # noqa: E402
 from labjournal.claims.ranks import ranked  # noqa: E402
+from labjournal.claims.sequential import Design  # noqa: E402
 from labjournal.claims.spread import spread_evidence  # noqa: E402
 from labjournal.claims.verdicts import judge  # noqa: E402
 from labjournal.plan.schema import Decide  # noqa: E402
-from labjournal.claims.sequential import Design  # noqa: E402
 from labjournal.records import StopReason  # noqa: E402
 
 DESIGN = Design.schedule(3, 2, 15)

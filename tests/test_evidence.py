@@ -27,8 +27,8 @@ from labjournal.claims.judge import (
     load_claims,
 )
 from labjournal.claims.ranks import RankedEvidence, order
-from labjournal.claims.verdicts import judge
 from labjournal.claims.sequential import Design
+from labjournal.claims.verdicts import judge
 from labjournal.run.results import Results
 
 

@@ -28,9 +28,9 @@ from labjournal.claims.judge import (
     judge_journal,
     load_claims_file,
 )
+from labjournal.claims.sequential import Design
 from labjournal.errors import ClaimsNotSupportedError, LabjournalError, RunsFailedError
 from labjournal.plan.model import load_plan
-from labjournal.claims.sequential import Design
 from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal

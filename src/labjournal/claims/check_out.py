@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from labjournal.claims.judge import Verdict
-from labjournal.claims.verdicts import family_sentence
 from labjournal.claims.sequential import Design
+from labjournal.claims.verdicts import family_sentence
 
 VERDICT_STYLES = {
     "supported": "green",

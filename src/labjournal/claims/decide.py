@@ -48,8 +48,8 @@ from labjournal.claims.judge import (
     evaluate_all,
     load_claims_file,
 )
-from labjournal.plan.schema import Decide
 from labjournal.claims.sequential import Design
+from labjournal.plan.schema import Decide
 from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
 from labjournal.run.request import RunRequest
 from labjournal.run.results import Results, split_ref

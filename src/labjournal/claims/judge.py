@@ -66,6 +66,7 @@ from labjournal.claims.ledger import (
     reconcile,
 )
 from labjournal.claims.parts import compare, trend
+from labjournal.claims.sequential import Design
 from labjournal.claims.verdicts import (
     claim_level,
     counted,
@@ -78,7 +79,6 @@ from labjournal.claims.verdicts import (
     strict_alpha,
     what_would_decide,
 )
-from labjournal.claims.sequential import Design
 from labjournal.records import Decisions, VerdictKind, stop_note
 from labjournal.run.reproducible import flags
 from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref

@@ -13,8 +13,8 @@ from labjournal.claims.adjust import adjusted_evidence
 from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, seed_slope
 from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_margin
 from labjournal.claims.ranks import budget_of, ranked
-from labjournal.claims.spread import spread_evidence
 from labjournal.claims.sequential import Design
+from labjournal.claims.spread import spread_evidence
 from labjournal.run.results import ResultLookupError, Results, split_ref
 
 

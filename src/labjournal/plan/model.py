@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from labjournal.errors import PlanError
 from labjournal.files import canonical_json, expand
 from labjournal.plan.notebooks import NoParametersCell, declared_parameters
-from labjournal.plan.schema import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
 from labjournal.plan.schedule import Schedule
+from labjournal.plan.schema import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
 from labjournal.project import REPORT_DIR
 from labjournal.yamlfile import index_lines, line_of, yaml_error
 

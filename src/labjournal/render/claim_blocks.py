@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from labjournal.claims.file import ClaimError, located
 from labjournal.claims.judge import CLAIMS_FILE, Verdict, judge_journal, load_claims_file
-from labjournal.claims.verdicts import family_sentence
 from labjournal.claims.sequential import Design
+from labjournal.claims.verdicts import family_sentence
 from labjournal.records import IndexRow
 from labjournal.render.prose import RenderState, prose
 from labjournal.run.results import ResultLookupError
