@@ -99,7 +99,7 @@ def hook_cost(root: Path) -> dict[str, object]:
 
 
 def _engine_side(root: Path, csv: Path) -> dict[str, object]:
-    from labjournal.plan.fingerprint import FingerprintCache
+    from labjournal.data.fingerprint import FingerprintCache
     from labjournal.run import readlog
     from labjournal.run.reads import ReadScope, take_reads
 

@@ -17,7 +17,7 @@ from conftest import serve
 from nbclient import NotebookClient
 
 from labjournal.cli import main
-from labjournal.plan.datasets import DataSource
+from labjournal.data.datasets import DataSource
 from labjournal.plan.model import load_plan
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from course.shelter import CANONICAL_COLUMNS, SchemaError, canonicalize, load_outcomes
+from labjournal.data.datasets import Resolver, resolve
 from labjournal.errors import DataUnavailableError
-from labjournal.plan.datasets import Resolver, resolve
 from labjournal.plan.schema import Dataset
 
 CURRENT = pd.DataFrame(
@@ -169,12 +169,14 @@ def test_missing_data_says_where_it_looked(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("LABJOURNAL_DATA", "")
 
-    def offline(*args, **kwargs):
-        raise OSError("network is unreachable")
-
-    monkeypatch.setattr("urllib.request.urlopen", offline)
+    # The loader runs in a child Python: offline there means every connection goes to a closed port.
+    for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
     with pytest.raises(DataUnavailableError) as error:
         resolve_austin_outcomes("sample", tmp_path / "nothing-here")
     message = str(error.value)
-    assert "network is unreachable" in message and "nothing-here" in message and "LABJOURNAL_DATA" in message
+    assert "could not be downloaded" in message and "refused" in message.lower()
+    assert "nothing-here" in message and "LABJOURNAL_DATA" in message
     assert not (tmp_path / "cache" / "austin-animal-center" / "Austin_Animal_Center_Outcomes.csv").exists()

@@ -18,11 +18,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from labjournal.data.datasets import DataSource, Found, data_dir, resolve_by_hand, sources_from_env
+from labjournal.data.fingerprint import cache_dir
 from labjournal.errors import DataUnavailableError
 from labjournal.kit import record
 from labjournal.kit.env import RUN_DIR_ENV
-from labjournal.plan.datasets import DataSource, Found, data_dir, resolve_by_hand, sources_from_env
-from labjournal.plan.fingerprint import cache_dir
 
 __all__ = ["DataSource", "DataUnavailableError", "Found", "cache_dir", "data_dir", "path", "source"]
 

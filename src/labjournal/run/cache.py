@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 import nbformat
 
+from labjournal.data.fingerprint import FingerprintCache
 from labjournal.errors import DataUnavailableError, LabjournalError
 from labjournal.files import canonical_json, expand, sha256_bytes
-from labjournal.plan.fingerprint import FingerprintCache
 from labjournal.plan.notebooks import declared_parameters
 from labjournal.run.codedeps import local_modules, shown_name
 
 if TYPE_CHECKING:
-    from labjournal.plan.datasets import DataSource
+    from labjournal.data.datasets import DataSource
     from labjournal.plan.model import Plan, RunSpec
 
 KEY_FORMAT = 3  # 3: libraries left the key for the run's recorded reads
@@ -166,7 +166,7 @@ def resolve_sources(
     plan: Plan, specs: list[RunSpec], selected: list[RunSpec], want: str, data_dir: str | None
 ) -> dict[str, DataSource]:
     """Resolve every dataset of the plan's runs; only those the selected runs need must be available."""
-    from labjournal.plan.datasets import Resolver, resolve
+    from labjournal.data.datasets import Resolver, resolve
 
     resolver = Resolver(plan.root, tuple(plan.pythonpath), data_dir)
     must_have = {name for spec in selected for name in spec.data}

@@ -36,10 +36,10 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
+from labjournal.data.datasets import SOURCES_ENV, download
 from labjournal.errors import LabjournalError
 from labjournal.files import atomic_write_bytes
 from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV
-from labjournal.plan.datasets import SOURCES_ENV, download
 from labjournal.run.execute import Job, Outcome, execute_job
 from labjournal.run.provenance import available_cores
 

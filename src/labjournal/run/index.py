@@ -17,7 +17,7 @@ from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.runchecks import seed_unused
 
 if TYPE_CHECKING:
-    from labjournal.plan.datasets import DataSource
+    from labjournal.data.datasets import DataSource
     from labjournal.plan.model import Plan
     from labjournal.run.store import ResultsStore
 
@@ -76,7 +76,7 @@ def build_index(
         "profile": profile,
         "generated": now_iso(),
         "project_commit": commit,
-        "design": design or {},  # the sequential design claims are judged by (labjournal.plan.sequential)
+        "design": design or {},  # the sequential design claims are judged by (labjournal.claims.sequential)
         "data": {name: source.to_json() for name, source in sources.items()},
         "runs": rows,
         "seed_unused": seed_unused(rows),  # notebooks whose results never change with the seed

@@ -8,8 +8,8 @@ import itertools
 import os
 from pathlib import Path
 
+from labjournal.data.datasets import SOURCES_ENV, DataSource, sources_to_env
 from labjournal.kit.env import DEVICE_ENV, PYTHONPATH_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
-from labjournal.plan.datasets import SOURCES_ENV, DataSource, sources_to_env
 from labjournal.run.cache import KeyedRun
 
 

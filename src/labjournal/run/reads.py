@@ -24,9 +24,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labjournal.data.fingerprint import FingerprintCache
 from labjournal.files import canonical_json, sha256_bytes
 from labjournal.names import READS
-from labjournal.plan.fingerprint import FingerprintCache
 from labjournal.records import Reads
 
 if TYPE_CHECKING:

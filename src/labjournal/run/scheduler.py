@@ -29,11 +29,11 @@ from rich.progress import (
 )
 
 from labjournal import __version__
+from labjournal.data.datasets import DataSource
 from labjournal.errors import CorruptResultsError, Interrupted, RunsFailedError
 from labjournal.files import atomic_write_json
 from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
-from labjournal.plan.datasets import DataSource
 from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, Reads, RunError, RunRecord
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome

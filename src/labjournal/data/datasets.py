@@ -5,7 +5,8 @@ Three kinds, and no engine code for any particular dataset:
 - `url:` + `sha256:` a download, looked for first in the offline folder
   (`$LABJOURNAL_DATA/<name>/<file>`), else fetched once into the cache with pooch and verified;
 - `loader: "module:function"` code of the journal's own (imported from the project's `pythonpath`
-  folders) that finds the dataset for the profile's data variant and returns a `Found`.
+  folders, in a child Python: `labjournal.data.loader`) that finds the dataset for the profile's
+  data variant and returns a `Found`.
 
 Each resolved dataset's content fingerprint goes into the key of every run that declares it, so a
 changed file re-runs exactly those runs. The notebook receives the resolved sources through the
@@ -14,32 +15,24 @@ environment (`labjournal.kit.data`); opened by hand, `resolve_by_hand` resolves 
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from labjournal.data.fingerprint import FingerprintCache, cache_dir
+from labjournal.data.loader import Found, call_loader
+
+__all__ = ["DataSource", "Found", "Resolver", "resolve", "resolve_by_hand"]
 from labjournal.errors import DataUnavailableError
-from labjournal.plan.fingerprint import FingerprintCache, cache_dir
 
 if TYPE_CHECKING:
     from labjournal.plan.schema import Dataset
 
 DATA_DIR_ENV = "LABJOURNAL_DATA"
 SOURCES_ENV = "LABJOURNAL_DATA_SOURCES"
-
-
-@dataclass(frozen=True)
-class Found:
-    """What a `loader:` function returns: where the dataset is, in words, and which variant it is."""
-
-    path: str | Path
-    description: str = ""
-    variant: str | None = None  # the variant actually found; by default the one asked for
 
 
 @dataclass(frozen=True)
@@ -105,46 +98,18 @@ class Resolver:
         return DataSource(name, "", described, str(path), cache.file(path), str(spec.url))
 
     def _loader(self, name: str, spec: Dataset, variant: str, cache: FingerprintCache) -> DataSource:
-        function = self.import_loader(str(spec.loader))
+        folders = [str(folder) for folder in (self.root, *self.pythonpath)]
         try:
-            found = function(variant)
-        except DataUnavailableError:
-            raise
-        except Exception as exc:
-            raise DataUnavailableError(
-                f"dataset '{name}': its loader {spec.loader} failed for the '{variant}' variant: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        if not isinstance(found, Found):
-            raise DataUnavailableError(
-                f"dataset '{name}': its loader {spec.loader} returned {type(found).__name__}, not "
-                f"labjournal.kit.data.Found(path, description, variant)"
-            )
-        path = Path(found.path).resolve()
+            found = Found(**call_loader(str(spec.loader), variant, self.root, folders))  # type: ignore[arg-type]
+        except DataUnavailableError as exc:
+            raise DataUnavailableError(f"dataset '{name}': {exc}") from exc
+        path = Path(found.path)
         if not path.exists():
             raise DataUnavailableError(
                 f"dataset '{name}': its loader {spec.loader} found {path}, which does not exist"
             )
         described = found.description or spec.description or name
         return DataSource(name, found.variant or variant, described, str(path), cache.of(path))
-
-    def import_loader(self, loader: str):  # noqa: ANN201 - any callable
-        """The loader function, imported afresh from the project's import folders."""
-        module_name, function_name = loader.split(":")
-        folders = [str(folder) for folder in (self.root, *self.pythonpath)]
-        sys.path[:0] = folders
-        try:
-            _forget_modules_under(folders)
-            module = importlib.import_module(module_name)
-            return getattr(module, function_name)
-        except (ImportError, AttributeError) as exc:
-            raise DataUnavailableError(
-                f"loader {loader}: {exc} (modules are imported from the project folder and its pythonpath: "
-                f"{', '.join(folders)})"
-            ) from exc
-        finally:
-            for folder in folders:
-                sys.path.remove(folder)
 
 
 def download(name: str, url: str, sha256: str, file: str, offline: Path | None = None) -> Path:
@@ -163,21 +128,6 @@ def download(name: str, url: str, sha256: str, file: str, offline: Path | None =
             f"  Offline, put the file at {where}/{file} (its sha256 must be {sha256})."
         ) from exc
     return Path(got)
-
-
-def _forget_modules_under(folders: list[str]) -> None:
-    """Drop the project's own modules from `sys.modules`, so an edited loader is imported anew."""
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        if (
-            not file
-            or name == "__main__"
-            or file.startswith(sys.prefix)
-            or name.split(".")[0] == "labjournal"
-        ):
-            continue  # this program, the environment's libraries and the engine stay
-        if any(file.startswith(folder + os.sep) for folder in folders):
-            del sys.modules[name]
 
 
 def resolve(
