@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from labjournal.kit.env import INPUTS_ENV
+from labjournal.names import INPUTS_ENV
 from labjournal.plan.model import load_plan
 from labjournal.run.cache import plan_keys, resolve_sources
 from labjournal.run.placement import run_environment

@@ -34,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labjournal.run.results import read_json
+from labjournal.results.lookup import read_json
 
 MATMUL_SIZE = 1024
 

@@ -12,7 +12,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from labjournal.run.results import read_json
+from labjournal.results.lookup import read_json
 
 
 def main(index_path: str = "results/index.json") -> None:

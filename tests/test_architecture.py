@@ -86,7 +86,7 @@ def test_results_and_rendering_never_import_the_scheduler():
     """Data flows one way: plan -> run -> results -> claims -> render -> build."""
     graph = import_graph()
     for reader in (
-        "labjournal.run.results",
+        "labjournal.results.lookup",
         "labjournal.claims.judge",
         "labjournal.render.journal",
         "labjournal.build.outputs",
@@ -96,7 +96,7 @@ def test_results_and_rendering_never_import_the_scheduler():
 
 # The stages in the order data flows; a module may import its own stage and those before it.
 # The shared base (errors, files, yamlfile, project, records) imports nothing of the stages.
-STAGES = ["base", "plan", "data", "kit", "run", "claims", "render", "build", "authoring", "commands", "cli"]
+STAGES = ["base", "plan", "data", "kit", "results", "run", "claims", "render", "build", "authoring", "commands", "cli"]
 BASE = {"labjournal", "labjournal.errors", "labjournal.files", "labjournal.yamlfile", "labjournal.project"}
 BASE |= {"labjournal.records", "labjournal.names"}
 
@@ -124,7 +124,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_data_flows_one_way_between_the_stages():
-    """plan -> data -> kit -> run -> claims -> render -> build -> authoring -> commands -> cli, transitively,
+    """plan -> data -> kit -> results -> run -> claims -> render -> build -> authoring -> commands -> cli, transitively,
     type-only imports included: no module reaches one of a later stage."""
     graph = import_graph()
     wrong = []

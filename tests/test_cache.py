@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labjournal.plan.datasets import DataSource
+from labjournal.data.datasets import DataSource
 from labjournal.plan.model import load_plan
 from labjournal.run import codedeps
 from labjournal.run.cache import key_inputs, notebook_code_hash, plan_keys, run_key
@@ -41,7 +41,7 @@ def _keys(project: Path, profile: str = "default", fingerprint: str = "f" * 64) 
 KEYS_SCRIPT = """
 import json, sys
 from pathlib import Path
-from labjournal.plan.datasets import DataSource
+from labjournal.data.datasets import DataSource
 from labjournal.plan.model import load_plan
 from labjournal.run.cache import plan_keys
 plan = load_plan(Path(sys.argv[1]) / "journal.yml")

@@ -23,7 +23,7 @@ from labjournal.claims.judge import (
     load_claims_file,
 )
 from labjournal.cli import main
-from labjournal.run.results import Results
+from labjournal.results.lookup import Results
 
 
 def _row(dropout: float, seed: int, gap: float, accuracy: float = 0.8) -> dict:
@@ -191,9 +191,9 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     from scipy import stats
 
     from labjournal.plan.model import load_plan
+    from labjournal.results.store import ResultsStore
     from labjournal.run.request import RunRequest
     from labjournal.run.scheduler import run_plan
-    from labjournal.run.store import ResultsStore
 
     project = make_demo_project(tmp_path / "p")
     write_notebook(project / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", NOISY_CELL)

@@ -17,9 +17,9 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.crossref import check_references
 from labjournal.render.journal import render_journal
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 REPO = Path(__file__).resolve().parents[1]
 FILTER = REPO / "templates" / "crossref.lua"

@@ -22,10 +22,10 @@ from rich.console import Console
 
 from labjournal.errors import RunsFailedError
 from labjournal.plan.model import load_plan
+from labjournal.results.store import ResultsStore
 from labjournal.run.executors import ExecutorError
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 distributed = pytest.importorskip(
     "distributed", reason="dask.distributed is not installed (pip install .[dask])"

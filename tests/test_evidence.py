@@ -29,7 +29,7 @@ from labjournal.claims.judge import (
 from labjournal.claims.ranks import RankedEvidence, order
 from labjournal.claims.sequential import Design
 from labjournal.claims.verdicts import judge
-from labjournal.run.results import Results
+from labjournal.results.lookup import Results
 
 
 def _row(params: dict, seed: int, metrics: dict) -> dict:

@@ -18,9 +18,9 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 REFERENCES = "\nAs @fig-demo-plot and @tbl-demo-squares show, squares grow.\n"
 

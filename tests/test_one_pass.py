@@ -21,9 +21,9 @@ from labjournal.claims import decide
 from labjournal.plan.model import load_plan
 from labjournal.plan.schema import read_plan_file
 from labjournal.records import Decisions, StopReason
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import RunSummary, read_extra_seeds
-from labjournal.run.store import ResultsStore
 
 SHOWCASE_DECIDE = read_plan_file(REPO / "journal.yml").profiles["default"].decide
 

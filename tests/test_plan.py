@@ -138,9 +138,9 @@ def test_a_notebook_without_kernelspec_metadata_is_read_and_runs(demo_project: P
     import nbformat
     from rich.console import Console
 
+    from labjournal.results.store import ResultsStore
     from labjournal.run.request import RunRequest
     from labjournal.run.scheduler import run_plan
-    from labjournal.run.store import ResultsStore
 
     path = demo_project / "notebooks" / "square.ipynb"
     notebook = nbformat.read(str(path), as_version=4)

@@ -20,9 +20,9 @@ from labjournal.cli import main
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 pytestmark = pytest.mark.slow  # every test runs, renders and builds a journal
 

@@ -14,9 +14,9 @@ from labjournal.build.outputs import build_outputs
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 pytestmark = [
     pytest.mark.quarto,

@@ -18,9 +18,9 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
 from labjournal.render.quarto_project import quarto_config
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 # The demo project's configuration, with what only the PDF's title page should show.
 BOOK = (

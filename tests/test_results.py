@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import index_row, results_index
 
-from labjournal.run.results import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
+from labjournal.results.lookup import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
 
 
 def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:

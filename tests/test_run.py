@@ -15,9 +15,9 @@ from labjournal.cli import main
 from labjournal.errors import PlanError, RunsFailedError, StoreLockedError
 from labjournal.plan.model import load_plan
 from labjournal.records import RunRecord
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 
 def _run(project: Path, **options):

@@ -18,11 +18,11 @@ from rich.console import Console
 
 from labjournal.errors import ResultsRemovedError
 from labjournal.plan.model import load_plan
+from labjournal.results.store import ResultsStore
 from labjournal.run.execute import Job
 from labjournal.run.executors import LocalExecutor, RunFolderRemoved
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 KEY = "a" * 64
 

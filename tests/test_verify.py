@@ -166,7 +166,7 @@ def test_the_claims_page_flags_a_claim_resting_on_a_run_verify_found_not_reprodu
     from conftest import index_row, results_index
 
     from labjournal.claims.judge import attach_seed_warnings
-    from labjournal.run.results import Results
+    from labjournal.results.lookup import Results
 
     rows = [
         index_row("demo", "squares", {"x": 1.0}, seed, {"square": 1.0}, notebook="square") for seed in (0, 1)

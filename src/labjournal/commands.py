@@ -34,12 +34,12 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.freshness import read_render
 from labjournal.render.journal import render_journal
+from labjournal.results.lookup import Results
+from labjournal.results.store import ResultsStore
 from labjournal.run.cache import plan_keys, resolve_sources
 from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.request import RunRequest
-from labjournal.run.results import Results
 from labjournal.run.scheduler import RunSummary
-from labjournal.run.store import ResultsStore
 
 
 def run(

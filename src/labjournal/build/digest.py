@@ -23,7 +23,7 @@ from labjournal.claims.judge import CLAIMS_FILE, ClaimError, judge_journal, load
 from labjournal.errors import LabjournalError
 from labjournal.files import atomic_write_json, canonical_json, sha256_bytes, sha256_file
 from labjournal.project import PDF_NAME, Project
-from labjournal.run.results import Results
+from labjournal.results.lookup import Results
 
 DIGEST_FILE = "journal-digest.json"  # in the site folder
 SHOWN = 32  # hex digits of the digest the PDF prints

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from labjournal.build.inputs import JournalInputs, journal_inputs
-from labjournal.names import DECISIONS
+from labjournal.names import CACHE_ENV, DATA_DIR_ENV, DECISIONS, KERNEL_MAX_RUNS_ENV
 from labjournal.project import Project
 
-ENVIRONMENT = ("LABJOURNAL_DATA", "LABJOURNAL_CACHE", "PYTHONPATH", "LABJOURNAL_KERNEL_MAX_RUNS")
+ENVIRONMENT = (DATA_DIR_ENV, CACHE_ENV, "PYTHONPATH", KERNEL_MAX_RUNS_ENV)
 Stamp = list[int] | None
 
 

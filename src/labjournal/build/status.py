@@ -21,9 +21,9 @@ from labjournal.names import BUILT, RUN_RECORD
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.freshness import digest, read_render, sources
+from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.reads import ReadCheck, ReadScope
-from labjournal.run.store import ResultsStore
 
 
 @dataclass

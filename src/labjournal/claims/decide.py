@@ -51,10 +51,10 @@ from labjournal.claims.judge import (
 from labjournal.claims.sequential import Design
 from labjournal.plan.schema import Decide
 from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
+from labjournal.results.lookup import Results, split_ref
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
-from labjournal.run.results import Results, split_ref
 from labjournal.run.scheduler import RunSummary, read_extra_seeds, run_plan
-from labjournal.run.store import ResultsStore
 
 
 def run_request(request: RunRequest, store: ResultsStore, report_dir: Path) -> RunSummary:

@@ -80,8 +80,8 @@ from labjournal.claims.verdicts import (
     what_would_decide,
 )
 from labjournal.records import Decisions, VerdictKind, stop_note
+from labjournal.results.lookup import FailedRunsError, ResultLookupError, Results, split_ref
 from labjournal.run.reproducible import flags
-from labjournal.run.results import FailedRunsError, ResultLookupError, Results, split_ref
 
 __all__ = [
     "CLAIMS_FILE",

@@ -15,7 +15,7 @@ from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_marg
 from labjournal.claims.ranks import budget_of, ranked
 from labjournal.claims.sequential import Design
 from labjournal.claims.spread import spread_evidence
-from labjournal.run.results import ResultLookupError, Results, split_ref
+from labjournal.results.lookup import ResultLookupError, Results, split_ref
 
 
 @dataclass

@@ -34,7 +34,7 @@ from scipy import stats
 
 from labjournal.claims.evidence import DECIDED, Evidence, _g
 from labjournal.claims.power import POWER, normal_seeds
-from labjournal.run.results import ResultLookupError
+from labjournal.results.lookup import ResultLookupError
 
 
 def order(a: float | None, b: float | None) -> int:

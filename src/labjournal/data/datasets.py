@@ -25,14 +25,12 @@ from urllib.parse import urlparse
 from labjournal.data.fingerprint import FingerprintCache, cache_dir
 from labjournal.data.loader import Found, call_loader
 
-__all__ = ["DataSource", "Found", "Resolver", "resolve", "resolve_by_hand"]
+__all__ = ["DATA_DIR_ENV", "SOURCES_ENV", "DataSource", "Found", "Resolver", "resolve", "resolve_by_hand"]
 from labjournal.errors import DataUnavailableError
+from labjournal.names import DATA_DIR_ENV, SOURCES_ENV
 
 if TYPE_CHECKING:
     from labjournal.plan.schema import Dataset
-
-DATA_DIR_ENV = "LABJOURNAL_DATA"
-SOURCES_ENV = "LABJOURNAL_DATA_SOURCES"
 
 
 @dataclass(frozen=True)

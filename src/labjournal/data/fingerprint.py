@@ -16,6 +16,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from labjournal.files import atomic_write_json, canonical_json, sha256_bytes, sha256_file
+from labjournal.names import CACHE_ENV
 
 CACHE_FILE = "fingerprints.json"
 _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
@@ -23,7 +24,7 @@ _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 def cache_dir() -> Path:
     """Where downloads and fingerprints are kept: `LABJOURNAL_CACHE`, else ~/.cache/labjournal."""
-    chosen = os.environ.get("LABJOURNAL_CACHE")
+    chosen = os.environ.get(CACHE_ENV)
     return Path(chosen).expanduser() if chosen else Path.home() / ".cache" / "labjournal"
 
 

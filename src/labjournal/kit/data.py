@@ -22,7 +22,7 @@ from labjournal.data.datasets import DataSource, Found, data_dir, resolve_by_han
 from labjournal.data.fingerprint import cache_dir
 from labjournal.errors import DataUnavailableError
 from labjournal.kit import record
-from labjournal.kit.env import RUN_DIR_ENV
+from labjournal.names import RUN_DIR_ENV
 
 __all__ = ["DataSource", "DataUnavailableError", "Found", "cache_dir", "data_dir", "path", "source"]
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from labjournal.kit.env import INPUTS_ENV
-from labjournal.names import METRICS
+from labjournal.names import INPUTS_ENV, METRICS
 
 
 def runs(experiment: str | None = None) -> pd.DataFrame:

@@ -11,9 +11,7 @@ import os
 from pathlib import Path
 
 from labjournal.files import atomic_write_text
-from labjournal.kit.env import RUN_DIR_ENV
-
-PROGRESS_FILE = ".progress"
+from labjournal.names import PROGRESS_FILE, RUN_DIR_ENV
 
 
 def report(done: int, total: int, unit: str = "epoch") -> None:

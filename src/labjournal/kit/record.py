@@ -26,8 +26,7 @@ from typing import Any
 import jsonschema
 
 from labjournal.files import atomic_write_bytes, atomic_write_json
-from labjournal.kit.env import RUN_DIR_ENV, RUN_KEY_ENV
-from labjournal.names import METRICS
+from labjournal.names import METRICS, RUN_DIR_ENV, RUN_KEY_ENV
 
 FIGURE_DPI = 144
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")

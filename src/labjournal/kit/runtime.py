@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from labjournal.kit import record
-from labjournal.kit.env import DEVICE_ENV, THREADS_ENV
+from labjournal.names import DEVICE_ENV, THREADS_ENV
 
 _NOT_CONTROLLED: list[str] = []
 

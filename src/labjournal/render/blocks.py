@@ -23,7 +23,7 @@ from labjournal.render.formatting import (
 from labjournal.render.placements import FigureUse
 from labjournal.render.prose import RenderState, prose
 from labjournal.render.table_seeds import TableSeeds, describe_points
-from labjournal.run.results import Aggregate, ResultLookupError, Results, split_ref
+from labjournal.results.lookup import Aggregate, ResultLookupError, Results, split_ref
 
 
 class _Placing:

@@ -15,7 +15,7 @@ from labjournal.claims.sequential import Design
 from labjournal.claims.verdicts import family_sentence
 from labjournal.records import IndexRow
 from labjournal.render.prose import RenderState, prose
-from labjournal.run.results import ResultLookupError
+from labjournal.results.lookup import ResultLookupError
 
 
 class ClaimBlocks:

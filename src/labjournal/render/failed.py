@@ -14,7 +14,7 @@ from typing import Any
 
 from labjournal.files import canonical_json
 from labjournal.records import IndexRow
-from labjournal.run.results import FailedRunsError, Results
+from labjournal.results.lookup import FailedRunsError, Results
 
 
 def only_rows(results: Results, rows: list[IndexRow]) -> Results:

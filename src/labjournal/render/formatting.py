@@ -12,7 +12,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from labjournal.records import IndexRow
-from labjournal.run.results import Aggregate
+from labjournal.results.lookup import Aggregate
 
 # What pandoc Markdown gives a meaning inside a line: emphasis, code, math, citations, sub- and
 # superscript, links and spans, raw HTML and entities, table cells, attributes.

@@ -44,8 +44,8 @@ from labjournal.render.templating import (
     template_line,
 )
 from labjournal.render.values import Values
+from labjournal.results.lookup import ResultLookupError, Results
 from labjournal.run.provenance import build_environment
-from labjournal.run.results import ResultLookupError, Results
 
 __all__ = ["JOURNAL_CSS", "MANIFEST", "render_journal"]
 

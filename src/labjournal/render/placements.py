@@ -10,7 +10,7 @@ from pathlib import Path
 
 from labjournal.records import KEY_SHOWN, IndexRow, short_key
 from labjournal.render.formatting import run_title
-from labjournal.run.results import ResultLookupError
+from labjournal.results.lookup import ResultLookupError
 
 
 @dataclass(frozen=True)

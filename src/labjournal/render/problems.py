@@ -16,7 +16,7 @@ from typing import Any
 from labjournal.errors import RenderError
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import ProseFunction, RenderState
-from labjournal.run.results import FailedRunsError, ResultLookupError
+from labjournal.results.lookup import FailedRunsError, ResultLookupError
 
 LOCATED = re.compile(r"^[\w./-]+:\d+: ")  # a message that names its own file and line
 _PLACE = re.compile(r"^([\w./-]+?):(\d+)")  # where a check's message starts: report/x.qmd:12

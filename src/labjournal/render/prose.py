@@ -20,7 +20,7 @@ from labjournal.records import IndexRow
 from labjournal.render.failed import failures, usable_results
 from labjournal.render.formatting import NotRun
 from labjournal.render.placements import Placements
-from labjournal.run.results import Results, split_ref
+from labjournal.results.lookup import Results, split_ref
 
 PROSE_MARK = "_labjournal_prose"  # set on a method by @prose
 

@@ -22,7 +22,7 @@ from labjournal.files import canonical_json
 from labjournal.records import IndexRow
 from labjournal.render.failed import only_rows, point_of
 from labjournal.render.formatting import describe_seeds
-from labjournal.run.results import Results
+from labjournal.results.lookup import Results
 
 
 @dataclass(frozen=True)

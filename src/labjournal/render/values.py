@@ -11,7 +11,7 @@ from markupsafe import Markup
 from labjournal.render.failed import at_point, failed_error, failures, where
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import RenderState, prose
-from labjournal.run.results import Aggregate, ResultLookupError, split_ref
+from labjournal.results.lookup import Aggregate, ResultLookupError, split_ref
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from labjournal.data.datasets import SOURCES_ENV, download
 from labjournal.errors import LabjournalError
 from labjournal.files import atomic_write_bytes
-from labjournal.kit.env import INPUTS_ENV, RUN_DIR_ENV
+from labjournal.names import INPUTS_ENV, RUN_DIR_ENV
 from labjournal.run.execute import Job, Outcome, execute_job
 from labjournal.run.provenance import available_cores
 
@@ -61,7 +61,7 @@ class WorkerLost(Exception):
 
 class RunFolderRemoved(WorkerLost):
     """The run's staging folder was removed while it executed (results/ deleted by hand): the
-    store says so when the scheduler goes to record the run (labjournal.run.store)."""
+    store says so when the scheduler goes to record the run (labjournal.results.store)."""
 
 
 class ExecutorError(LabjournalError):

@@ -2,7 +2,7 @@
 
 Each row holds the lab, notebook, experiment, parameters, seed, cache key, data variant and
 status of a run, and for a completed run its scalar metrics, the names of its series, tables and
-figures, and its folder in the store. `labjournal.run.results` reads it; only the scheduler writes it.
+figures, and its folder in the store. `labjournal.results.lookup` reads it; only the scheduler writes it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from labjournal.run.runchecks import seed_unused
 if TYPE_CHECKING:
     from labjournal.data.datasets import DataSource
     from labjournal.plan.model import Plan
-    from labjournal.run.store import ResultsStore
+    from labjournal.results.store import ResultsStore
 
 INDEX_FORMAT = 1
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from labjournal.data.datasets import SOURCES_ENV, DataSource, sources_to_env
-from labjournal.kit.env import DEVICE_ENV, PYTHONPATH_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.names import DEVICE_ENV, PYTHONPATH_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 from labjournal.run.cache import KeyedRun
 
 

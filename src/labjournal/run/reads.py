@@ -30,8 +30,8 @@ from labjournal.names import READS
 from labjournal.records import Reads
 
 if TYPE_CHECKING:
+    from labjournal.results.store import ResultsStore
     from labjournal.run.cache import KeyedRun
-    from labjournal.run.store import ResultsStore
 
 _SKIPPED = {"__pycache__", ".ipynb_checkpoints", ".git"}
 _TOOL_PREFIXES = (".labjournal", "_build", "_site")

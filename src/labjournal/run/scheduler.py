@@ -32,9 +32,10 @@ from labjournal import __version__
 from labjournal.data.datasets import DataSource
 from labjournal.errors import CorruptResultsError, Interrupted, RunsFailedError
 from labjournal.files import atomic_write_json
-from labjournal.kit.env import INPUTS_ENV
 from labjournal.kit.progress import read as read_progress
+from labjournal.names import INPUTS_ENV
 from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, Reads, RunError, RunRecord
+from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
 from labjournal.run.executors import Executor, WorkerLost, default_workers, make_executor
@@ -45,7 +46,6 @@ from labjournal.run.provenance import machine, now_iso, project_commit
 from labjournal.run.reads import ReadCheck, ReadScope, reads_of_run
 from labjournal.run.request import RunRequest
 from labjournal.run.runchecks import recorded_nothing, written_beside
-from labjournal.run.store import ResultsStore
 from labjournal.run.summaries import inputs_content, stale_summary, summary_inputs
 
 

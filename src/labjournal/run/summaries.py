@@ -13,8 +13,8 @@ from typing import Any
 
 from labjournal.files import canonical_json, sha256_bytes
 from labjournal.records import METRICS
+from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun
-from labjournal.run.store import ResultsStore
 
 
 def summary_inputs(

@@ -31,6 +31,7 @@ from labjournal.files import sha256_file
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.records import RUN_RECORD, IndexRow
+from labjournal.results.store import ResultsStore
 from labjournal.run import reproducible
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.compare import Comparison
@@ -38,7 +39,6 @@ from labjournal.run.provenance import machine, project_commit
 from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import Execution, PlannedRuns, RunSummary, read_extra_seeds
-from labjournal.run.store import ResultsStore
 from labjournal.run.verify_report import NOT_REPRODUCIBLE, RunCheck, VerifyReport
 
 SCRATCH = Path(".labjournal") / "verify"
