@@ -5,22 +5,18 @@ whole rule simulated (level, and power above the unadjusted paired t)."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import statsmodels.api as sm
 from conftest import index_row, results_index
+from simulate_claims import FALSE_WHEN_NULL, covariate, simulate
 
 from labjournal.claims.adjust import AdjustedEvidence, fit
 from labjournal.claims.file import Claim
 from labjournal.claims.judge import evaluate_claim
-from labjournal.run.results import Results
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from simulate_claims import FALSE_WHEN_NULL, covariate, simulate  # noqa: E402
+from labjournal.results.lookup import Results
 
 RNG = np.random.default_rng(11)
 BASELINE = RNG.normal(0.7, 0.03, 8)  # a baseline per seed's split, untouched by dropout

@@ -17,9 +17,9 @@ from labjournal.errors import BuildError
 from labjournal.plan.model import load_plan
 from labjournal.project import PDF_NAME, Project
 from labjournal.render.journal import render_journal
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 QUIET = Console(quiet=True)
 
@@ -35,7 +35,8 @@ def test_auto_uses_quarto_only_where_it_is_installed(monkeypatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
+def built_once(tmp_path_factory) -> Path:
+    """The demo journal run, rendered and built once for the tests of this module."""
     project = make_demo_project(tmp_path_factory.mktemp("build") / "project")
     run_plan(
         RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=QUIET),
@@ -44,6 +45,12 @@ def built(tmp_path_factory) -> Path:
     render_journal(Project(project))
     build_outputs(Project(project), engine="pandoc", console=QUIET)
     return project
+
+
+@pytest.fixture
+def built(built_once: Path, tmp_path: Path) -> Path:
+    """Each test its own copy of the built journal: some rebuild it, or break a page to see a build fail."""
+    return Path(shutil.copytree(built_once, tmp_path / "project", symlinks=True))
 
 
 @pytest.mark.slow
@@ -91,15 +98,13 @@ def test_building_before_rendering_is_a_clear_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_pandoc_failure_names_the_page(built: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "copy"
-    shutil.copytree(built, copy)
-    (copy / "templates" / "page.html").write_text("$if(broken$")
+def test_a_pandoc_failure_names_the_page(built: Path) -> None:
+    (built / "templates" / "page.html").write_text("$if(broken$")
     with pytest.raises(BuildError, match="templates/page.html changed since the last render"):
-        build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)
-    render_journal(Project(copy))
+        build_outputs(Project(built), engine="pandoc", only="site", console=QUIET)
+    render_journal(Project(built))
     with pytest.raises(BuildError, match=r"pandoc \((index|demo)\.qmd -> HTML\) failed"):
-        build_outputs(Project(copy), engine="pandoc", only="site", console=QUIET)
+        build_outputs(Project(built), engine="pandoc", only="site", console=QUIET)
 
 
 MARKDOWN_IN_DATA = (
@@ -187,12 +192,10 @@ def test_a_failed_pdf_build_keeps_the_last_good_site_and_pdf(built: Path) -> Non
     site = project.site_dir
     before = {name: (site / name).read_bytes() for name in ("demo.html", PDF_NAME)}
     page = built / "_build" / "demo.qmd"
-    good = page.read_text()
-    try:
-        page.write_text(good + "\n```{=typst}\n#this-is-not-typst(\n```\n")  # the site builds, typst fails
-        with pytest.raises(BuildError, match="typst could not compile"):
-            build_outputs(project, engine="pandoc", console=Console(quiet=True))
-        assert {name: (site / name).read_bytes() for name in before} == before
-        assert not site.with_name(site.name + ".tmp").exists()
-    finally:
-        page.write_text(good)
+    page.write_text(
+        page.read_text() + "\n```{=typst}\n#this-is-not-typst(\n```\n"
+    )  # the site builds, typst fails
+    with pytest.raises(BuildError, match="typst could not compile"):
+        build_outputs(project, engine="pandoc", console=Console(quiet=True))
+    assert {name: (site / name).read_bytes() for name in before} == before
+    assert not site.with_name(site.name + ".tmp").exists()

@@ -7,24 +7,20 @@ censoring, power above the sign test's)."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import index_row, results_index
 from scipy import stats
+from simulate_claims import FALSE_WHEN_NULL, restricted, simulate
 
 from labjournal.claims.evidence import INCONCLUSIVE, SUPPORTED
 from labjournal.claims.file import Claim, ClaimError
 from labjournal.claims.judge import evaluate_claim
 from labjournal.claims.ranks import RankedEvidence, RestrictedEvidence, signed_rank
 from labjournal.claims.sequential import Design
-from labjournal.run.results import Results
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from simulate_claims import FALSE_WHEN_NULL, restricted, simulate  # noqa: E402
+from labjournal.results.lookup import Results
 
 
 def _positive_rank_sum(x: np.ndarray, axis: int = -1) -> np.ndarray:

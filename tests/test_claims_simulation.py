@@ -7,14 +7,9 @@ several rates, and Holm over a family of claims. With no true effect, a claim is
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from simulate_claims import (  # noqa: E402
+from simulate_claims import (
     COMPARED,
     DESIGN,
     FALSE_WHEN_NULL,

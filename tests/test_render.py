@@ -16,14 +16,14 @@ from labjournal.plan.model import load_plan
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
 from labjournal.render.templating import protect_shortcodes
+from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
-from labjournal.run.store import ResultsStore
 
 
 @pytest.fixture(scope="module")
-def results_store(tmp_path_factory) -> Path:
-    """One executed demo project, shared by the tests of this module (each re-renders one page)."""
+def executed_once(tmp_path_factory) -> Path:
+    """One executed demo project, run once for the tests of this module."""
     demo = make_demo_project(tmp_path_factory.mktemp("render") / "project")
     plan = load_plan(demo / "journal.yml")
     run_plan(
@@ -31,6 +31,12 @@ def results_store(tmp_path_factory) -> Path:
         ResultsStore(demo / "results"),
     )
     return demo
+
+
+@pytest.fixture
+def results_store(executed_once: Path, tmp_path: Path) -> Path:
+    """Each test its own copy of the executed project: the tests rewrite its page and its build."""
+    return Path(shutil.copytree(executed_once, tmp_path / "project", symlinks=True))
 
 
 def _render_page(project: Path, text: str) -> str:
@@ -300,10 +306,9 @@ def _recorded_commits(project: Path, commit: str, index_commit: str, **others: s
 
 
 def test_captions_give_the_commit_of_the_runs_they_show_and_say_when_commits_are_mixed(
-    results_store: Path, tmp_path: Path
+    results_store: Path,
 ) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(results_store, project)
+    project = results_store
     _recorded_commits(project, "c929b04db269+dirty", "ff15435217b4")
     page = _render_page(project, DEMO_PAGE)
     assert "seed 0. Project commit c929b04db269+dirty. Executed notebook" in page  # the figure
@@ -352,7 +357,7 @@ def test_a_tables_mean_and_the_proses_value_of_the_same_aggregate_agree(tmp_path
 
 def test_every_number_is_rounded_half_away_from_zero_on_its_decimal_digits() -> None:
     from labjournal.render.formatting import format_aggregate, rounded
-    from labjournal.run.results import Aggregate
+    from labjournal.results.lookup import Aggregate
 
     assert [rounded(v, 0) for v in (8.5, 9.5, -8.5, 0.5)] == ["9", "10", "-9", "1"]
     assert rounded(0.125, 2) == "0.13" and rounded(2.675, 2) == "2.68" and rounded(1234.5, 0) == "1,235"

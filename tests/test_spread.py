@@ -5,23 +5,19 @@ the test's inversion, the option in claims.yml, and the whole rule simulated."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import index_row, results_index
 from scipy import stats
+from simulate_claims import FALSE_WHEN_NULL, simulate, spread
 
 from labjournal.claims.evidence import CONTRADICTED, SUPPORTED
 from labjournal.claims.file import Claim, ClaimError, load_claims_file
 from labjournal.claims.judge import evaluate_claim
 from labjournal.claims.spread import SpreadEvidence, log_ratio_interval, pitman_morgan
-from labjournal.run.results import Results
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-
-from simulate_claims import FALSE_WHEN_NULL, simulate, spread  # noqa: E402
+from labjournal.results.lookup import Results
 
 X = [0.81, 0.84, 0.79, 0.86, 0.80, 0.83, 0.78]  # one value per seed at each point
 Y = [0.815, 0.826, 0.809, 0.84, 0.812, 0.821, 0.806]
