@@ -156,7 +156,7 @@ def test_quarto_renders_the_document_with_the_partials_and_the_filter_beside_it(
         assert files[Path(name).name] == (TEMPLATES / name).read_text(), name
     meta, _ = split_front_matter(files["journal.qmd"], "journal.qmd")
     assert meta["format"]["typst"]["template-partials"] == ["typst-template.typ", "journal-style.typ"]
-    assert meta["filters"] == ["their-own.lua", "badges.lua"] and meta["title"] == "A Journal of Tests"
+    assert meta["filters"] == ["their-own.lua", *QUARTO_FILTERS] and meta["title"] == "A Journal of Tests"
     assert (tmp_path / "out" / PDF_NAME).read_bytes() == b"%PDF-"
 
 

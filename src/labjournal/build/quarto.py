@@ -30,10 +30,11 @@ def quarto_site(project: Project, out: Path) -> None:
 
 # What Quarto's PDF takes from `templates/`: the typst template partials (Quarto's `article()`
 # laid out as the built-in PDF: title page with its note, contents, link colour; with the look
-# both engines share), and the claim badges' filter. Quarto does cross-references, callouts and
-# tabsets itself, so the built-in engine's other filters are not used.
+# both engines share), the claim badges' filter, and layout.lua, so that margin notes and tabsets
+# read the same in both PDFs (notes in place, tabs as bold titles outside the contents). Quarto
+# does cross-references and callouts itself, so the built-in engine's other filters are not used.
 QUARTO_PARTIALS = ("quarto/typst-template.typ", "journal-style.typ")
-QUARTO_FILTERS = ("badges.lua",)
+QUARTO_FILTERS = ("badges.lua", "layout.lua")
 
 
 def _listed(value: object, names: list[str]) -> list:
