@@ -8,11 +8,13 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, TypeVar
 
 ALPHA = 0.05
 BOUNDARIES = ("obrien-fleming", "pocock")
 BOUNDARY = "obrien-fleming"
+
+S = TypeVar("S", bound="Schedule")
 
 
 @dataclass(frozen=True)
@@ -25,14 +27,12 @@ class Schedule:
     boundary: str = BOUNDARY
 
     @classmethod
-    def fixed(cls, alpha: float = ALPHA) -> Self:
+    def fixed(cls: type[S], alpha: float = ALPHA) -> S:
         """One look, whatever its size: the plain fixed-sample t interval."""
         return cls((), alpha)
 
     @classmethod
-    def schedule(
-        cls, first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY
-    ) -> Self:
+    def schedule(cls, first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY) -> S:
         """Looks at `first`, `first + batch`, ... up to `most` seeds."""
         looks = list(range(max(first, 2), most + 1, max(batch, 1)))
         if not looks or looks[-1] != most:
@@ -43,7 +43,7 @@ class Schedule:
     def sequential(self) -> bool:
         return len(self.looks) > 1
 
-    def at(self, alpha: float) -> Self:
+    def at(self: S, alpha: float) -> S:
         """The same looks and boundary spending `alpha` (a Holm level within a claim or family)."""
         return self if alpha == self.alpha else dataclasses.replace(self, alpha=alpha)
 
@@ -56,7 +56,7 @@ class Schedule:
         return {"looks": list(self.looks), "alpha": self.alpha, "boundary": self.boundary}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> Self:
+    def from_json(cls: type[S], data: dict[str, Any] | None) -> S:
         """A saved design; one saved before boundaries had a name was Pocock's."""
         if not data:
             return cls.fixed()
