@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -143,9 +142,9 @@ def test_a_file_that_is_not_csv_names_the_file(tmp_path: Path) -> None:
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def resolve_austin_outcomes(variant: str, data: Path):
+def resolve_austin_outcomes(variant: str, data: Path, monkeypatch: pytest.MonkeyPatch):
     """The showcase's dataset as the engine resolves it: journal.yml's loader, through the kit."""
-    os.environ["LABJOURNAL_DATA"] = str(data)
+    monkeypatch.setenv("LABJOURNAL_DATA", str(data))
     resolver = Resolver(PROJECT, (PROJECT / "experiments",))
     specs = {"austin_outcomes": Dataset(loader="course.datasets:austin_outcomes")}
     return resolve(resolver, specs, ["austin_outcomes"], variant)["austin_outcomes"]
@@ -157,17 +156,15 @@ def test_the_resolver_finds_a_local_csv_and_fingerprints_its_content(tmp_path: P
     csv = folder / "Austin_Animal_Center_Outcomes.csv"
     CURRENT.to_csv(csv, index=False)
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("LABJOURNAL_DATA", "")
-    first = resolve_austin_outcomes("sample", tmp_path / "data")
+    first = resolve_austin_outcomes("sample", tmp_path / "data", monkeypatch)
     assert first.variant == "sample" and first.root == str(csv)
     assert "5 rows, outcomes 2025-05-05 to 2025-05-09" in first.description
     CURRENT.iloc[:4].to_csv(csv, index=False)
-    assert resolve_austin_outcomes("sample", tmp_path / "data").fingerprint != first.fingerprint
+    assert resolve_austin_outcomes("sample", tmp_path / "data", monkeypatch).fingerprint != first.fingerprint
 
 
 def test_missing_data_says_where_it_looked(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("LABJOURNAL_DATA", "")
 
     # The loader runs in a child Python: offline there means every connection goes to a closed port.
     for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -175,7 +172,7 @@ def test_missing_data_says_where_it_looked(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
     with pytest.raises(DataUnavailableError) as error:
-        resolve_austin_outcomes("sample", tmp_path / "nothing-here")
+        resolve_austin_outcomes("sample", tmp_path / "nothing-here", monkeypatch)
     message = str(error.value)
     assert "could not be downloaded" in message and "refused" in message.lower()
     assert "nothing-here" in message and "LABJOURNAL_DATA" in message
