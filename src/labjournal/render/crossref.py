@@ -119,6 +119,54 @@ def _unresolved(label: str, page: str, labels: dict[str, Place], here: set[str])
     )
 
 
+# -- section references, resolved before either engine sees them --------------------------------
+
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.*?)[ \t]*\{#(sec-[\w-]*\w)(?=[\s}])[^}\n]*\}[ \t]*$", re.MULTILINE)
+_SEC = r"-?@(sec-[\w-]*\w)"
+_SEC_REFERENCE = re.compile(r"(?<![\w@.\\`])" + _SEC)
+_SEC_GROUP = re.compile(r"\[\s*" + _SEC + r"(?:\s*;\s*" + _SEC + r")*\s*\]")
+_NOTE_OR_LINK = re.compile(r"\[\^[^\]]*\]|\[([^\]]*)\]\([^)]*\)")
+
+
+def section_titles(text: str) -> dict[str, str]:
+    """`sec-…` label -> the heading's text (Markdown, without its links and notes) on one page."""
+    prose = prose_only(_FRONT.sub(_blank, text))
+    return {
+        match.group(2): _NOTE_OR_LINK.sub(lambda m: m.group(1) or "", text[match.start(1) : match.end(1)])
+        for match in _HEADING.finditer(prose)
+    }
+
+
+def resolve_section_references(text: str) -> str:
+    """Every `@sec-x` (and `-@sec-x`, `[@sec-x; @sec-y]`) whose heading is on the page becomes a
+    link titled as the heading, `[Method](#sec-x){.quarto-xref}`, as the built-in engine's
+    crossref.lua shows it. Quarto numbers a section reference ("Section 1", even for a heading
+    without a number on the site) and its typst PDF fails on an unnumbered heading ("cannot
+    reference heading without numbering"); the journal's headings are unnumbered, so both engines
+    get the title. References to nothing on the page are left as written (reference_problems
+    names them). Code is left alone; line numbers do not change."""
+    titles = section_titles(text)
+    if not titles:
+        return text
+    prose = prose_only(_FRONT.sub(_blank, text))
+
+    def link(label: str) -> str:
+        return f"[{titles[label]}](#{label}){{.quarto-xref}}"
+
+    spans: list[tuple[int, int, str]] = []
+    for match in _SEC_GROUP.finditer(prose):
+        labels = re.findall(_SEC, match.group(0))
+        if all(label in titles for label in labels):
+            spans.append((match.start(), match.end(), ", ".join(link(label) for label in labels)))
+    for match in _SEC_REFERENCE.finditer(prose):
+        inside = any(start <= match.start() < end for start, end, _ in spans)
+        if not inside and match.group(1) in titles:
+            spans.append((match.start(), match.end(), link(match.group(1))))
+    for start, end, replacement in sorted(spans, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
 # -- what pages point at: images, local links, citations ----------------------------------------
 
 _FRONT = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)

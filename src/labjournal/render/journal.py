@@ -28,7 +28,12 @@ from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
 from labjournal.render.blocks import Figures, Tables
 from labjournal.render.claim_blocks import ClaimBlocks
-from labjournal.render.crossref import bibliography_keys, reference_problems, target_problems
+from labjournal.render.crossref import (
+    bibliography_keys,
+    reference_problems,
+    resolve_section_references,
+    target_problems,
+)
 from labjournal.render.freshness import write_render
 from labjournal.render.notebook_pages import publish_notebooks
 from labjournal.render.placements import Placements
@@ -141,8 +146,8 @@ class Renderer:
             self.state.placements.forget(name)
             rendered[name] = self.page(name)
         done = {name: both for name, both in rendered.items() if both is not None}
-        for name, (_text, out) in done.items():
-            (staging / name).write_text(out, encoding="utf-8")
+        for name, (_text, out) in done.items():  # `@sec-x` as the heading's title, for both engines
+            (staging / name).write_text(resolve_section_references(out), encoding="utf-8")
         report = self.project.report_dir.name
         self.checked = [(name, out, text, f"{report}/{name}") for name, (text, out) in done.items()]
         self.problems.add(reference_problems(self.checked))
