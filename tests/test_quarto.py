@@ -103,3 +103,46 @@ def test_quarto_output_matches_the_builtin_engine(tmp_path: Path) -> None:
     for text in texts.values():
         assert "As Table 1 and Figure 1 show (Doe 2020)" in text
         assert "[1]" not in text
+
+
+def _quarto_journal(tmp_path: Path, addition: str) -> Project:
+    project = make_demo_project(tmp_path / "project")
+    quiet = Console(quiet=True)
+    run_plan(
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=quiet),
+        ResultsStore(project / "results"),
+    )
+    with (project / "report" / "demo.qmd").open("a") as page:
+        page.write(addition)
+    render_journal(Project(project))
+    return Project(project)
+
+
+def test_a_section_reference_reads_as_the_sections_title_in_quartos_site_and_pdf(tmp_path: Path) -> None:
+    """Quarto numbers `@sec-` ("Section 1", on the site even for a heading without a number) and
+    its typst PDF fails on an unnumbered heading; the render gives both engines the title."""
+    import re
+    import subprocess
+
+    project = _quarto_journal(tmp_path, "\n## Where it starts {#sec-start}\n\nAs @sec-start says.\n")
+    build_outputs(project, engine="quarto", console=Console(quiet=True))
+    html = (project.site_dir / "demo.html").read_text()
+    assert re.search(r'<a href="#sec-start" class="quarto-xref"[^>]*>Where it starts</a>', html)
+    assert "Section 1" not in html and "Section\u00a01" not in html
+    pdf = subprocess.run(
+        ["pdftotext", str(project.site_dir / "journal.pdf"), "-"], capture_output=True, text=True
+    )
+    assert "As Where it starts says." in " ".join(pdf.stdout.split())
+
+
+def test_quartos_pdf_failure_names_the_authors_page_in_plain_text(tmp_path: Path) -> None:
+    """typst fails on a line of the temporary journal.typ; the error names report/demo.qmd."""
+    from labjournal.errors import BuildError
+
+    project = _quarto_journal(tmp_path, "\n```{=typst}\n#journal-no-such-function()\n```\n")
+    with pytest.raises(BuildError) as caught:
+        build_outputs(project, engine="quarto", only="pdf", console=Console(quiet=True))
+    message = str(caught.value)
+    assert message.startswith("report/demo.qmd"), message
+    assert "Quarto could not build the PDF" in message and "journal-no-such-function" in message
+    assert "\x1b" not in message and "output-file" not in message and "metadata" not in message
