@@ -217,12 +217,16 @@ def _render(project: Project) -> tuple[Path, list[str]]:
                 )
             (staging / use.target).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(use.source, staging / use.target)
+        for target, content in placements.generated.items():
+            (staging / target).parent.mkdir(parents=True, exist_ok=True)
+            (staging / target).write_bytes(content)
         publish_notebooks(
             placements.notebooks,
             project.results_dir / "html",
             staging / "runs",
             project.root,
             placements.notebook_titles,
+            home=(site.title, site.pages[0].html) if site.pages else None,
         )
         write_quarto_config(project, staging, publish_runs=bool(placements.notebooks), files=files)
         _write_manifest(staging, site, placements, renderer.state.results, files)

@@ -3,6 +3,8 @@ paths."""
 
 from __future__ import annotations
 
+import ast
+import html
 import re
 import shutil
 from pathlib import Path
@@ -13,17 +15,24 @@ from labjournal.errors import RenderError
 from labjournal.files import atomic_write_text, sha256_file
 
 NOTEBOOK_TEMPLATES = Path(__file__).parents[1] / "nbtemplates"
-NOTEBOOK_PAGE_VERSION = "offline-3"  # part of the cache name: a new template converts again
+NOTEBOOK_PAGE_VERSION = "offline-4"  # part of the cache name: a new template converts again
 NOTEBOOK_CSS = "notebook.css"
 
 
 def publish_notebooks(
-    notebooks: dict[str, Path], cache: Path, out: Path, root: Path, titles: dict[str, str] | None = None
+    notebooks: dict[str, Path],
+    cache: Path,
+    out: Path,
+    root: Path,
+    titles: dict[str, str] | None = None,
+    home: tuple[str, str] | None = None,
 ) -> None:
     """Executed notebooks as HTML (nbconvert, the `offline` template: no script from the
     network), one page per run key, titled with the notebook and its parameters, and with this
-    machine's paths taken out of the outputs (`clean_paths`). The HTML of a run never changes, so
-    it is converted once and kept beside the results store."""
+    machine's paths taken out of the outputs (`clean_paths`) and the value `setup(seed)` returns
+    not shown (`hide_setup_value`). The HTML of a run never changes, so it is converted once and
+    kept beside the results store; each copy published opens with a link back to the journal,
+    `home` (its title, its first page)."""
     if not notebooks:
         return
     from nbconvert import HTMLExporter
@@ -38,15 +47,51 @@ def publish_notebooks(
             exporter = exporter or HTMLExporter(
                 template_name="offline", extra_template_basedirs=[str(NOTEBOOK_TEMPLATES)]
             )
-            notebook = clean_paths(nbformat.read(str(source), as_version=4), root)
+            notebook = hide_setup_value(clean_paths(nbformat.read(str(source), as_version=4), root))
             title = (titles or {}).get(key) or source.parent.name
             body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
             atomic_write_text(cached, body)
-        shutil.copy2(cached, out / f"{key[:16]}.html")
+        page = cached.read_text(encoding="utf-8")
+        atomic_write_text(out / f"{key[:16]}.html", with_journal_link(page, home) if home else page)
     stylesheet = cache / f"notebook.{NOTEBOOK_PAGE_VERSION}.css"
     if not stylesheet.exists():
         atomic_write_text(stylesheet, _lab_stylesheet())
     shutil.copy2(stylesheet, out / NOTEBOOK_CSS)
+
+
+def with_journal_link(page: str, home: tuple[str, str]) -> str:
+    """The page with a link back to the journal at the top (runs/ is one folder down)."""
+    title, first = home
+    link = f'<nav class="journal-back"><a href="../{html.escape(first)}">← {html.escape(title)}</a></nav>'
+    return re.sub(r"(<body[^>]*>)", lambda found: found.group(1) + "\n" + link, page, count=1)
+
+
+def _is_setup_call(source: str) -> bool:
+    """Whether a cell ends in a bare `setup(...)` (or `runtime.setup(...)`), whose value Jupyter shows."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return False
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
+        return False
+    func = last.value.func
+    return (isinstance(func, ast.Name) and func.id == "setup") or (
+        isinstance(func, ast.Attribute) and func.attr == "setup"
+    )
+
+
+def hide_setup_value(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A cell ending in the kit's `setup(seed)` shows its return value (`Out[3]: 'cpu'`, or
+    `device(type='cpu')`): not a result of the run, so it is left off the page."""
+    uses_kit = any("labjournal.kit" in cell.get("source", "") for cell in notebook.cells)
+    for cell in notebook.cells:
+        if uses_kit and cell.get("cell_type") == "code" and _is_setup_call(cell.get("source", "")):
+            cell["outputs"] = [
+                out for out in cell.get("outputs", []) if out.get("output_type") != "execute_result"
+            ]
+    return notebook
 
 
 def _cache_name(key: str, source: Path, store: Path) -> str:
@@ -93,4 +138,12 @@ def _lab_stylesheet() -> str:
 
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nbformat.v4.new_notebook())
     head = body.split("</head>", 1)[0]
-    return "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", head, flags=re.DOTALL))
+    styles = re.findall(r"<style[^>]*>(.*?)</style>", head, flags=re.DOTALL)
+    return "\n".join([*styles, _BACK_LINK_STYLE])
+
+
+_BACK_LINK_STYLE = """
+.journal-back { max-width: 1200px; margin: 0 auto; padding: 0.8em 1em 0; font: 15px/1.4 system-ui, sans-serif; }
+.journal-back a { color: #1f5fa8; text-decoration: none; }
+.journal-back a:hover { text-decoration: underline; }
+"""

@@ -1,0 +1,71 @@
+"""The smaller flaws a reader or an author meets (issue 27, item 9): the run pages show no
+`Out[3]: 'cpu'` and link back to the journal; the PDF's author metadata is the author's name; a
+run that records nothing is said once per notebook; a journal without claims is not told about
+claims; a claim no page places is warned about; a new journal has a Claims page; the build
+record is not published with the site."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from labjournal.render.notebook_pages import hide_setup_value, publish_notebooks
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _executed_notebook(path: Path, setup_line: str) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    setup = nbformat.v4.new_code_cell(
+        f"from labjournal.kit.runtime import setup\n\n{setup_line}", execution_count=3
+    )
+    setup.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "'cpu'"}, execution_count=3)]
+    shown = nbformat.v4.new_code_cell("loss = 0.25\nloss", execution_count=4)
+    shown.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "0.25"}, execution_count=4)]
+    notebook.cells = [setup, shown]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "hidden"),
+    [
+        ("setup(seed)", True),
+        ("setup(seed)  # seeds the generators", True),
+        ("runtime.setup(seed)", True),
+        ("%matplotlib inline\nsetup(seed)", True),
+        ("setup(seed)\nsetup", False),  # the cell's value is not setup's: left as it is
+        ("len('cpu')", False),
+    ],
+)
+def test_the_value_setup_returns_is_not_shown(line: str, hidden: bool, tmp_path: Path) -> None:
+    notebook = nbformat.read(str(_executed_notebook(tmp_path / "n.ipynb", line)), as_version=4)
+    cleaned = hide_setup_value(notebook)
+    assert (cleaned.cells[0].outputs == []) is hidden
+    assert cleaned.cells[1].outputs[0]["data"]["text/plain"] == "0.25"  # the run's own value stays
+
+
+def test_a_run_page_shows_no_out_cpu_and_links_back_to_the_journal(tmp_path: Path) -> None:
+    source = _executed_notebook(
+        tmp_path / "results" / "runs" / "lab" / "nb" / "k" / "notebook.ipynb", "setup(seed)"
+    )
+    key = "a" * 64
+    out = tmp_path / "site" / "runs"
+    publish_notebooks(
+        {key: source},
+        tmp_path / "results" / "html",
+        out,
+        tmp_path,
+        {key: "nb seed=0"},
+        home=("My <journal>", "index.html"),
+    )
+    page = (out / f"{key[:16]}.html").read_text()
+    assert "&#x27;cpu&#x27;" not in page and "'cpu'" not in page
+    assert "0.25" in page
+    assert '<nav class="journal-back"><a href="../index.html">← My &lt;journal&gt;</a></nav>' in page
+    assert page.index("journal-back") > page.index("<body")
+    assert ".journal-back" in (out / "notebook.css").read_text()
