@@ -69,3 +69,18 @@ def test_a_run_page_shows_no_out_cpu_and_links_back_to_the_journal(tmp_path: Pat
     assert '<nav class="journal-back"><a href="../index.html">← My &lt;journal&gt;</a></nav>' in page
     assert page.index("journal-back") > page.index("<body")
     assert ".journal-back" in (out / "notebook.css").read_text()
+
+
+def test_the_pdfs_author_metadata_is_the_name_on_one_line(tmp_path: Path) -> None:
+    """pandoc wraps a template line at 72 columns, at a space inside the author's name too: the
+    typst string then held a line break, and the PDF's author read "N.\\nUser"."""
+    import pypandoc
+    import typst
+    from pypdf import PdfReader
+
+    document = "---\ntitle: Notes on optimisation, with a test\nauthor: N. User\n---\n\nHello.\n"
+    command = [pypandoc.get_pandoc_path(), "--from=markdown", "--to=typst", "--standalone"]
+    command += [f"--template={REPO / 'templates' / 'journal.typ'}", "-o", str(tmp_path / "j.typ")]
+    subprocess.run(command, input=document, text=True, check=True)
+    (tmp_path / "j.pdf").write_bytes(typst.compile(str(tmp_path / "j.typ")))
+    assert PdfReader(str(tmp_path / "j.pdf")).metadata.author == "N. User"
