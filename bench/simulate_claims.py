@@ -37,7 +37,7 @@ except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from labjournal.claims.adjust import adjusted_evidence  # noqa: E402
-from labjournal.claims.decide import _decide  # noqa: E402
+from labjournal.pipeline.decide import _decide  # noqa: E402
 from labjournal.claims.evidence import Evidence, seed_slope  # noqa: E402
 from labjournal.claims.file import Claim  # noqa: E402
 from labjournal.claims.judge import Verdict, apply_holm  # noqa: E402
@@ -138,7 +138,7 @@ def run_family(
     claims: list[list[Callable[[int], Evidence]]], design: Design = DESIGN, family: bool = True
 ) -> list[Outcome]:
     """Claims judged together at every look, as `make report` judges a journal: Holm over the
-    claims where `family`, and each claim still adding seeds (labjournal.claims.decide) gets the
+    claims where `family`, and each claim still adding seeds (labjournal.pipeline.decide) gets the
     next look's seeds, until none does."""
     gc.freeze()  # statsmodels' Holm calls gc.collect(): never rescan what the simulation built
     seeds = [design.looks[0] if design.looks else CAP] * len(claims)

@@ -96,9 +96,9 @@ def test_results_and_rendering_never_import_the_scheduler():
 
 # The stages in the order data flows; a module may import its own stage and those before it.
 # The shared base (errors, files, yamlfile, project, records) imports nothing of the stages.
-STAGES = ["base", "plan", "data", "kit", "results", "run", "claims", "render", "build", "authoring", "commands", "cli"]
+STAGES = ["base", "plan", "data", "kit", "results", "run", "claims", "render", "build", "pipeline", "authoring", "commands", "cli"]
 BASE = {"labjournal", "labjournal.errors", "labjournal.files", "labjournal.yamlfile", "labjournal.project"}
-BASE |= {"labjournal.records", "labjournal.names"}
+BASE |= {"labjournal.records", "labjournal.names", "labjournal.options"}
 
 
 def stage_of(module: str) -> str:
@@ -124,7 +124,7 @@ def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
 
 
 def test_data_flows_one_way_between_the_stages():
-    """plan -> data -> kit -> results -> run -> claims -> render -> build -> authoring -> commands -> cli, transitively,
+    """plan -> data -> kit -> results -> run -> claims -> render -> build -> pipeline -> authoring -> commands -> cli, transitively,
     type-only imports included: no module reaches one of a later stage."""
     graph = import_graph()
     wrong = []

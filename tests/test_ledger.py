@@ -13,12 +13,15 @@ import pytest
 from conftest import index_row, make_demo_project, results_index, write_notebook
 from rich.console import Console
 
-from labjournal import commands
 from labjournal.claims.ledger import LEDGER_FILE
 from labjournal.cli import main
+from labjournal.commands import preview as preview_command
+from labjournal.commands.options import ServeOptions
 from labjournal.errors import RunsFailedError
+from labjournal.pipeline import report as pipeline
 from labjournal.project import Project
 from labjournal.render.journal import render_journal
+from labjournal.run.options import RunOptions
 from labjournal.run.provenance import project_commit
 
 QUIET = Console(quiet=True)
@@ -54,7 +57,7 @@ def _pretend_run(monkeypatch: pytest.MonkeyPatch, fails: bool = False) -> None:
         if fails:
             raise RunsFailedError("These runs failed")
 
-    monkeypatch.setattr(commands, "run_request", run_request)
+    monkeypatch.setattr(pipeline, "run_request", run_request)
 
 
 def test_check_never_writes_the_ledger_and_shows_the_pending_revision(project: Path, capsys) -> None:
@@ -62,7 +65,7 @@ def test_check_never_writes_the_ledger_and_shows_the_pending_revision(project: P
     assert main(["--project", str(project), "check", "--json"]) == 0
     (claim,) = json.loads(capsys.readouterr().out)["claims"]
     assert not ledger.exists() and "not in the ledger yet" in claim["pending"]
-    commands.record_claim_encodings(Project(project), QUIET)  # what run and report do
+    pipeline.record_claim_encodings(Project(project), QUIET)  # what run and report do
     recorded = ledger.read_bytes()
     _revise(project)  # an intermediate save while editing
     assert main(["--project", str(project), "check"]) == 0
@@ -90,7 +93,7 @@ def test_render_never_writes_the_ledger_and_the_claims_page_shows_the_pending_re
     assert (
         not ledger.exists() and "Encoding pending: not in the ledger yet" in (out / "claims.qmd").read_text()
     )
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     recorded = ledger.read_bytes()
     _revise(project)
     out, _ = render_journal(Project(project))
@@ -107,13 +110,12 @@ def test_run_records_the_revision_and_preview_does_not(
     _pretend_run(monkeypatch)
     captured = {}
     monkeypatch.setattr(
-        "labjournal.authoring.preview.serve_and_watch",
-        lambda project, console, run, port: captured.update(run=run),
+        preview_command, "serve_and_watch", lambda project, console, run, port: captured.update(run=run)
     )
-    commands.preview(str(project), QUIET)
+    preview_command.main(Project(project), ServeOptions(), QUIET)
     captured["run"]()  # preview runs the plan as report does, but records nothing
     assert not ledger.exists()
-    commands.run(str(project), QUIET)
+    pipeline.run_journal(Project(project), RunOptions(), QUIET)
     (first,) = json.loads(ledger.read_text())["c"]
     assert "revised_after_results" not in first and first["against"].startswith("default results")
     _revise(project)
@@ -121,7 +123,7 @@ def test_run_records_the_revision_and_preview_does_not(
     assert len(json.loads(ledger.read_text())["c"]) == 1
     _pretend_run(monkeypatch, fails=True)  # failed runs do not stop the others' claims being recorded
     with pytest.raises(RunsFailedError):
-        commands.run(str(project), QUIET)
+        pipeline.run_journal(Project(project), RunOptions(), QUIET)
     history = json.loads(ledger.read_text())["c"]
     assert len(history) == 2 and history[1]["revised_after_results"] is True
     assert history[1]["changes"] == "expect.greater.margin: 0.01 → 0.5"
@@ -130,7 +132,7 @@ def test_run_records_the_revision_and_preview_does_not(
     assert claim["pending"] is None and "revised after seeing results on" in claim["revisions"][0]
     recorded = ledger.read_bytes()
     _pretend_run(monkeypatch)
-    commands.run(str(project), QUIET)  # nothing changed: nothing written
+    pipeline.run_journal(Project(project), RunOptions(), QUIET)  # nothing changed: nothing written
     assert ledger.read_bytes() == recorded
 
 
@@ -176,7 +178,7 @@ def test_a_deleted_ledger_is_reported_and_its_loss_recorded_not_silently_restart
     project: Path, capsys
 ) -> None:
     ledger = project / "report" / LEDGER_FILE
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     assert _check_json(project, capsys)["ledger_problem"] is None
     ledger.unlink()
     payload = _check_json(project, capsys)
@@ -188,7 +190,7 @@ def test_a_deleted_ledger_is_reported_and_its_loss_recorded_not_silently_restart
     assert "The claims ledger: report/claims.ledger.json was deleted" in " ".join(
         capsys.readouterr().out.split()
     )
-    commands.record_claim_encodings(Project(project), QUIET)  # the next run or report
+    pipeline.record_claim_encodings(Project(project), QUIET)  # the next run or report
     (entry,) = json.loads(ledger.read_text())["c"]
     assert entry["ledger_event"] == "the ledger was deleted"
     payload = _check_json(project, capsys)
@@ -205,7 +207,7 @@ def test_a_rewritten_ledger_is_reported_on_the_claims_page(project: Path) -> Non
     quarto = project / "_quarto.yml"
     quarto.write_text(quarto.read_text() + "      - claims.qmd\n")
     write_notebook(project / "results" / "runs" / "x" / "notebook.ipynb", "x = 1.0")
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     ledger = project / "report" / LEDGER_FILE
     history = json.loads(ledger.read_text())
     history["c"][0]["encoding"]["expect"]["greater"]["margin"] = 0.5  # history rewritten by hand
@@ -240,7 +242,7 @@ def _rewrite_index(project: Path, design: dict | None = None, threshold: float =
 def test_the_design_the_thresholds_the_sentence_and_familywise_are_recorded(project: Path, capsys) -> None:
     ledger = project / "report" / LEDGER_FILE
     _rewrite_index(project, {"looks": [3, 5, 7], "alpha": 0.05})
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     (first,) = json.loads(ledger.read_text())["c"]
     assert first["plan"] == {
         "design": {"looks": [3, 5, 7], "cap": 7, "alpha": 0.05, "boundary": "pocock"},  # saved without one
@@ -251,12 +253,12 @@ def test_the_design_the_thresholds_the_sentence_and_familywise_are_recorded(proj
     (claim,) = _check_json(project, capsys)["claims"]
     assert "plan.design.cap: 7 → 9" in claim["pending"]
     assert "plan.params.demo/squares.threshold: 0.75 → 0.7" in claim["pending"]
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     claims = project / "report" / "claims.yml"
     claims.write_text(
         "familywise: none\n" + claims.read_text().replace("Squares grow.", "Squares grow fast.")
     )
-    commands.record_claim_encodings(Project(project), QUIET)
+    pipeline.record_claim_encodings(Project(project), QUIET)
     history = json.loads(ledger.read_text())["c"]
     assert len(history) == 3 and all(e["revised_after_results"] for e in history[1:])
     assert "encoding.familywise" not in history[2]["changes"]  # paths are the encoding's own

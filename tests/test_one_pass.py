@@ -17,7 +17,7 @@ from conftest import REPO, index_row, make_demo_project, results_index
 from rich.console import Console
 
 from labjournal.build import noop
-from labjournal.claims import decide
+from labjournal.pipeline import decide
 from labjournal.plan.model import load_plan
 from labjournal.plan.schema import read_plan_file
 from labjournal.records import Decisions, StopReason

@@ -98,3 +98,21 @@ def test_descriptions_come_from_the_models_source_comments_then_the_notes() -> N
     known = {(k.__name__, f) for m in models for k in m.__mro__ for f in getattr(k, "model_fields", {})}
     stale = [key for key in schemas.NOTES if key not in known]
     assert not stale, f"NOTES name fields the models do not have: {stale}"
+
+
+def test_labjournal_schema_prints_the_schema_an_editor_validates_with(capsys) -> None:
+    """`labjournal schema journal` validates the showcase's journal.yml and rejects a misspelt key;
+    `labjournal schema claims` is the claims file's."""
+    import json
+
+    from labjournal.cli import main
+
+    assert main(["schema", "journal"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    validator = Draft202012Validator(printed)
+    plan = yaml.safe_load((ROOT / "journal.yml").read_text(encoding="utf-8"))
+    assert not list(validator.iter_errors(plan))
+    plan["default_profil"] = plan.pop("default_profile")
+    assert any("'default_profil' was unexpected" in e.message for e in validator.iter_errors(plan))
+    assert main(["schema", "claims"]) == 0
+    assert json.loads(capsys.readouterr().out)["title"] == "labjournal report/claims.yml"

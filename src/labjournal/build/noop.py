@@ -23,6 +23,7 @@ from labjournal.build.inputs import JournalInputs, journal_inputs
 from labjournal.names import CACHE_ENV, DATA_DIR_ENV, DECISIONS, KERNEL_MAX_RUNS_ENV
 from labjournal.project import Project
 
+NOT_COMPARED = ("jobs", "wait_s")  # options that change how, never what, a report makes
 ENVIRONMENT = (DATA_DIR_ENV, CACHE_ENV, "PYTHONPATH", KERNEL_MAX_RUNS_ENV)
 Stamp = list[int] | None
 

@@ -17,7 +17,7 @@ about normal with a standard error that shrinks as 1/sqrt(n), it is the normal a
 the same two-sided or one-sided test.
 
 `power=0.5` gives the median figure: the seeds at which the observed difference would just be
-decided (what futility stopping asks: labjournal.claims.decide).
+decided (what futility stopping asks: labjournal.pipeline.decide).
 """
 
 from __future__ import annotations

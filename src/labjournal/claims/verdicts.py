@@ -13,7 +13,7 @@ The claim's verdict:
   claim is a conjunction, and one refuted part refutes it (the badge names the part);
 - **partly supported** when some parts are supported at their level and the others are
   negligible or open (the badge names what was not shown); while a part is open the claim is
-  not settled, and the design keeps adding seeds (labjournal.claims.decide);
+  not settled, and the design keeps adding seeds (labjournal.pipeline.decide);
 - **inconclusive** otherwise. Parts true by construction are shown and never counted.
 
 A supported claim (or the supported parts of a partly supported one) whose interval reaches

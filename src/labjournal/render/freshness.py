@@ -30,7 +30,7 @@ def record_path(project: Project) -> Path:
 def sources(project: Project) -> dict[str, str]:
     """The content fingerprint of every file a render reads, by path relative to the project."""
     files = [project.root / QUARTO_FILE, project.root / PLAN_FILE, project.index_path]
-    if project.is_default:  # why adding seeds stopped: the default profile's (labjournal.claims.decide)
+    if project.is_default:  # why adding seeds stopped: the default profile's (labjournal.pipeline.decide)
         files.append(project.results_dir / DECISIONS)
     for folder in (project.report_dir, project.templates_dir):
         if folder.exists():

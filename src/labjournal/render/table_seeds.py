@@ -1,6 +1,6 @@
 """Tables honest about seeds: one rule, stated in every caption.
 
-Seeds added where a claim needed them (labjournal.claims.decide) land at some grid points only. A
+Seeds added where a claim needed them (labjournal.pipeline.decide) land at some grid points only. A
 table that averaged each row over whatever seeds it ran would put a mean over fifteen seeds next
 to means over three, and since a seed is shared by every point of the grid (the same
 initialisation stream, the same batch order), rows over different seeds no longer differ only in

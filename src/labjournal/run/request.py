@@ -4,6 +4,7 @@ passed down unchanged: the plan and its profile, which runs (`--lab`, `--force`)
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from labjournal.errors import LabjournalError
 from labjournal.plan.model import Plan
 from labjournal.plan.schema import Decide, Profile
 from labjournal.run.cache import KeyedRun
+from labjournal.run.options import RunOptions
 
 
 @dataclass(frozen=True)
@@ -20,48 +22,45 @@ class RunRequest:
     plan: Plan
     profile: str  # the profile's name, resolved once (the plan's default where none was named)
     settings: Profile  # that profile's seeds, data variant and `decide:` settings
+    options: RunOptions = field(default_factory=RunOptions)  # as the person asked (labjournal.run.options)
     console: Console = field(default_factory=lambda: Console(stderr=True))
-    lab: str | None = None  # --lab: execute only this lab's runs
-    force: str | None = None  # --force: all, a lab, lab/notebook, lab/experiment or a key prefix
-    jobs: int | None = None  # worker processes (default: labjournal.run.executors.default_workers)
-    data_dir: str | None = None  # the offline data folder
-    timeout_s: int | None = None  # seconds a single cell may run
-    wait_s: float = 0  # seconds to wait for another process holding the store
-    fresh_kernels: bool = False  # a new kernel for every run instead of a worker's warm one
-    executor: str = "local"  # local worker processes, or a Dask cluster ("dask")
-    scheduler: str | None = None  # the Dask scheduler's address
     decide: Decide | None = None  # how to add seeds until the claims are decided; None: one pass
 
     def __post_init__(self) -> None:
-        if self.jobs is not None and self.jobs < 1:
-            raise LabjournalError(f"--jobs {self.jobs}: the number of worker processes must be at least 1")
+        if self.options.jobs is not None and self.options.jobs < 1:
+            raise LabjournalError(
+                f"--jobs {self.options.jobs}: the number of worker processes must be at least 1"
+            )
 
     @classmethod
     def for_plan(
-        cls,
-        plan: Plan,
-        profile: str | None = None,
-        *,
-        until_decided: bool = False,
-        max_seeds: int | None = None,
-        budget: float | None = None,
-        **options: Any,
+        cls, plan: Plan, options: RunOptions | None = None, console: Console | None = None, **fields: Any
     ) -> RunRequest:
-        """The request of a command's options (those of `RunRequest`, and `--until-decided`,
-        `--max-seeds`, `--budget`). Seeds are added until decided when asked, when the profile
-        has `decide:` settings, or when a cap or budget is given; the profile's settings (the
-        defaults where it has none) with the command line's overrides. No budget unless one is
-        given here or in `decide:` (its clock starts after the first pass: labjournal.claims.decide)."""
-        name, settings = plan.profile(profile)
+        """The request of a command's options (`fields` replace some of them: `profile="quick"`,
+        `jobs=2`, as a caller in Python writes them). Seeds are added until decided when asked
+        (`--until-decided`), when the profile has `decide:` settings, or when a cap or budget is
+        given; the profile's settings (the defaults where it has none) with the command line's
+        overrides. No budget unless one is given here or in `decide:` (its clock starts after the
+        first pass: labjournal.pipeline.decide)."""
+        options = dataclasses.replace(options or RunOptions(), **fields)
+        name, settings = plan.profile(options.profile)
         decide = None
-        if until_decided or settings.decide is not None or max_seeds is not None or budget is not None:
-            update = {"max_seeds": max_seeds, "budget_minutes": budget}
+        asked = options.until_decided or options.max_seeds is not None or options.budget is not None
+        if asked or settings.decide is not None:
+            update = {"max_seeds": options.max_seeds, "budget_minutes": options.budget}
             decide = (settings.decide or Decide()).model_copy(
                 update={key: value for key, value in update.items() if value is not None}
             )
-        if options.get("console") is None:
-            options.pop("console", None)
-        return cls(plan=plan, profile=name, settings=settings, decide=decide, **options)
+        extra = {"console": console} if console is not None else {}
+        return cls(plan=plan, profile=name, settings=settings, options=options, decide=decide, **extra)
+
+    @property
+    def lab(self) -> str | None:
+        return self.options.lab
+
+    @property
+    def force(self) -> str | None:
+        return self.options.force
 
     def forces(self, item: KeyedRun) -> bool:
         """Whether `--force` selects the run: all, a lab, lab/notebook, lab/experiment, or a key

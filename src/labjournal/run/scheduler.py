@@ -100,7 +100,7 @@ def run_plan(request: RunRequest, store: ResultsStore) -> RunSummary:
     planned = _planned(request, store)
     request.check_force(planned.selected)
     summary = RunSummary(planned=len(planned.selected), distinct=len({k.key for k in planned.selected}))
-    with store.locked(request.wait_s):
+    with store.locked(request.options.wait_s):
         todo = _todo(request, planned, store)
         summary.cached = summary.distinct - len(todo)
         if todo:
@@ -125,7 +125,9 @@ def _planned(request: RunRequest, store: ResultsStore) -> PlannedRuns:
     extra = [entry.model_dump() for entry in added.points]
     all_specs = plan.runs(profile, extra=extra)
     selected_specs = plan.runs(profile, request.lab, extra=extra)
-    sources = resolve_sources(plan, all_specs, selected_specs, request.settings.data, request.data_dir)
+    sources = resolve_sources(
+        plan, all_specs, selected_specs, request.settings.data, request.options.data_dir
+    )
     keyed = plan_keys(plan, all_specs, sources)
     return PlannedRuns(
         keyed=keyed,
@@ -196,8 +198,8 @@ class Execution:
         self.request, self.store, self.planned, self.summary = request, store, planned, summary
         self.console, self.todo, total = request.console, todo, len(todo)
         self.kernel_name = ensure_kernelspec()
-        workers = max(1, min(request.jobs or default_workers(), total))
-        self.pool: Executor = make_executor(request.executor, workers, request.scheduler)
+        workers = max(1, min(request.options.jobs or default_workers(), total))
+        self.pool: Executor = make_executor(request.options.executor, workers, request.options.scheduler)
         self.pending: dict[Future, tuple[KeyedRun, Path]] = {}
         self.failed_keys: set[str] = set()
         self.done, self.total = 0, total
@@ -211,7 +213,11 @@ class Execution:
         grid = interleave([item for item in todo if not item.spec.is_summary])
         summaries = [item for item in todo if item.spec.is_summary]
         request, pool = self.request, self.pool
-        where = f" on the Dask cluster at {request.scheduler}" if request.executor == "dask" else ""
+        where = (
+            f" on the Dask cluster at {request.options.scheduler}"
+            if request.options.executor == "dask"
+            else ""
+        )
         self.console.print(
             f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with "
             f"{pool.workers} worker(s){where}, {pool.threads} thread(s) each."
@@ -261,8 +267,8 @@ class Execution:
             staging=staging,
             kernel_name=self.kernel_name,
             environment=environment,
-            timeout_s=self.request.timeout_s,
-            warm=not self.request.fresh_kernels,
+            timeout_s=self.request.options.timeout_s,
+            warm=not self.request.options.fresh_kernels,
             project=plan.root,
             ship=shipped_files(plan.root, item, sources),
         )

@@ -35,6 +35,7 @@ from labjournal.results.store import ResultsStore
 from labjournal.run import reproducible
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.compare import Comparison
+from labjournal.run.options import VerifyOptions
 from labjournal.run.provenance import machine, project_commit
 from labjournal.run.reads import ReadCheck, ReadScope
 from labjournal.run.request import RunRequest
@@ -54,19 +55,6 @@ class VerifyFailedError(LabjournalError):
     exit_code = 1
 
 
-@dataclass(frozen=True)
-class VerifyOptions:
-    sample: int | None = None  # --sample K; None with `everything`
-    everything: bool = False  # --all
-    lab: str | None = None
-    notebook: str | None = None  # lab/notebook or a notebook's name
-    seed: int = 0  # the sample's
-    twice: bool = False
-    jobs: int | None = None
-    data_dir: str | None = None
-    timeout_s: int | None = None
-
-
 @dataclass
 class Journal:
     """The journal's runs as its index holds them, keyed as the sources say now."""
@@ -82,8 +70,8 @@ def open_journal(project: Project, options: VerifyOptions, console: Console) -> 
     plan = load_plan(project.plan_file)
     request = RunRequest.for_plan(
         plan,
-        project.profile,
         console=console,
+        profile=project.profile,
         jobs=options.jobs,
         data_dir=options.data_dir,
         timeout_s=options.timeout_s,
@@ -96,7 +84,7 @@ def open_journal(project: Project, options: VerifyOptions, console: Console) -> 
         )
     extra = [entry.model_dump() for entry in read_extra_seeds(store, request.profile).points]
     specs = plan.runs(request.profile, extra=extra)
-    sources = resolve_sources(plan, specs, specs, request.settings.data, request.data_dir)
+    sources = resolve_sources(plan, specs, specs, request.settings.data, request.options.data_dir)
     keyed = plan_keys(plan, specs, sources)
     planned = PlannedRuns(
         keyed=keyed,
