@@ -84,3 +84,47 @@ def test_the_pdfs_author_metadata_is_the_name_on_one_line(tmp_path: Path) -> Non
     subprocess.run(command, input=document, text=True, check=True)
     (tmp_path / "j.pdf").write_bytes(typst.compile(str(tmp_path / "j.typ")))
     assert PdfReader(str(tmp_path / "j.pdf")).metadata.author == "N. User"
+
+
+SILENT_PLAN = """\
+default_profile: default
+profiles:
+  default: {seeds: [0, 1]}
+labs:
+  quiet:
+    title: Quiet lab
+    page: index.qmd
+    notebooks:
+      silent:
+        path: notebooks/silent.ipynb
+        experiments:
+          points:
+            grid: {x: [1.0, 2.0]}
+"""
+
+
+@pytest.mark.slow
+def test_runs_that_record_nothing_are_said_once_per_notebook(tmp_path: Path) -> None:
+    from conftest import write_notebook
+    from rich.console import Console
+
+    from labjournal.plan.model import load_plan
+    from labjournal.results.store import ResultsStore
+    from labjournal.run.request import RunRequest
+    from labjournal.run.scheduler import run_plan
+
+    write_notebook(tmp_path / "notebooks" / "silent.ipynb", "x = 1.0\nseed = 0", "y = x * x")
+    (tmp_path / "journal.yml").write_text(SILENT_PLAN)
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "index.qmd").write_text("---\ntitle: Home\n---\n")
+    console = Console(record=True, width=200)
+    summary = run_plan(
+        RunRequest.for_plan(load_plan(tmp_path / "journal.yml"), profile="default", console=console),
+        ResultsStore(tmp_path / "results"),
+    )
+    output = console.export_text()
+    assert output.count("recorded nothing") == 1, output
+    assert "notebooks/silent.ipynb ran but recorded nothing (4 runs: quiet/points" in output
+    assert [w for w in summary.warnings if "recorded nothing" in w] == [
+        w for w in summary.warnings if w.startswith("notebooks/silent.ipynb ran but recorded nothing (4 runs")
+    ]

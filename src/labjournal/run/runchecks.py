@@ -15,8 +15,10 @@ RECORD_HINT = (
 )
 
 
-def recorded_nothing(label: str, notebook: str) -> str:
-    return f"{label}: {notebook} ran but recorded nothing: {RECORD_HINT}"
+def recorded_nothing(notebook: str, labels: list[str]) -> str:
+    """One warning for a notebook, however many of its runs recorded nothing."""
+    runs = labels[0] if len(labels) == 1 else f"{len(labels)} runs: {labels[0]}, … {labels[-1]}"
+    return f"{notebook} ran but recorded nothing ({runs}): {RECORD_HINT}"
 
 
 def written_beside(label: str, notebook: str, files: list[str]) -> str:

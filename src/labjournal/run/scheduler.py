@@ -61,6 +61,7 @@ class RunSummary:
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a notebook lacks (labjournal.run.runchecks)
+    silent: dict[str, list[str]] = field(default_factory=dict)  # notebook -> its runs that recorded nothing
 
     def line(self) -> str:
         return (
@@ -312,7 +313,11 @@ class Execution:
             outcome.ok
             and not (self.store.run_dir(item.spec.lab, item.spec.notebook, item.key) / METRICS).exists()
         ):
-            summary.warnings.append(recorded_nothing(item.spec.label, notebook))
+            silent = summary.silent.setdefault(notebook, [])  # one warning a notebook, not one a run
+            if silent:
+                summary.warnings.remove(recorded_nothing(notebook, silent))
+            silent.append(item.spec.label)
+            summary.warnings.append(recorded_nothing(notebook, silent))
         if outcome.written_beside:
             summary.warnings.append(written_beside(item.spec.label, notebook, outcome.written_beside))
         status = "[green]ok[/]" if outcome.ok else "[red]FAILED[/]"
