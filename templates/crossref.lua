@@ -1,6 +1,7 @@
 -- Quarto cross-references for the built-in engine. Labels: a figure's or table's id
 -- (`{#fig-x}`, `: caption {#tbl-x}`), `$$ … $$ {#eq-x}` after display math, a heading's
--- `{#sec-x}`. References: `@fig-x` ("Figure 2"), `-@fig-x` ("2"), as citations are written.
+-- `{#sec-x}`; sub-figures (a figure div of panels, `#fig-x` on each). References: `@fig-x`
+-- ("Figure 2", a panel "Figure 2(a)"), `-@fig-x` ("2"), as citations are written.
 -- Figures and tables are numbered in the order the document shows them, as typst numbers its
 -- figures, so the PDF's captions and references agree; in HTML the caption gets "Figure 2: ".
 -- Runs before citeproc, which would otherwise take `@fig-x` for a missing citation.
@@ -37,7 +38,102 @@ local function numbered(kind, name)
   end
 end
 
-local number_figure, number_table = numbered("fig", "Figure"), numbered("tbl", "Table")
+local number_table = numbered("tbl", "Table")
+local number_plain_figure = numbered("fig", "Figure")
+
+-- Sub-figures -----------------------------------------------------------------------------------
+-- Quarto's `::: {#fig-pair layout-ncol=2}` holding figures (or images) and a caption: one figure
+-- "Figure N" whose panels, side by side, are captioned (a), (b), … and referenced as "Figure N(a)".
+-- HTML: <figure class="subfigures"> holding a grid of the panels' own <figure>s, then its caption.
+-- Typst: one figure (typst counts it, not its panels) whose body is a grid of labelled blocks.
+
+-- The panels of a figure div's blocks: each figure, and each image of a paragraph of images; nil
+-- when anything else is there (the div is then one figure, as before).
+local function panels_of(blocks)
+  local panels = pandoc.List({})
+  for _, block in ipairs(blocks) do
+    if block.t == "Figure" then
+      panels:insert(block)
+    elseif block.t == "Para" or block.t == "Plain" then
+      for _, inline in ipairs(block.content) do
+        if inline.t == "Image" then
+          local id = inline.identifier
+          inline.identifier = ""
+          panels:insert(pandoc.Figure({pandoc.Plain({inline})}, {pandoc.Plain(inline.caption)}, pandoc.Attr(id)))
+        elseif inline.t ~= "Space" and inline.t ~= "SoftBreak" and inline.t ~= "LineBreak" then
+          return nil
+        end
+      end
+    else
+      return nil
+    end
+  end
+  return panels
+end
+
+local function is_subfigure_set(panels)
+  if panels == nil or #panels == 0 then return false end
+  if #panels >= 2 then return true end
+  return kind_of(panels[1].identifier) == "fig"
+end
+
+-- Quarto's layout-ncol, or layout-nrow (as many columns as that many rows need), else one column.
+local function columns(attributes, count)
+  local ncol = tonumber(attributes["layout-ncol"] or "")
+  local nrow = tonumber(attributes["layout-nrow"] or "")
+  if ncol and ncol >= 1 then return math.floor(ncol) end
+  if nrow and nrow >= 1 then return math.ceil(count / nrow) end
+  return 1
+end
+
+local function subfigure(div, panels, caption)
+  local ncol = columns(div.attributes, #panels)
+  local grid = pandoc.Div(panels, pandoc.Attr("", {"figure-panels"},
+    {style = "grid-template-columns: repeat(" .. ncol .. ", minmax(0, 1fr))", ["data-columns"] = tostring(ncol)}))
+  local classes = div.classes:clone()
+  classes:insert("subfigures")
+  return pandoc.Figure({grid}, {pandoc.Plain(caption)}, pandoc.Attr(div.identifier, classes))
+end
+
+-- Typst: the panels as a grid of blocks, each labelled (so that links reach it), its image as wide
+-- as its column unless the author gave a width, its caption "(a) …" centred under it.
+local function typst_panels(panels, ncol)
+  local blocks = pandoc.Blocks({pandoc.RawBlock("typst",
+    "#grid(columns: " .. ncol .. ", column-gutter: 1em, row-gutter: 1em, align: bottom,")})
+  for _, panel in ipairs(panels) do
+    blocks:insert(pandoc.RawBlock("typst", "[#block(width: 100%)[#set image(width: 100%)"))
+    blocks:extend(panel.content)
+    blocks:insert(pandoc.RawBlock("typst", "#align(center)[#text(size: 8.5pt)["))
+    blocks:extend(panel.caption.long)
+    local label = panel.identifier ~= "" and (" <" .. panel.identifier .. ">") or ""
+    blocks:insert(pandoc.RawBlock("typst", "]]]" .. label .. "],"))
+  end
+  blocks:insert(pandoc.RawBlock("typst", ")"))
+  return blocks
+end
+
+-- Number the set as one figure, letter its panels, and (typst) lay them out as a grid.
+local function number_subfigures(figure)
+  number_plain_figure(figure)
+  local number = counts.fig
+  local grid = figure.content[1]
+  for i, panel in ipairs(grid.content) do
+    local letter = string.char(96 + i)
+    if kind_of(panel.identifier) == "fig" then
+      labels[panel.identifier] = {kind = "fig", number = number, sub = letter}
+    end
+    prefix_caption(panel.caption, "(" .. letter .. ")")
+  end
+  if typst then
+    figure.content = typst_panels(grid.content, tonumber(grid.attributes["data-columns"]))
+  end
+  return figure, false -- the panels are not figures of their own
+end
+
+local function number_figure(figure)
+  if figure.classes:includes("subfigures") then return number_subfigures(figure) end
+  return number_plain_figure(figure)
+end
 
 -- `$$ … $$ {#eq-x}`: pandoc reads the label as text after the math.
 local function equation(math, id)
@@ -78,12 +174,15 @@ local function section(header)
   end
 end
 
--- A Quarto figure div (`::: {#fig-x}` … last paragraph the caption) becomes a figure.
+-- A Quarto figure div (`::: {#fig-x}` … last paragraph the caption) becomes a figure, or a set
+-- of sub-figures when it holds several figures (or images), or one labelled `#fig-…`.
 local function figure_div(div)
   if kind_of(div.identifier) ~= "fig" or #div.content < 2 then return nil end
   local content = div.content:clone()
-  local caption = content:remove(#content)
-  return pandoc.Figure(content, {pandoc.Plain(caption.content or {})}, pandoc.Attr(div.identifier, div.classes))
+  local caption = content:remove(#content).content or {}
+  local panels = panels_of(content:clone())
+  if is_subfigure_set(panels) then return subfigure(div, panels, caption) end
+  return pandoc.Figure(content, {pandoc.Plain(caption)}, pandoc.Attr(div.identifier, div.classes))
 end
 
 local function reference(cite)
@@ -94,10 +193,13 @@ local function reference(cite)
     local text
     if found.kind == "sec" then
       text = found.title
-    elseif citation.mode == "SuppressAuthor" then
-      text = {pandoc.Str(tostring(found.number))}
     else
-      text = {pandoc.Str(NAMES[found.kind]), pandoc.Str("\u{a0}" .. found.number)}
+      local number = tostring(found.number) .. (found.sub and ("(" .. found.sub .. ")") or "")
+      if citation.mode == "SuppressAuthor" then
+        text = {pandoc.Str(number)}
+      else
+        text = {pandoc.Str(NAMES[found.kind]), pandoc.Str("\u{a0}" .. number)}
+      end
     end
     if n > 1 then parts:extend({pandoc.Str(","), pandoc.Space()}) end
     parts:insert(pandoc.Link(text, "#" .. citation.id, "", {class = "quarto-xref"}))

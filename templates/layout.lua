@@ -3,10 +3,12 @@
 -- Margin notes. Quarto places `::: {.column-margin}` (and `::: {.aside}`, `[text]{.aside}`, and a
 -- figure with the class `.column-margin`) in the right margin, beside the content it follows.
 --   HTML: the note and the block it follows are wrapped together,
---         <div class="margin-anchor"> block <div class="margin-column"> notes </div> </div>,
---         which site.css lays out as two columns on wide screens (the note to the right of the
---         block, top-aligned with it) and folds into a small inline aside on narrow ones. A note
---         with no block before it (first in its list, or after a heading) goes beside the next block.
+--         <div class="margin-anchor"> <div class="margin-column"> notes </div> block </div>,
+--         which site.css lays out with the notes floated into the right margin on wide screens
+--         (top-aligned with the block, taking no height from the text column, later notes stacked
+--         below earlier ones) and folds into a small inline aside after the block on narrow ones.
+--         A note with no block before it (first in its list, or after a heading) goes beside the
+--         next block.
 --         The page's metadata gets `labjournal-margin: true`, so page.html can reserve the margin.
 --   Typst: the note stays in place, as a small-text block with a rule on its left.
 --
@@ -106,30 +108,22 @@ local function can_anchor(block)
   return block ~= nil and block.t ~= "Header" and block.t ~= "HorizontalRule"
 end
 
-local function margin_column(notes)
-  return pandoc.Div(notes, pandoc.Attr("", {"margin-column"}))
+-- The column of notes comes first in the anchor, so that on wide screens it floats right of the
+-- block's first line; "margin-after" marks notes written after the block, which narrow screens
+-- (and readers without CSS) show after it, as the source has them.
+local function margin_column(notes, after)
+  return pandoc.Div(notes, pandoc.Attr("", after and {"margin-column", "margin-after"} or {"margin-column"}))
 end
 
-local function is_margin_column(block)
-  return block.t == "Div" and block.classes:includes("margin-column")
-end
-
--- The anchor keeps the source's order (notes after the block, or before it when they came first),
--- which is the order on narrow screens; on wide ones site.css moves the notes to the second column.
 local function anchor(block, notes, notes_first)
-  local content = pandoc.Blocks({margin_column(notes)})
-  if block then content:insert(notes_first and 2 or 1, block) end
+  local content = pandoc.Blocks({margin_column(notes, block ~= nil and not notes_first)})
+  if block then content:insert(block) end
   return pandoc.Div(content, pandoc.Attr("", {"margin-anchor"}))
 end
 
--- More notes after an anchored block: into its last column, or a column of their own after it.
+-- More notes after an anchored block join its column.
 local function add_notes(anchor_div, notes)
-  local last = anchor_div.content[#anchor_div.content]
-  if is_margin_column(last) then
-    last.content:extend(notes)
-  else
-    anchor_div.content:insert(margin_column(notes))
-  end
+  anchor_div.content[1].content:extend(notes)
 end
 
 local function is_anchor(block)

@@ -138,6 +138,97 @@ def test_the_pdf_numbers_references_as_typst_numbers_its_figures(tmp_path: Path)
     assert "Table 1: Scores" in text and "(1)" in text
 
 
+SUBFIGURES = """---
+title: t
+---
+![Before](a.png){#fig-before}
+
+::: {#fig-pair layout-ncol=2}
+![The left panel](a.png){#fig-left}
+
+![The right panel](a.png){#fig-right}
+
+Two panels side by side.
+:::
+
+::: {#fig-inline layout-ncol=2}
+![Up](a.png){#fig-up} ![Down](a.png){#fig-down}
+
+Two in a line.
+:::
+
+![After](a.png){#fig-after}
+
+See @fig-pair, @fig-left, [-@fig-right], @fig-down and @fig-after.
+"""
+
+
+def test_a_figure_div_of_panels_is_one_figure_whose_panels_are_lettered() -> None:
+    html = _pandoc("html5", SUBFIGURES)
+    assert '<figure id="fig-pair" class="subfigures">' in html
+    assert "<figcaption>Figure 2: Two panels side by side.</figcaption>" in html
+    assert "<figcaption>(a) The left panel</figcaption>" in html
+    assert "<figcaption>(b) The right panel</figcaption>" in html
+    assert "grid-template-columns: repeat(2, minmax(0, 1fr))" in html  # layout-ncol=2
+    # Each panel is a figure of its own id, inside the set's grid, inside the set.
+    pair = html[html.index('<figure id="fig-pair"') : html.index("Figure 2: Two panels")]
+    assert '<figure id="fig-left">' in pair and '<figure id="fig-right">' in pair
+    assert "<figcaption>(b) Down</figcaption>" in html and "Figure 3: Two in a line." in html
+    # Later figures keep their numbers: the panels are not counted as figures.
+    assert "<figcaption>Figure 4: After</figcaption>" in html
+    links = [
+        '<a href="#fig-pair" class="quarto-xref">Figure\u00a02</a>',
+        '<a href="#fig-left" class="quarto-xref">Figure\u00a02(a)</a>',
+        '<a href="#fig-right" class="quarto-xref">2(b)</a>',
+        '<a href="#fig-down" class="quarto-xref">Figure\u00a03(b)</a>',
+        '<a href="#fig-after" class="quarto-xref">Figure\u00a04</a>',
+    ]
+    for link in links:
+        assert link in html, link
+
+
+def _words(pdf: Path) -> list[tuple[str, float, float]]:
+    """(word, x, y) of every word of a PDF's first page, by pdftotext -bbox."""
+    import re
+
+    page = subprocess.run(["pdftotext", "-bbox", "-l", "1", str(pdf), "-"], capture_output=True, text=True)
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>([^<]*)</word>', page.stdout)
+    return [(word, float(x), float(y)) for x, y, word in found]
+
+
+def test_in_the_pdf_the_panels_sit_side_by_side_under_one_number(tmp_path: Path) -> None:
+    import typst
+    from matplotlib import pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    fig.savefig(tmp_path / "a.png", dpi=30)
+    plt.close(fig)
+    (tmp_path / "doc.typ").write_text(_pandoc("typst", SUBFIGURES))
+    (tmp_path / "doc.pdf").write_bytes(typst.compile(str(tmp_path / "doc.typ"), root=str(tmp_path)))
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(tmp_path / "doc.pdf"), "-"], capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert "(a) The left panel (b) The right panel Figure 2: Two panels side by side." in text
+    assert "Figure 4: After" in text and "Figure 5" not in text  # typst counted the sets, not the panels
+    assert "See Figure 2, Figure 2(a), 2(b), Figure 3(b) and Figure 4." in text
+    words = _words(tmp_path / "doc.pdf")
+    (_, left_x, left_y), (_, right_x, right_y) = [w for w in words if w[0] in ("(a)", "(b)")][:2]
+    assert abs(left_y - right_y) < 1 and right_x > left_x + 100  # one row, two columns
+
+
+def test_the_pdf_cites_when_a_page_cites_a_work_of_the_bibliography(tmp_path: Path) -> None:
+    from labjournal.build.combined import journal_cites
+
+    bib = tmp_path / "references.bib"
+    bib.write_text("@article{doe2020, title = {T}, author = {Doe, J}, year = {2020}}\n")
+    assert journal_cites(["Intro.", "As @doe2020 says."], [{}, {}], bib)
+    assert journal_cites(["Intro."], [{"nocite": "@*"}], bib)
+    assert not journal_cites(["See @fig-x, `@doe2020`, me@doe2020.org."], [{}], bib)
+    assert not journal_cites(["As @doe2020 says."], [{}], None)
+
+
 # -- a journal written as a Quarto user would ------------------------------------------------
 
 HABITS_PAGE = """---
@@ -298,9 +389,22 @@ def test_several_references_per_page_are_reported_at_once() -> None:
 def test_the_pdf_keeps_one_bibliography_and_links_labels_on_other_pages_to_themselves() -> None:
     from labjournal.build.combined import one_bibliography, pdf_links
 
-    lab = "Text [@a].\n\n::: {#refs}\n:::\n\nAfter."
-    references = "---\ntitle: R\n---\n\n:::: {#refs .small}\n::::\n"
-    assert one_bibliography([lab, references, "end"]) == ["Text [@a].\n\nAfter.", references, "end"]
+    # A lab's refs div leaves with its heading; the References page (nothing else on it) keeps its
+    # own div and is the one chapter of references.
+    lab = "Text [@a].\n\n## References {.unnumbered}\n\n::: {#refs}\n:::\n\nAfter."
+    references = "\n:::: {#refs .small}\n::::\n"
+    assert one_bibliography([lab, references, "end"]) == [
+        "Text [@a].\n\nAfter.",
+        references.strip() + "\n",
+        "end",
+        "",
+    ]
+    # No References page: a "References" chapter ends the PDF when the journal cites or asked for
+    # references anywhere, and nothing otherwise.
+    *bodies, end = one_bibliography([lab, "end"])
+    assert bodies == ["Text [@a].\n\nAfter.", "end"] and end.startswith("\n# References {#references}")
+    assert one_bibliography(["Text [@a].", "end"], cites=True)[-1] == end
+    assert one_bibliography(["Text.", "end"], cites=False) == ["Text.", "end", ""]
     linked = pdf_links(
         "[Figure](lab02.html#fig-x), [there](lab02.html#method), [csv](d.csv)", "", {"lab02.html"}
     )

@@ -4,6 +4,7 @@ and read in Chromium and in its PDF (slow)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -163,18 +164,23 @@ def test_a_margin_note_sits_with_the_block_it_follows_and_marks_the_page(tmp_pat
     for attributes, enclosing in notes:
         assert attributes["role"] == "note" and "column-margin" in classes(attributes)
         assert "margin-column" in classes(enclosing[-1]) and "margin-anchor" in classes(enclosing[-2])
-    # The note follows its paragraph inside the anchor; the aside span has left its paragraph.
+    # In the anchor the notes' column comes first (so that it floats level with the block on wide
+    # screens), marked "margin-after" when the source has the notes after the block (narrow screens
+    # show them there); the aside span has left its paragraph.
     first = html.index("First paragraph")
-    assert html.rindex('class="margin-anchor"', 0, first) < first < html.index("A note in the")
+    anchor = html.rindex('class="margin-anchor"', 0, first)
+    assert anchor < html.index("A note in the") < first
+    assert html.index('class="margin-column margin-after"', anchor) < first
     assert "<p>Second paragraph with in it.</p>" in html
-    assert html.index("Second paragraph") < html.index("an aside span")
-    # After a heading the note goes beside the next paragraph, in the source's order (as on narrow
-    # screens), and so does the figure after that paragraph; the heading stays outside.
+    assert html.index("an aside span") < html.index("Second paragraph")
+    # After a heading the note goes beside the next paragraph, before it as in the source (its
+    # column not marked "margin-after"), and the figure after that paragraph joins the same column;
+    # the heading stays outside.
     heading = html.index('<h2 id="figures">')
     third = html.index("Third paragraph")
     assert heading < html.rindex('class="margin-anchor"', 0, third) < html.index("A note right after") < third
-    assert third < html.index("A margin figure")
-    assert html.count('class="margin-column"') == 4
+    assert html.index("A note right after") < html.index("A margin figure") < third
+    assert html.count('class="margin-column"') == 1 and html.count('class="margin-column margin-after"') == 2
     assert html.startswith('<main class="has-margin">')
     plain = pandoc("Just a paragraph.\n", "html5", f"--template={template}")
     assert "has-margin" not in plain and "margin-anchor" not in plain
@@ -200,6 +206,63 @@ def test_in_typst_notes_are_small_blocks_in_place_and_tabs_are_bold_titles_outsi
     outline = [item.title for item in flatten(PdfReader(str(pdf)).outline)]
     assert "Intro" in outline and "Notes" in outline
     assert not {"Loss", "Accuracy rate", "Detail of loss"} & set(outline)
+
+
+def through(markdown: str, to: str, *filters: str, options: tuple[str, ...] = ()) -> str:
+    """`markdown` through some of the built-in engine's filters (names in templates/), then `options`
+    (citeproc runs after the filters, as in the built-in engine)."""
+    command = [pypandoc.get_pandoc_path(), "--from=markdown", f"--to={to}", "--wrap=none"]
+    command += [f"--lua-filter={REPO / 'templates' / name}" for name in filters] + list(options)
+    completed = subprocess.run(command, input=markdown, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+CALLOUTS = """\
+::: {.callout-warning title="Careful *here*"}
+The learning rate matters.
+:::
+
+::: {.callout-tip}
+## A tip heading
+Tips are kept.
+:::
+
+::: {.callout-note}
+Plain.
+:::
+"""
+
+
+def test_a_callout_keeps_its_title_attribute_else_its_heading_else_its_kind() -> None:
+    html = through(CALLOUTS, "html5", "callouts.lua")
+    titles = re.findall(r'<div class="callout-title">\s*(.*?)\s*</div>', html, re.DOTALL)
+    assert titles == ["Careful <em>here</em>", "A tip heading", "Note"]
+    assert "Warning" not in html and "<h2" not in html
+    typst_source = through(CALLOUTS, "typst", "callouts.lua")
+    assert "#strong[Careful #emph[here]]" in typst_source and "Warning" not in typst_source
+
+
+def test_a_page_that_cites_without_a_refs_div_gets_a_references_section(tmp_path: Path) -> None:
+    bib = tmp_path / "references.bib"
+    bib.write_text(
+        "@article{doe2020, title = {A Work}, author = {Doe, Jane}, journal = {J}, year = {2020}}\n"
+    )
+    cite = ("--citeproc", f"--bibliography={bib}", "--section-divs")
+    page = "## Method\n\nAs [@doe2020] and @fig-x show.\n\n![x](x.png){#fig-x}\n"
+    html = through(page, "html5", "crossref.lua", "references.lua", options=cite)
+    section = html[html.index('<section id="references"') :]
+    assert '<h2 class="unnumbered">References</h2>' in section and "A Work" in section
+    assert html.index("</section>") < html.index('<section id="references"')  # after Method, not in it
+    # In the combined PDF's typst the heading is a chapter; a page with its own refs div, or one
+    # that only cross-references, is left alone.
+    chapter = through(page, "typst", "crossref.lua", "references.lua", options=cite)
+    assert re.search(r"#heading\(level: 1\b[^)]*\)\[References\]", chapter)
+    own = "As [@doe2020].\n\n## Sources\n\n::: {#refs}\n:::\n"
+    assert "References" not in through(own, "html5", "crossref.lua", "references.lua", options=cite)
+    assert "References" not in through(
+        "See @fig-x.\n\n![x](x.png){#fig-x}\n", "html5", "crossref.lua", "references.lua"
+    )
 
 
 def dot_png() -> bytes:

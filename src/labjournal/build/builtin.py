@@ -27,9 +27,9 @@ def _pandoc() -> str:
 
 
 # The built-in engine's pandoc filters, in order: Quarto's cross-references first (before
-# citeproc, which would take `@fig-x` for a citation), then callouts, margin notes and tabsets,
-# claim badges, figure alt text.
-FILTERS = ("crossref.lua", "callouts.lua", "layout.lua", "badges.lua", "figures.lua")
+# citeproc, which would take `@fig-x` for a citation), a References heading where citeproc would
+# list references without one, then callouts, margin notes and tabsets, claim badges, figure alt text.
+FILTERS = ("crossref.lua", "references.lua", "callouts.lua", "layout.lua", "badges.lua", "figures.lua")
 SITE_ASSETS = ("site.css", JOURNAL_CSS, "search.js", "tabs.js")
 
 SHORTCODE = re.compile(r"\{\{<\s*([\w-]+)([^>]*)>\}\}")

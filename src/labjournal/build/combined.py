@@ -9,6 +9,7 @@ import yaml
 
 from labjournal.build.pages import COMBINED
 from labjournal.project import Page, SiteConfig
+from labjournal.render.crossref import bibliography_keys, prose_only
 
 EVIDENCE_NOTE = (
     "\n::: {.callout-note}\n## Where the evidence lives\n\nEvery number, figure and table here comes "
@@ -40,14 +41,44 @@ def pdf_links(markdown: str, site_url: str, pages: set[str] | None = None) -> st
 # a claim is stated once), so a link to one on another page can go to it in the PDF.
 UNIQUE_IDS = ("fig-", "tbl-", "eq-", "sec-", "claim-")
 REFS_DIV = re.compile(r"^(:{3,})\s*\{\s*#refs\b[^}]*\}\s*\n(?:.*?\n)??\1\s*$\n?", re.MULTILINE | re.DOTALL)
+# A refs div with the heading that introduces it (nothing but blank lines between them).
+REFS_SECTION = re.compile(
+    r"(?:^#{1,6}[ \t][^\n]*\n(?:[ \t]*\n)*)?" + REFS_DIV.pattern, re.MULTILINE | re.DOTALL
+)
+REFS_BLOCK = "::: {#refs}\n:::\n"
+REFERENCES_CHAPTER = "\n# References {#references}\n\n" + REFS_BLOCK
+_CITATION = re.compile(r"(?<![\w@.\\`/])-?@([A-Za-z0-9_][\w:.#$%&+?<>~/-]*\w|[A-Za-z0-9_])")
 
 
-def one_bibliography(bodies: list[str]) -> list[str]:
-    """Pages of a website may each list their references (`::: {#refs}`); the PDF has one
-    bibliography, where the last page that asks for it does (a References page), and none at
-    the end of a chapter. Without any, citeproc puts it at the end of the document."""
-    last = max((i for i, body in enumerate(bodies) if REFS_DIV.search(body)), default=None)
-    return [body if i == last else REFS_DIV.sub("", body) for i, body in enumerate(bodies)]
+def one_bibliography(bodies: list[str], cites: bool = False) -> list[str]:
+    """The PDF has one bibliography, a chapter of its own, where a website lists references on
+    any page that asks (`::: {#refs}`, often under a "References" heading). Every refs div leaves
+    its page with the heading that introduces it (no empty "References" section, no second entry
+    in the contents). A page that held nothing else (a References page) becomes the chapter;
+    otherwise, when the journal cites (`cites`) or asked for references anywhere, a "References"
+    chapter ends the document. Returns the bodies and, last, what follows them ("" or the chapter)."""
+    stripped = [REFS_SECTION.sub("", body) for body in bodies]
+    asked = [bool(REFS_DIV.search(body)) for body in bodies]
+    pages = [i for i, body in enumerate(stripped) if asked[i] and not body.strip()]
+    if pages:
+        stripped[pages[-1]] = REFS_DIV.search(bodies[pages[-1]]).group(0)  # with its own options
+        return [*stripped, ""]
+    return [*stripped, REFERENCES_CHAPTER if cites or any(asked) else ""]
+
+
+def journal_cites(bodies: list[str], metas: list[dict], bibliography: Path | None) -> bool:
+    """Whether any page cites a work of the bibliography (or asks for `nocite`); code is not prose."""
+    if bibliography is None or not bibliography.exists():
+        return False
+    if any(meta.get("nocite") for meta in metas):
+        return True
+    keys = bibliography_keys(bibliography)
+    for body in bodies:
+        for match in _CITATION.finditer(prose_only(body)):
+            key = match.group(1)
+            if key in keys if keys is not None else not key.startswith(UNIQUE_IDS):
+                return True
+    return False
 
 
 def write_combined(
@@ -74,11 +105,14 @@ def write_combined(
     if not site.site_url:
         parts.append(EVIDENCE_NOTE)
     html_pages = {page.html for page, _, _ in pages}
-    bodies = one_bibliography([body for _, _, body in pages])
+    texts = [body for _, _, body in pages]
+    bibliography = build_dir / site.bibliography if site.bibliography else None
+    *bodies, end = one_bibliography(texts, journal_cites(texts, [meta for _, meta, _ in pages], bibliography))
     for (page, page_meta, _), body in zip(pages, bodies, strict=True):
         anchor = Path(page.source).stem
         body = pdf_links(body.strip(), site.site_url, html_pages)
         parts.append(f"\n# {page_meta['title']} {{#page-{anchor}}}\n\n{body}\n")
+    parts.append(end)
     path = build_dir / COMBINED
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
