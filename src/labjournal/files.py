@@ -72,7 +72,9 @@ def copy_files(names: list[str], source: Path, target: Path) -> None:
 
 def swap_in(fresh: Path, target: Path, retired: Path | None = None) -> None:
     """Put a finished folder in place of `target`: the old one is moved aside (to `retired`), the
-    new one in, then the old one removed. A reader sees the old folder or the new, never half."""
+    new one in, then the old one removed. A reader sees the old folder or the new one, never half
+    of either; for the instant between the two renames `target` is absent (POSIX has no atomic
+    exchange of two folders), which the store's readers treat as a run not yet there."""
     if not target.exists():
         os.replace(fresh, target)
         return

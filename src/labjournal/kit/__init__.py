@@ -1,4 +1,10 @@
-"""The helpers experiment notebooks import: set-up, data, models, training, recording.
+"""What notebooks import from the engine: set-up (`runtime`: seed, device, threads), the journal's
+datasets (`data`), recording metrics and figures (`record`, `plots`), progress, the runs a summary
+notebook reads (`inputs`), FLOP counts (`flops`) and the warm kernel's reset between runs
+(`reset`). Models and training are the journal's own code (the showcase's are in
+experiments/course/), never the engine's.
 
-Everything in this folder is part of every run's cache key: editing it re-runs the notebooks.
+A kit module a notebook imports is part of its runs' keys by content (labjournal.run.codedeps):
+editing one re-runs exactly the notebooks that import it. Imports the shared base and, for
+`data`, the data stage.
 """

@@ -3,7 +3,7 @@
 `journal.yml` is validated completely before anything runs. Every problem is reported with the
 file, the line and the key it is about: a YAML syntax error, an unknown or misspelt key, a value
 of the wrong type, a notebook that does not exist, or a parameter that the notebook's `parameters`
-cell does not declare (papermill would silently ignore it).
+cell does not declare (papermill only warns, and the notebook would never read the value).
 """
 
 from __future__ import annotations
