@@ -103,28 +103,42 @@ labs:
 """
 
 
-@pytest.mark.slow
-def test_runs_that_record_nothing_are_said_once_per_notebook(tmp_path: Path) -> None:
+def _silent_journal(folder: Path) -> Path:
     from conftest import write_notebook
+
+    write_notebook(folder / "notebooks" / "silent.ipynb", "x = 1.0\nseed = 0", "y = x * x")
+    (folder / "journal.yml").write_text(SILENT_PLAN)
+    (folder / "report").mkdir()
+    (folder / "report" / "index.qmd").write_text("---\ntitle: Home\n---\n")
+    return folder
+
+
+def _run(folder: Path, **options) -> tuple[str, object]:
     from rich.console import Console
 
+    from labjournal.pipeline.decide import run_request
     from labjournal.plan.model import load_plan
     from labjournal.results.store import ResultsStore
     from labjournal.run.request import RunRequest
-    from labjournal.run.scheduler import run_plan
 
-    write_notebook(tmp_path / "notebooks" / "silent.ipynb", "x = 1.0\nseed = 0", "y = x * x")
-    (tmp_path / "journal.yml").write_text(SILENT_PLAN)
-    (tmp_path / "report").mkdir()
-    (tmp_path / "report" / "index.qmd").write_text("---\ntitle: Home\n---\n")
     console = Console(record=True, width=200)
-    summary = run_plan(
-        RunRequest.for_plan(load_plan(tmp_path / "journal.yml"), profile="default", console=console),
-        ResultsStore(tmp_path / "results"),
-    )
-    output = console.export_text()
+    request = RunRequest.for_plan(load_plan(folder / "journal.yml"), console=console, **options)
+    summary = run_request(request, ResultsStore(folder / "results"), folder / "report")
+    return console.export_text(), summary
+
+
+@pytest.mark.slow
+def test_runs_that_record_nothing_are_said_once_per_notebook(tmp_path: Path) -> None:
+    output, summary = _run(_silent_journal(tmp_path))
     assert output.count("recorded nothing") == 1, output
     assert "notebooks/silent.ipynb ran but recorded nothing (4 runs: quiet/points" in output
     assert [w for w in summary.warnings if "recorded nothing" in w] == [
         w for w in summary.warnings if w.startswith("notebooks/silent.ipynb ran but recorded nothing (4 runs")
     ]
+
+
+@pytest.mark.slow
+def test_a_journal_without_claims_is_not_told_about_claims(tmp_path: Path) -> None:
+    output, _ = _run(_silent_journal(tmp_path), until_decided=True)
+    assert "4 planned runs" in output
+    assert "Claims decided" not in output, output

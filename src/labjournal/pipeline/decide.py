@@ -120,7 +120,8 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
     decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
     store.write_decisions(decisions.to_json())
     decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
-    request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
+    if look.decisions:  # a journal without claims is not told about them
+        request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
     return summary
 
 
