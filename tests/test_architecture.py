@@ -96,7 +96,21 @@ def test_results_and_rendering_never_import_the_scheduler():
 
 # The stages in the order data flows; a module may import its own stage and those before it.
 # The shared base (errors, files, yamlfile, project, records) imports nothing of the stages.
-STAGES = ["base", "plan", "data", "kit", "results", "run", "claims", "render", "build", "pipeline", "authoring", "commands", "cli"]
+STAGES = [
+    "base",
+    "plan",
+    "data",
+    "kit",
+    "results",
+    "run",
+    "claims",
+    "render",
+    "build",
+    "pipeline",
+    "authoring",
+    "commands",
+    "cli",
+]
 BASE = {"labjournal", "labjournal.errors", "labjournal.files", "labjournal.yamlfile", "labjournal.project"}
 BASE |= {"labjournal.records", "labjournal.names", "labjournal.options"}
 
@@ -200,3 +214,19 @@ def test_loading_a_plan_imports_neither_scipy_nor_papermill() -> None:
     code = "import sys, labjournal.plan.model; print(sorted(m for m in sys.modules if m.split('.')[0] in {'scipy', 'papermill', 'nbclient', 'numpy'}))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", out
+
+
+def test_every_exception_is_defined_in_the_errors_module() -> None:
+    """One errors module: a newcomer finds every exception labjournal raises in labjournal/errors.py."""
+    elsewhere = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(
+                isinstance(b, ast.Name)
+                and (b.id.endswith(("Error", "Exception")) or b.id == "KeyboardInterrupt")
+                for b in node.bases
+            ):
+                elsewhere.append(f"{path.relative_to(PACKAGE)}::{node.name}")
+    assert not elsewhere, elsewhere

@@ -16,10 +16,11 @@ from scipy import stats
 from simulate_claims import FALSE_WHEN_NULL, restricted, simulate
 
 from labjournal.claims.evidence import INCONCLUSIVE, SUPPORTED
-from labjournal.claims.file import Claim, ClaimError
+from labjournal.claims.file import Claim
 from labjournal.claims.judge import evaluate_claim
 from labjournal.claims.ranks import RankedEvidence, RestrictedEvidence, signed_rank
 from labjournal.claims.sequential import Design
+from labjournal.errors import ClaimError
 from labjournal.results.lookup import Results
 
 

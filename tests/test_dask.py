@@ -20,10 +20,9 @@ import pytest
 from conftest import SQUARE_CELL, write_notebook
 from rich.console import Console
 
-from labjournal.errors import RunsFailedError
+from labjournal.errors import ExecutorError, RunsFailedError
 from labjournal.plan.model import load_plan
 from labjournal.results.store import ResultsStore
-from labjournal.run.executors import ExecutorError
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 

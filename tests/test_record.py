@@ -13,7 +13,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from labjournal.kit.record import Recorder, RecordError  # noqa: E402
+from labjournal.errors import RecordError
+from labjournal.kit.record import Recorder  # noqa: E402
 
 
 def test_records_scalars_series_tables_and_figures(tmp_path: Path) -> None:

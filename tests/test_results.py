@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import index_row, results_index
 
-from labjournal.results.lookup import Aggregate, FailedRunsError, ResultLookupError, Results, load_index
+from labjournal.errors import FailedRunsError, ResultLookupError
+from labjournal.results.lookup import Aggregate, Results, load_index
 
 
 def _row(lr: float, batch: int, seed: int, accuracy: float | None, status: str = "ok") -> dict:

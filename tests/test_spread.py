@@ -14,9 +14,10 @@ from scipy import stats
 from simulate_claims import FALSE_WHEN_NULL, simulate, spread
 
 from labjournal.claims.evidence import CONTRADICTED, SUPPORTED
-from labjournal.claims.file import Claim, ClaimError, load_claims_file
+from labjournal.claims.file import Claim, load_claims_file
 from labjournal.claims.judge import evaluate_claim
 from labjournal.claims.spread import SpreadEvidence, log_ratio_interval, pitman_morgan
+from labjournal.errors import ClaimError
 from labjournal.results.lookup import Results
 
 X = [0.81, 0.84, 0.79, 0.86, 0.80, 0.83, 0.78]  # one value per seed at each point

@@ -1,4 +1,6 @@
-"""The errors labjournal reports to a user. Each names the file and the place it is about."""
+"""Every exception labjournal defines, in one place: those it reports to a user (each names the
+file and the place it is about; the CLI prints them without a traceback) and the few the stages
+raise to each other (a lookup that fails on a page, a worker that died). Imports nothing."""
 
 from __future__ import annotations
 
@@ -67,3 +69,57 @@ class ClaimsNotSupportedError(LabjournalError):
     """`labjournal check`: a claim is contradicted (or, with --strict, not supported)."""
 
     exit_code = 1
+
+
+class RecordError(ValueError):
+    """A value that cannot be recorded (bad name, wrong type); the message says which."""
+
+
+class NoParametersCell(ValueError):
+    """The notebook has no cell tagged `parameters`, so papermill cannot inject any value."""
+
+
+class PublishError(LabjournalError):
+    """The site cannot be published (not built, stale, not a git repository, push refused)."""
+
+
+class ResultLookupError(KeyError):
+    """A template or notebook asked for a metric, grid point or figure that the results lack."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class FailedRunsError(ResultLookupError):
+    """The runs a value, figure or claim needs failed: the page shows a note instead."""
+
+    def __init__(self, message: str, lab: str, where: str):
+        super().__init__(message)
+        self.lab = lab
+        self.where = where  # the failed run's folder in the store, e.g. failed/lab01/logreg/<key>
+
+
+class WorkerLost(Exception):
+    """The process running a notebook died before reporting an outcome."""
+
+
+class ExecutorError(LabjournalError):
+    """The executor cannot be used (no scheduler at the address, workers with several threads)."""
+
+
+class StaleResultsError(LabjournalError):
+    """`verify`: the journal's results do not match the sources now."""
+
+
+class VerifyFailedError(LabjournalError):
+    """`verify`: a run differs, failed, or is not reproducible."""
+
+    exit_code = 1
+
+
+class ClaimError(LabjournalError, ValueError):
+    """A claims file or a claim that cannot be evaluated; the message names the claim."""
+
+    def __init__(self, message: str, claim_id: str | None = None):
+        super().__init__(message)
+        self.claim_id = claim_id

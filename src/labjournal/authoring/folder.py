@@ -18,17 +18,13 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from labjournal.errors import LabjournalError
+from labjournal.errors import PublishError
 from labjournal.files import atomic_write_json, refusal
 from labjournal.project import REPORT_DIR, Project
 
 MARKER = ".labjournal-published"
 OWN = (REPORT_DIR, "templates", "experiments", "results")  # the project's own, even when empty
 CHOOSE = "choose an empty folder, or one labjournal published to before"
-
-
-class PublishError(LabjournalError):
-    """The site cannot be published (not built, stale, not a git repository, push refused)."""
 
 
 def shown(names: list[str], most: int = 3) -> str:

@@ -21,9 +21,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from labjournal.authoring.folder import PublishError, check_folder, copy_site
+from labjournal.authoring.folder import check_folder, copy_site
 from labjournal.build.status import run_status
-from labjournal.errors import BuildError
+from labjournal.errors import BuildError, PublishError
 from labjournal.project import Project
 from labjournal.render.freshness import check_published
 

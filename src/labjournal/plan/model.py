@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from labjournal.errors import PlanError
+from labjournal.errors import NoParametersCell, PlanError
 from labjournal.files import canonical_json, expand
-from labjournal.plan.notebooks import NoParametersCell, declared_parameters
+from labjournal.plan.notebooks import declared_parameters
 from labjournal.plan.schedule import Schedule
 from labjournal.plan.schema import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
 from labjournal.project import REPORT_DIR

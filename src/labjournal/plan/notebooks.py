@@ -13,10 +13,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-
-class NoParametersCell(ValueError):
-    """The notebook has no cell tagged `parameters`, so papermill cannot inject any value."""
-
+from labjournal.errors import NoParametersCell
 
 HOW_TO_TAG = (
     "tag the cell that assigns the defaults (seed = 0, lr = 0.1, ...) with 'parameters': in "

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labjournal.errors import RenderError
+from labjournal.errors import FailedRunsError, RenderError, ResultLookupError
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import ProseFunction, RenderState
-from labjournal.results.lookup import FailedRunsError, ResultLookupError
 
 LOCATED = re.compile(r"^[\w./-]+:\d+: ")  # a message that names its own file and line
 _PLACE = re.compile(r"^([\w./-]+?):(\d+)")  # where a check's message starts: report/x.qmd:12

@@ -8,10 +8,11 @@ from typing import Any
 
 from markupsafe import Markup
 
+from labjournal.errors import ResultLookupError
 from labjournal.render.failed import at_point, failed_error, failures, where
 from labjournal.render.formatting import NotRun
 from labjournal.render.prose import RenderState, prose
-from labjournal.results.lookup import Aggregate, ResultLookupError, split_ref
+from labjournal.results.lookup import Aggregate, split_ref
 
 
 @dataclass(frozen=True)

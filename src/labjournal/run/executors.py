@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from labjournal.data.datasets import SOURCES_ENV, download
-from labjournal.errors import LabjournalError
+from labjournal.errors import ExecutorError, WorkerLost
 from labjournal.files import atomic_write_bytes
 from labjournal.names import INPUTS_ENV, RUN_DIR_ENV
 from labjournal.run.execute import Job, Outcome, execute_job
@@ -55,17 +55,9 @@ def default_workers() -> int:
     return max(1, min(available_cores(), int(memory // KERNEL_MEMORY)))
 
 
-class WorkerLost(Exception):
-    """The process running a notebook died before reporting an outcome."""
-
-
 class RunFolderRemoved(WorkerLost):
     """The run's staging folder was removed while it executed (results/ deleted by hand): the
     store says so when the scheduler goes to record the run (labjournal.results.store)."""
-
-
-class ExecutorError(LabjournalError):
-    """The executor cannot be used (no scheduler at the address, workers with several threads)."""
 
 
 class Executor(Protocol):
