@@ -142,3 +142,59 @@ def test_a_journal_without_claims_is_not_told_about_claims(tmp_path: Path) -> No
     output, _ = _run(_silent_journal(tmp_path), until_decided=True)
     assert "4 planned runs" in output
     assert "Claims decided" not in output, output
+
+
+CLAIMS = """\
+claims:
+  grows:
+    lab: demo
+    sentence: Squares grow.
+    expect: {greater: {ref: demo/squares, metric: square, margin: 0.5, at: {x: 2.0}, than: {x: 1.0}}}
+  shrinks:
+    lab: demo
+    sentence: Squares shrink.
+    expect: {less: {ref: demo/squares, metric: square, margin: 0.5, at: {x: 2.0}, than: {x: 1.0}}}
+"""
+
+
+def _journal_with_results(tmp_path: Path) -> Path:
+    """The demo journal with a results index written by hand (no notebook runs)."""
+    import json
+
+    from conftest import index_row, make_demo_project, results_index
+
+    project = make_demo_project(tmp_path / "project")
+    rows = [
+        index_row(
+            "demo", "squares", {"x": x}, s, {"square": x * x, "noisy": x + s / 10}, run_dir=f"runs/{x}-{s}"
+        )
+        for x in (1.0, 2.0, 3.0)
+        for s in range(3)
+    ]
+    for row in rows:
+        (project / "results" / row["run_dir"]).mkdir(parents=True)
+        nbformat.write(
+            nbformat.v4.new_notebook(), str(project / "results" / row["run_dir"] / "notebook.ipynb")
+        )
+    (project / "results" / "index.json").write_text(json.dumps(results_index(rows, profile="default")))
+    (project / "report" / "claims.yml").write_text(CLAIMS)
+    page = "---\ntitle: Demo lab\n---\n\nSquares grow. {{ claim('grows') }}\n"
+    (project / "report" / "demo.qmd").write_text(page)
+    return project
+
+
+def test_a_claim_no_page_states_is_warned_about_at_its_line(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from labjournal.pipeline.report import render
+    from labjournal.project import Project
+
+    project = Project(_journal_with_results(tmp_path))
+    console = Console(record=True, width=300)
+    render(project, console)
+    output = console.export_text()
+    assert (
+        "warning: report/claims.yml:6: claim 'shrinks' is stated on no page (the journal shows it "
+        'nowhere); place it after the sentence that makes it with {{ claim("shrinks") }}'
+    ) in output
+    assert "'grows'" not in output

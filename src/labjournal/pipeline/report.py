@@ -66,6 +66,8 @@ def render(project: Project, console: Console) -> Path:
     """Render the pages; values whose runs failed become notes, and the exit status says so."""
     out, failed = render_journal(project)
     console.print(f"Rendered the journal into {out.relative_to(project.root)}/")
+    for warning in (read_render(project) or {}).get("warnings", []):
+        console.print(f"[yellow]warning:[/] {escape(warning)}")
     if failed:
         raise RunsFailedError(
             f"rendered, with notes where runs failed (see {', '.join(failed[:3])}"

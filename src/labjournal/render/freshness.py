@@ -59,13 +59,18 @@ def digest(record: dict[str, Any]) -> str:
 
 
 def write_render(
-    project: Project, ok: bool, error: str = "", failed: list[str] | None = None
+    project: Project,
+    ok: bool,
+    error: str = "",
+    failed: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     record = {
         "ok": ok,
         "error": error,
         "profile": project.profile_name,
         "failed": sorted(set(failed or [])),
+        "warnings": list(warnings or []),  # what the render saw amiss, said by `render` and `report`
         "sources": sources(project),
     }
     atomic_write_json(record_path(project), record)

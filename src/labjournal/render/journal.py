@@ -48,6 +48,7 @@ from labjournal.render.templating import (
     render_file,
     template_line,
 )
+from labjournal.render.unplaced import unplaced_claims
 from labjournal.render.values import Values
 from labjournal.results.lookup import ResultLookupError, Results
 from labjournal.run.provenance import build_environment
@@ -61,11 +62,11 @@ def render_journal(project: Project) -> tuple[Path, list[str]]:
     """Render every page into the profile's build folder. Returns it and the failed runs whose
     values became notes. Records what it consumed and whether it succeeded (labjournal.render.freshness)."""
     try:
-        out, failed = _render(project)
+        out, failed, warnings = _render(project)
     except BaseException as exc:
         write_render(project, ok=False, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
-    write_render(project, ok=True, failed=failed)
+    write_render(project, ok=True, failed=failed, warnings=warnings)
     return out, failed
 
 
@@ -198,7 +199,7 @@ def _check_listed(project: Project, site: SiteConfig) -> None:
             )
 
 
-def _render(project: Project) -> tuple[Path, list[str]]:
+def _render(project: Project) -> tuple[Path, list[str], list[str]]:
     site = project.site_config()
     _check_listed(project, site)
     renderer = Renderer.open(project)
@@ -230,7 +231,10 @@ def _render(project: Project) -> tuple[Path, list[str]]:
         )
         write_quarto_config(project, staging, publish_runs=bool(placements.notebooks), files=files)
         _write_manifest(staging, site, placements, renderer.state.results, files)
-    return project.build_dir, sorted(set(renderer.failed))
+    claims = renderer.claims
+    placed = set(renderer.state.placements.claim_pages)
+    warnings = unplaced_claims(project.report_dir, list(claims.claims), placed, bool(claims.second_pass))
+    return project.build_dir, sorted(set(renderer.failed)), warnings
 
 
 def _copy_author_files(project: Project, site: SiteConfig, staging: Path) -> list[str]:
