@@ -317,16 +317,63 @@ Accuracy panel text: the fit matched the points.
 """
 
 
+LONG_NOTE = (
+    "A long margin note: the step size was halved twice before the loss settled, and each halving "
+    "doubled the number of steps the fit needed, which is why the later runs take longer."
+)
+QUARTO_HABITS = f"""
+::: {{.callout-warning title="Careful with the step"}}
+Too large a step diverges.
+:::
+
+::: {{#fig-pair layout-ncol=2}}
+![The left panel](left.png){{#fig-left}}
+
+![The right panel](right.png){{#fig-right}}
+
+Two panels side by side.
+:::
+
+As @fig-left and @fig-right show, and @fig-pair as a whole; @fig-after comes later.
+
+A short paragraph.
+
+::: {{.column-margin}}
+{LONG_NOTE}
+:::
+
+After the long note, the loss:
+
+$$ L(w) = \\frac{{1}}{{n}} \\sum_i (y_i - w x_i)^2 $$ {{#eq-loss}}
+
+| Step | Loss |
+|------|------|
+| 1    | 2.0  |
+
+: Losses by step, with a caption long enough to be wider than the table {{#tbl-steps}}
+
+![After the pair](left.png){{#fig-after}}
+"""
+REFS = "## References {.unnumbered}\n\n::: {#refs}\n:::\n"
+
+
 @pytest.fixture(scope="module")
 def journal(tmp_path_factory) -> Path:
-    """`labjournal new`, a margin note and a tabset on its page, `labjournal report` (built-in engine)."""
+    """`labjournal new`, its page written as a Quarto user writes (a margin note, a tabset, a callout
+    with title=, sub-figures, a citation without `::: {#refs}`, an equation, a captioned table),
+    `labjournal report` (built-in engine)."""
+    from PIL import Image
+
     project = tmp_path_factory.mktemp("layout") / "journal"
     run = [sys.executable, "-m", "labjournal.cli"]
     subprocess.run([*run, "new", str(project)], check=True, capture_output=True)
     page = project / "report" / "index.qmd"
     text = page.read_text()
-    assert "## Challenges Encountered\n" in text
-    page.write_text(text.replace("## Challenges Encountered\n", ADDED))
+    assert "## Challenges Encountered\n" in text and REFS in text
+    text = text.replace(REFS, "").replace("## Challenges Encountered\n", ADDED + QUARTO_HABITS)
+    page.write_text(text)
+    for name, colour in (("left", (31, 95, 168)), ("right", (198, 40, 40))):
+        Image.new("RGB", (300, 200), colour).save(project / "report" / f"{name}.png")
     completed = subprocess.run(
         [*run, "report", "--profile", "quick", "--engine", "pandoc"],
         cwd=project,
@@ -433,3 +480,54 @@ def test_the_pdf_has_both_panels_and_the_margin_note(journal: Path) -> None:
     )
     outline = [item.title for item in flatten(PdfReader(str(journal / "journal.pdf")).outline)]
     assert "Challenges Encountered" in outline and "Loss tab" not in outline
+
+
+@pytest.mark.slow
+def test_quarto_habits_read_as_in_quarto_on_the_site(journal: Path, browser) -> None:
+    with serve(journal) as base:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(f"{base}/index.html")
+        title = page.inner_text(".callout-warning:has-text('Too large a step') .callout-title")
+        links = page.eval_on_selector_all("main a.quarto-xref", "nodes => nodes.map(n => n.textContent)")
+        pair_caption = page.inner_text("#fig-pair > figcaption")
+        left, right = box(page, "#fig-left"), box(page, "#fig-right")
+        panel_captions = page.locator(".figure-panels figcaption").all_inner_texts()
+        short, after = (
+            box(page, "p:has-text('A short paragraph')"),
+            box(page, "p:has-text('After the long note')"),
+        )
+        note = box(page, f".margin-note:has-text('{LONG_NOTE[:30]}')")
+        equation, caption = box(page, "#eq-loss math"), box(page, "#tbl-steps caption")
+        table_rows = box(page, "#tbl-steps tbody")
+        references = page.locator("main h2").all_inner_texts()[-1]
+        listed = page.inner_text("main section:last-of-type")
+        page.close()
+    assert title == "Careful with the step"
+    assert links == ["Figure\u00a02(a)", "Figure\u00a02(b)", "Figure\u00a02", "Figure\u00a03"]
+    assert pair_caption.startswith("Figure 2: Two panels side by side")
+    assert panel_captions == ["(a) The left panel", "(b) The right panel"]
+    assert abs(left["y"] - right["y"]) < 2 and right["x"] >= left["x"] + left["width"]  # side by side
+    # The long note, taller than its paragraph, leaves no gap in the text column.
+    assert note["height"] > short["height"] + 60 and abs(note["y"] - short["y"]) < 30
+    assert after["y"] - (short["y"] + short["height"]) < 40
+    column_centre = after["x"] + after["width"] / 2
+    assert abs(equation["x"] + equation["width"] / 2 - column_centre) < 10  # centred, as Quarto
+    assert caption["width"] > 0.9 * after["width"] > table_rows["width"]  # the caption spans the column
+    assert caption["y"] < table_rows["y"]  # above the table
+    assert references == "References" and "Cauchy" in listed
+
+
+@pytest.mark.slow
+def test_quarto_habits_read_as_in_quarto_in_the_pdf(journal: Path) -> None:
+    text = pdf_text(journal / "journal.pdf")
+    assert "Careful with the step Too large a step diverges." in text
+    assert "As Figure 2(a) and Figure 2(b) show, and Figure 2 as a whole; Figure 3 comes later." in text
+    assert "(a) The left panel (b) The right panel Figure 2: Two panels side by side." in text
+    assert "Figure 3: After the pair" in text
+    assert text.index("Table 1: Losses by step") < text.index("Step Loss 1 2.0")  # caption above
+    # One References chapter, listed once in the contents; none left empty in the lab's chapter.
+    outline = PdfReader(str(journal / "journal.pdf")).outline
+    top = [item.title for item in outline if not isinstance(item, list)]
+    assert top[-1] == "References" and [item.title for item in flatten(outline)].count("References") == 1
+    assert text.rindex("References") > text.index("Figure 3: After the pair")
+    assert "Cauchy" in text[text.rindex("References") :]

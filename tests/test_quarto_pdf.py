@@ -273,3 +273,68 @@ def test_quartos_link_colour_and_an_older_quartos_arguments_are_taken(tmp_path: 
     assert NOTE in _pdftotext(pdf, 1) and "Contents" in _pdftotext(pdf, 2)
     assert _pixels_near(pdf, 3, (192, 0, 0), tmp_path) > 20
     assert _pixels_near(pdf, 3, LINK_BLUE, tmp_path) == 0
+
+
+NOTES_AND_TABS = """\
+---
+title: Notes and tabs
+toc: true
+toc-depth: 2
+---
+
+# One
+
+A paragraph that a margin note follows, long enough to run over the whole line of the page and on.
+
+::: {.column-margin}
+Marginal words here.
+:::
+
+::: {.panel-tabset}
+## Tab one
+
+One's panel.
+
+## Tab two
+
+Two's panel.
+:::
+
+```{=typst}
+#figure(rect(width: 2cm, height: 1cm), caption: [A box]) <fig-box>
+
+Quarto writes a cross-reference as a ref: see @fig-box.
+```
+"""
+
+
+def _words(pdf: Path, page: int) -> list[tuple[str, float, float, float]]:
+    """(word, xMin, xMax, yMin) of each word of one page, by pdftotext -bbox."""
+    import re
+
+    pages = ["-f", str(page), "-l", str(page)]
+    out = subprocess.run(["pdftotext", "-bbox", *pages, str(pdf), "-"], capture_output=True, text=True).stdout
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)"[^>]*>([^<]*)</word>', out)
+    return [(word, float(x0), float(x1), float(y0)) for x0, y0, x1, word in found]
+
+
+def test_margin_notes_and_tabs_read_as_in_the_builtin_pdf(tmp_path: Path) -> None:
+    """Quarto's PDF runs layout.lua: the note stays in the text column after its paragraph (the
+    journal's margins leave no room for Quarto's margin column), the tabs are bold titles outside
+    the contents, and a cross-reference (a typst ref) is coloured as links are."""
+    from pypdf import PdfReader
+
+    show = "#show: doc => article(title: [$title$], toc: $toc$, toc_depth: $toc-depth$, doc)"
+    pdf = _quarto_like_pdf(tmp_path, show, NOTES_AND_TABS)
+    words = _words(pdf, 3)
+    right_edge = 595.3 - 2.2 / 2.54 * 72  # A4 less the journal's 2.2 cm margin
+    note = [w for w in words if w[0] in ("Marginal", "words", "here.")]
+    paragraph = [w for w in words if w[0] in ("paragraph", "follows,", "on.")]
+    assert len(note) == 3 and all(x1 <= right_edge + 1 for _, _, x1, _ in note)
+    assert min(y for *_, y in note) > max(y for *_, y in paragraph)  # below it, not beside it
+    text = _pdftotext(pdf, 3)
+    assert text.index("on.") < text.index("Marginal") < text.index("Tab one") < text.index("Tab two")
+    outline = [item.title for item in PdfReader(str(pdf)).outline if not isinstance(item, list)]
+    assert "One" in outline and "Tab one" not in " ".join(map(str, PdfReader(str(pdf)).outline))
+    assert "Tab one" not in _pdftotext(pdf, 2)  # the contents page
+    assert _pixels_near(pdf, 3, LINK_BLUE, tmp_path) > 20  # the ref's letters
