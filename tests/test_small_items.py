@@ -198,3 +198,75 @@ def test_a_claim_no_page_states_is_warned_about_at_its_line(tmp_path: Path) -> N
         'nowhere); place it after the sentence that makes it with {{ claim("shrinks") }}'
     ) in output
     assert "'grows'" not in output
+
+
+@pytest.mark.slow
+def test_a_new_journal_has_a_claims_page_listing_its_claim(tmp_path: Path) -> None:
+    import sys
+
+    import yaml
+
+    from labjournal.cli import main
+
+    project = tmp_path / "j"
+    assert main(["new", str(project)]) == 0
+    sidebar = yaml.safe_load((project / "_quarto.yml").read_text())["website"]["sidebar"]["contents"]
+    assert {"href": "claims.qmd", "text": "Claims"} in sidebar
+    command = [sys.executable, "-m", "labjournal.cli", "report", "--profile", "quick", "--engine", "pandoc"]
+    completed = subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    html = " ".join((project / "_site-quick" / "claims.html").read_text().split())
+    assert "The larger learning rate reaches a lower loss in the same number of steps." in html
+    assert "Claims are judged with" in html  # claims_method()
+
+
+@pytest.mark.slow
+def test_the_build_record_is_not_published(tmp_path: Path) -> None:
+    """`.labjournal-build.json` says which render the site was built from, for labjournal (status,
+    publish's freshness check); readers get the site without it, on gh-pages and in a folder."""
+    import shutil
+
+    from conftest import make_demo_project
+    from rich.console import Console
+
+    from labjournal.build.outputs import build_outputs
+    from labjournal.cli import main
+    from labjournal.names import BUILT
+    from labjournal.plan.model import load_plan
+    from labjournal.project import Project
+    from labjournal.render.journal import render_journal
+    from labjournal.results.store import ResultsStore
+    from labjournal.run.request import RunRequest
+    from labjournal.run.scheduler import run_plan
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    project = make_demo_project(tmp_path / "journal")
+    quiet = Console(quiet=True)
+    run_plan(
+        RunRequest.for_plan(load_plan(project / "journal.yml"), console=quiet),
+        ResultsStore(project / "results"),
+    )
+    render_journal(Project(project))
+    build_outputs(Project(project), engine="pandoc", console=quiet)
+    assert (project / "_site" / BUILT).is_file()  # kept beside the site, for labjournal
+    (project / ".gitignore").write_text("results/\n_build/\n_site/\n")
+    env = {
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@x",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@x",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "sources"]):
+        subprocess.run(["git", *args], cwd=project, check=True, env={**__import__("os").environ, **env})
+    assert main(["--project", str(project), "publish"]) == 0
+    listed = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", "gh-pages"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert "index.html" in listed and BUILT not in listed
+    assert main(["--project", str(project), "publish", str(tmp_path / "public")]) == 0
+    assert (tmp_path / "public" / "index.html").is_file() and not (tmp_path / "public" / BUILT).exists()

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from labjournal.errors import PublishError
 from labjournal.files import atomic_write_json, refusal
+from labjournal.names import BUILT
 from labjournal.project import REPORT_DIR, Project
 
 MARKER = ".labjournal-published"
@@ -90,7 +91,8 @@ def copy_site(project: Project, site: Path, folder: Path, old: set[str]) -> str:
     """`site` copied into `folder` (checked by check_folder), which held `old` from labjournal."""
     folder = folder.resolve()
     files = sorted(
-        (p.relative_to(site).as_posix() for p in site.rglob("*") if not p.is_dir()), key=_pages_last
+        (p.relative_to(site).as_posix() for p in site.rglob("*") if not p.is_dir() and p.name != BUILT),
+        key=_pages_last,  # the build record (.labjournal-build.json) is labjournal's, not the site's
     )
     new = [*files, ".nojekyll"]
     published = set(new)

@@ -24,6 +24,7 @@ from pathlib import Path
 from labjournal.authoring.folder import check_folder, copy_site
 from labjournal.build.status import run_status
 from labjournal.errors import BuildError, PublishError
+from labjournal.names import BUILT
 from labjournal.project import Project
 from labjournal.render.freshness import check_published
 
@@ -90,6 +91,7 @@ def _to_branch(project: Project, site: Path) -> str:
     with tempfile.TemporaryDirectory(prefix="labjournal-publish-") as folder:
         env["GIT_INDEX_FILE"] = str(Path(folder) / "index")
         _git(root, "--work-tree", str(site), "add", "--all", "--force", ".", env=env)
+        _git(root, "update-index", "--force-remove", BUILT, env=env)  # the build record is not the site's
         blob = _git(root, "hash-object", "-w", "--stdin", env=env, stdin="")
         _git(root, "update-index", "--add", "--cacheinfo", f"100644,{blob},.nojekyll", env=env)
         tree = _git(root, "write-tree", env=env)
