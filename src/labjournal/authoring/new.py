@@ -2,7 +2,7 @@
 
 One lab with one parameterised notebook (declares `seed`, records a scalar, a series and a figure),
 a plan with `quick` and `default` profiles, one page with the five journal sections placing a value
-and a figure from the results, one claim, a bibliography, `_quarto.yml`, the layout templates, a
+and a figure from the results, one claim and the Claims page listing it, a bibliography, `_quarto.yml`, the layout templates, a
 Makefile, a README, `.gitignore` and `.ci/run`. Files ending in `.in` are filled in with the title,
 the author and where labjournal comes from (this installation); the others are copied as they are.
 """
