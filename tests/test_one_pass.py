@@ -20,7 +20,7 @@ from labjournal.build import noop
 from labjournal.pipeline import decide
 from labjournal.plan.model import load_plan
 from labjournal.plan.schema import read_plan_file
-from labjournal.records import Decisions, StopReason
+from labjournal.records import Decisions, Index, StopReason
 from labjournal.results.store import ResultsStore
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import RunSummary, read_extra_seeds
@@ -71,7 +71,7 @@ class Fake:
             metrics = {"square": spec.params["x"] ** 2, "noisy": value(spec.params["x"], spec.seed)}
             rows.append(index_row(spec.lab, spec.experiment, spec.params, spec.seed, metrics))
         design = added.design or request.plan.schedule(request.profile).to_json()
-        store.write_index(results_index(rows, profile=request.profile, design=design))
+        store.write_index(Index.model_validate(results_index(rows, profile=request.profile, design=design)))
         self.now += self.per_batch if self.calls and self.calls[-1] != -1 else self.first_pass
         self.calls.append(executed)
         return RunSummary(planned=len(rows), distinct=len(rows), executed=executed)
@@ -224,3 +224,17 @@ def test_make_report_runs_tiny_notebooks_to_the_cap_and_a_second_report_is_the_n
 
     assert main(report) == 0
     assert "Nothing changed since the last report" in capsys.readouterr().err
+
+
+def test_the_boundary_is_the_plans_choice_and_reaches_the_saved_design(project: Path, fake: Fake) -> None:
+    """`decide: {boundary: pocock}` in journal.yml: the schedule the run stage records and the design
+    the claims are judged by are Pocock's (the default is O'Brien-Fleming's)."""
+    plan_file = project / "journal.yml"
+    assert load_plan(plan_file).schedule("default").boundary == "obrien-fleming"
+    text = plan_file.read_text()
+    assert '"boundary": "obrien-fleming"' in text  # the fixture writes the showcase's decide: settings
+    plan_file.write_text(text.replace('"boundary": "obrien-fleming"', '"boundary": "pocock"'))
+    assert load_plan(plan_file).schedule("default").boundary == "pocock"
+    fake.report(project)
+    saved = json.loads((project / "results" / "extra_seeds.json").read_text())["default"]["design"]
+    assert saved["boundary"] == "pocock" and saved["looks"][-1] == SHOWCASE_DECIDE.max_seeds

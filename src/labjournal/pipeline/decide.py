@@ -94,7 +94,8 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
     design = _fix_design(request, store, settings)
     summary = run_plan(request, store)  # the first pass: the plan's seeds and those added before
     deadline = _deadline(settings)  # a budget's clock starts now, never before the first pass
-    later = dataclasses.replace(request, force=None)  # forcing applies to the first pass only
+    # forcing applies to the first pass only
+    later = dataclasses.replace(request, options=dataclasses.replace(request.options, force=None))
     batch_number = 0
     while True:
         look = _look(store, claims, settings, request.lab)
@@ -136,11 +137,13 @@ def _deadline(settings: Decide) -> float | None:
 def _fix_design(request: RunRequest, store: ResultsStore, settings: Decide) -> Design:
     """The sequential design the claims are judged by, fixed before any run and saved with the
     seeds added under it (those added under another design are kept)."""
-    design = Design.schedule(len(request.settings.seeds), settings.batch, settings.max_seeds)
+    design = Design.schedule(
+        len(request.settings.seeds), settings.batch, settings.max_seeds, boundary=settings.boundary
+    )
     added = read_extra_seeds(store, request.profile)
     if added.design and Design.from_json(added.design) != design:
         request.console.print(
-            "[yellow]The design changed[/] (seed cap or batch): the seeds added before are kept, "
+            "[yellow]The design changed[/] (seed cap, batch or boundary): the seeds added before are kept, "
             "and the claims are judged by the new design."
         )
     store.write_extra_seeds(

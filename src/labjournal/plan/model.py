@@ -96,7 +96,8 @@ class Plan:
         _, spec = self.profile(profile)
         if spec.decide is None:
             return Schedule.fixed()
-        return Schedule.schedule(len(spec.seeds), spec.decide.batch, spec.decide.max_seeds)
+        decide = spec.decide
+        return Schedule.schedule(len(spec.seeds), decide.batch, decide.max_seeds, boundary=decide.boundary)
 
     def runs(
         self, profile: str | None = None, lab: str | None = None, extra: list[dict[str, Any]] | None = None

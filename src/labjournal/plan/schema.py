@@ -19,11 +19,18 @@ _Strict = StrictModel  # unknown keys are errors; no coercion
 class Decide(_Strict):
     """Seeds added where a claim needs them (`labjournal run --until-decided`), by a design fixed
     here: looks at the profile's seeds, then every `batch` more, up to `max_seeds` (the cap, always
-    a look); `Plan.design` spells it out. `budget_minutes` is an explicit time limit on adding
-    seeds, counted after the first pass; without it the design runs to its end."""
+    a look), with `boundary` the shape of the looks' levels; `Plan.schedule` spells it out.
+    `budget_minutes` is an explicit time limit on adding seeds, counted after the first pass;
+    without it the design runs to its end."""
 
     max_seeds: int = Field(default=10, ge=2)
     batch: int = Field(default=2, ge=1)
+    boundary: Literal["obrien-fleming", "pocock"] = Field(
+        default="obrien-fleming",
+        description="The shape of the looks' levels: O'Brien-Fleming (strict early, close to the "
+        "fixed-sample level at the cap) or Pocock (one level at every look). Fixed before any run: "
+        "changing it after results is shown in the ledger.",
+    )
     budget_minutes: float | None = Field(default=None, gt=0)
 
 
