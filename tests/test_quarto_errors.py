@@ -112,7 +112,10 @@ def test_the_message_is_plain_and_starts_at_the_page() -> None:
     failure = parse_failure(TYPST_FAILURE)
     message = explain(failure, "PDF", "report/demo.qmd:8", ".labjournal/quarto-pdf.log")
     first, *rest = message.splitlines()
-    assert first == "report/demo.qmd:8: Quarto could not build the PDF: cannot reference heading without numbering"
+    assert (
+        first
+        == "report/demo.qmd:8: Quarto could not build the PDF: cannot reference heading without numbering"
+    )
     assert "  at line 7 of the journal.typ Quarto wrote: See @sec-method." in rest
     assert any(line.startswith("  hint: you can enable heading numbering") for line in rest)
     assert rest[-1] == "  Quarto's whole output: .labjournal/quarto-pdf.log"
@@ -149,7 +152,9 @@ def test_a_site_page_quarto_names_is_the_authors_page() -> None:
 
 
 def test_a_failure_without_a_place_still_says_what_failed() -> None:
-    failure = parse_failure(f"{RED}ERROR: Error running filter badges.lua: attempt to index a nil value{RESET}\n")
+    failure = parse_failure(
+        f"{RED}ERROR: Error running filter badges.lua: attempt to index a nil value{RESET}\n"
+    )
     assert where(failure, PAGES, {}) is None
     assert explain(failure, "PDF", None, "log").startswith(
         "Quarto could not build the PDF: Error running filter badges.lua: attempt to index a nil value"
