@@ -146,3 +146,88 @@ def test_quartos_pdf_failure_names_the_authors_page_in_plain_text(tmp_path: Path
     assert message.startswith("report/demo.qmd"), message
     assert "Quarto could not build the PDF" in message and "journal-no-such-function" in message
     assert "\x1b" not in message and "output-file" not in message and "metadata" not in message
+
+
+QUARTO_HABITS = """
+::: {.callout-warning title="Careful with the step"}
+Too large a step diverges.
+:::
+
+::: {#fig-pair layout-ncol=2}
+![The left panel](left.png){#fig-left}
+
+![The right panel](right.png){#fig-right}
+
+Two panels side by side.
+:::
+
+As @fig-left and @fig-right show, and @fig-pair as a whole.
+
+A short paragraph.
+
+::: {.column-margin}
+Marginal words of a note.
+:::
+
+| Step | Loss |
+|------|------|
+| 1    | 2.0  |
+
+: Losses by step {#tbl-steps}
+
+::: {.panel-tabset}
+## Tab one
+
+One's panel.
+
+## Tab two
+
+Two's panel.
+:::
+"""
+
+
+def test_quarto_habits_read_the_same_under_both_engines(tmp_path: Path) -> None:
+    """Callout title, sub-figures, a margin note, a captioned table and a tabset, in both engines'
+    PDFs: the same text (panels "(a)", references "Figure 2(a)", captions above tables), the note
+    in the text column (the journal's margins leave Quarto no margin column), the tabs out of the
+    contents, one References chapter; and on Quarto's site the callout's title and the panels."""
+    import re
+    import subprocess
+
+    from PIL import Image
+
+    project = make_demo_project(tmp_path / "project")
+    quiet = Console(quiet=True)
+    run_plan(
+        RunRequest.for_plan(load_plan(project / "journal.yml"), profile="quick", console=quiet),
+        ResultsStore(project / "results"),
+    )
+    for name, colour in (("left", (31, 95, 168)), ("right", (198, 40, 40))):
+        Image.new("RGB", (300, 200), colour).save(project / "report" / f"{name}.png")
+    with (project / "report" / "demo.qmd").open("a") as page:
+        page.write(QUARTO_HABITS)
+    render_journal(Project(project))
+    texts, outlines = {}, {}
+    for engine in ("pandoc", "quarto"):
+        build_outputs(Project(project), engine=engine, console=quiet)
+        pdf = project / "_site" / "journal.pdf"
+        bbox = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+        note = re.findall(r'xMax="([\d.]+)"[^>]*>(?:Marginal|note\.)</word>', bbox)
+        assert note and all(float(x) <= 595.3 - 62 + 1 for x in note), engine  # inside the text column
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+        texts[engine] = " ".join(text.split())
+        outlines[engine] = [item.title for item in _flatten(PdfReader(str(pdf)).outline)]
+        if engine == "quarto":
+            site = (project / "_site" / "demo.html").read_text()
+    for engine, text in texts.items():
+        assert "Careful with the step" in text, engine
+        assert "As Figure 2(a) and Figure 2(b) show, and Figure 2 as a whole." in text, engine
+        assert "(a) The left panel" in text and "Figure 2: Two panels side by side." in text, engine
+        assert text.index("Table 2: Losses by step") < text.index("Step Loss"), engine
+        assert outlines[engine].count("References") == 1 and "Tab one" not in outlines[engine], engine
+    assert "Careful with the step" in site and "fig-left" in site
+
+
+def _flatten(outline: list) -> list:
+    return [leaf for item in outline for leaf in (_flatten(item) if isinstance(item, list) else [item])]
