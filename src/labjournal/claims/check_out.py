@@ -1,6 +1,7 @@
-"""What `labjournal check` prints: the claims as a table for a reader, or as JSON for CI and for
-whoever grades a journal (`check --json`). Both go to stdout; the exit status says whether the
-claims hold (see labjournal.commands.check)."""
+"""What `labjournal check` prints: the claims as blocks for a reader (one per claim, readable in
+an 80-column terminal: labjournal.claims.words), or as JSON for CI and for whoever grades a
+journal (`check --json`). Both go to stdout; the exit status says whether the claims hold (see
+labjournal.commands.check)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from labjournal.claims.judge import Verdict
 from labjournal.claims.sequential import Design
 from labjournal.claims.verdicts import family_sentence
+from labjournal.claims.words import ClaimView, PartView, number, view
 
 VERDICT_STYLES = {
     "supported": "green",
@@ -33,48 +35,98 @@ def _undecided_line(v: Verdict) -> str:
     elif needed > 1000:
         what = "its most promising open part would need more than 1,000 seeds per grid point"
     else:
-        what = f"its most promising open part would need about {needed} seeds per grid point (80 % power)"
-    return f"[italic]stopped: {escape(v.stopped)}; {what}[/]"
+        what = f"its most promising open part would need about {needed} seeds per grid point, at 80 % power"
+    stopped = f"Adding seeds stopped: {escape(v.stopped)}; " if v.stopped else "Undecided: "
+    return f"[italic]{stopped}{what}.[/]"
 
 
-def _lines(v: Verdict) -> list[str]:
+def _part_lines(part: PartView) -> list[tuple[str, int]]:
+    """A part: its number and name, then its estimate with its verdict, then its margin and n."""
+    style = VERDICT_STYLES.get(part.verdict, "")
+    deciding = " [bold](deciding)[/]" if part.deciding else ""
+    verdict = f"[{style}]{part.verdict}[/]" if style else str(part.verdict)
     lines = [
-        escape(e.summary()) + f" → {e.verdict}" + (f" on its own; {note}" if note else "")
-        for e, note in zip(v.evidence, v.part_notes(), strict=True)
+        (f"{part.number}. {escape(part.name)}{deciding}", 2),
+        (f"{escape(part.estimate)}: {verdict}", 5),
+        (f"[dim]{escape(part.details)}[/]", 5),
     ]
-    for description, cells in v.sensitivity:
-        shown = ", ".join(f"{where}: {verdict}" for where, verdict in cells)
-        lines.append(f"[dim]sensitivity of {escape(description)}: {escape(shown)} (not counted)[/]")
-    if v.familywise_p is not None:
-        lines.append(f"the claim's Holm-adjusted p-value: {v.familywise_p:.3g}")
-    if v.familywise == "none":
-        lines.append("[dim]not corrected over the journal's claims (familywise: none)[/]")
-    if v.verdict == "not-run":
-        lines.append(f"[italic]{escape(v.stopped)}[/]")
-    elif not v.decided:
-        lines.append(_undecided_line(v))
-    lines += [f"[yellow]warning: {escape(note)}[/]" for note in v.notes]
-    lines += [f"[magenta]{escape(revision)}[/]" for revision in v.revisions]
-    if v.pending:
-        lines.append(f"[magenta italic]{escape(v.pending)}[/]")
+    if part.note:
+        lines.append((f"[dim]the claim counts it {escape(part.note)}[/]", 5))
     return lines
 
 
-def print_table(verdicts: list[Verdict], profile: str, design: Design, familywise: str) -> None:
-    table = Table(title=f"{len(verdicts)} claims against the {profile} results")
-    for column in ("claim", "lab", "verdict", "evidence (each part's own verdict)"):
-        table.add_column(column)
+def _notes(v: Verdict, claim: ClaimView) -> list[str]:
+    """What follows a claim's parts: sensitivity, the Holm p-value, why it is open, warnings,
+    revisions and what the ledger has pending."""
+    names = {part.name: part for part in claim.parts}
+    by_description = {e.description: claim.parts[i] for i, e in enumerate(v.evidence)}
+    lines = []
+    for description, cells in v.sensitivity:
+        part = by_description.get(description) or names.get(description)
+        which = f"part {part.number}" if part else escape(description)
+        shown = ", ".join(f"{escape(where.replace('_', ' '))} {verdict}" for where, verdict in cells)
+        lines.append(f"[dim]Sensitivity of {which}, not counted: {shown}.[/]")
+    if v.familywise_p is not None:
+        lines.append(f"Holm-adjusted p-value over the journal's claims: {number(v.familywise_p)}.")
+    if v.familywise == "none":
+        lines.append("[dim]Not corrected over the journal's claims: familywise: none.[/]")
+    if v.verdict == "not-run":
+        lines.append(f"[italic]{escape(v.stopped)}.[/]")
+    elif not v.decided:
+        lines.append(_undecided_line(v))
+    lines += [f"[yellow]Warning: {escape(note)}.[/]" for note in v.notes]
+    lines += [f"[magenta]{escape(revision[:1].upper() + revision[1:])}.[/]" for revision in v.revisions]
+    if v.pending:
+        lines.append(f"[magenta italic]{escape(v.pending)}.[/]")
+    return lines
+
+
+def print_claim(out: Console, v: Verdict, labels: dict[str, str] | None = None) -> None:
+    """One claim as a block that reads at any width: its id and verdict on one line, the sentence,
+    the deciding part, then each part on its own lines, then its notes."""
+    claim = view(v, labels)
+    style = VERDICT_STYLES[v.verdict]
+    say(
+        out,
+        f"[bold]{escape(v.claim_id)}[/] ({escape(v.claim.lab)}): [bold {style}]{escape(claim.badge())}[/]",
+    )
+    lines: list[tuple[str, int]] = [(f"[italic]{escape(v.claim.sentence)}[/]", 2)]
+    if claim.deciding is not None:
+        lines.append((f"Deciding part: {claim.deciding.number}, {escape(claim.deciding.name)}", 2))
+    for part in claim.parts:
+        lines += _part_lines(part)
+    lines += [(line, 2) for line in _notes(v, claim)]
+    for text, indent in lines:
+        say(out, text, indent)
+
+
+def say(out: Console, markup: str, indent: int = 0) -> None:
+    """Rich markup wrapped to the console's width, every line indented, none ending in spaces."""
+    for line in Text.from_markup(markup, overflow="fold").wrap(out, max(20, out.width - indent)):
+        line.rstrip()
+        out.print(Text(" " * indent) + line, soft_wrap=True)
+
+
+def print_table(
+    verdicts: list[Verdict],
+    profile: str,
+    design: Design,
+    familywise: str,
+    labels: dict[str, str] | None = None,
+    out: Console | None = None,
+) -> None:
+    """Every claim, one block each (`print_claim`), then the counts and how they were judged."""
+    out = out or Console()
+    say(out, f"[bold]{len(verdicts)} claims against the {escape(profile)} results[/]")
     for v in verdicts:
-        style = VERDICT_STYLES[v.verdict]
-        shown = f"[{style}]{escape(v.label)}[/]"
-        table.add_row(escape(v.claim_id), v.claim.lab, shown, "\n".join(_lines(v)))
-    out = Console(soft_wrap=False)
-    out.print(table)
+        out.print()
+        print_claim(out, v, labels)
+    out.print()
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
-    out.print(", ".join(f"{n} {name}" for name, n in counts.items()))
-    out.print(f"Judged with {design.describe()}; {family_sentence(familywise).replace('**', '')}")
+    say(out, ", ".join(f"{n} {name}" for name, n in counts.items()))
+    say(out, escape(f"Judged with {design.describe()}; {family_sentence(familywise).replace('**', '')}"))
     for trouble in sorted({v.ledger for v in verdicts if v.ledger}):
-        out.print(f"[bold red]The claims ledger:[/] {escape(trouble)}")
+        say(out, f"[bold red]The claims ledger:[/] {escape(trouble)}")
 
 
 def _number(value: float | None) -> float | None:

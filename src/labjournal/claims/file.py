@@ -17,18 +17,10 @@ from typing import Literal
 import yaml
 from pydantic import Field, JsonValue, ValidationError, model_validator
 
-from labjournal.errors import LabjournalError
+from labjournal.errors import ClaimError
 from labjournal.records import StrictModel
 
 CLAIMS_FILE = "claims.yml"  # in report/
-
-
-class ClaimError(LabjournalError, ValueError):
-    """A claims file or a claim that cannot be evaluated; the message names the claim."""
-
-    def __init__(self, message: str, claim_id: str | None = None):
-        super().__init__(message)
-        self.claim_id = claim_id
 
 
 def claim_line(path: Path, claim_id: str) -> int | None:
@@ -76,9 +68,38 @@ def _shown(path: Path) -> str:
 _Strict = StrictModel  # unknown keys are errors; no coercion
 
 
+class PartLabel(_Strict):
+    """Words a reader sees for one part, in place of its metric's and grid points' names."""
+
+    metric: str | None = Field(
+        default=None, description="The metric in words, e.g. 'epochs to 70 % accuracy'."
+    )
+    at: str | None = Field(
+        default=None,
+        description="What sets the first compared grid point (`at:`) apart, in words, e.g. 'lr 0.02'.",
+    )
+    than: str | None = Field(
+        default=None, description="What sets the second compared grid point (`than:`) apart, in words."
+    )
+
+
+# Shown only: `exclude=True` keeps a label out of every dump, so out of the ledger's encoding, and
+# nothing that decides a verdict reads it.
+LABEL = Field(
+    default=None,
+    exclude=True,
+    description=(
+        "Words a reader sees for this part on the Claims page and in `labjournal check`: a string "
+        "for the metric, or {metric, at, than} for the metric and the compared grid points. Shown "
+        "only: never part of the verdict nor of the ledger's record; without it the names are shown."
+    ),
+)
+
+
 class _Measure(_Strict):
     ref: str
     metric: str
+    label: PartLabel | str | None = LABEL
     over: list[str] = Field(default_factory=list)
     margin: float | None = Field(default=None, gt=0)
     scale: Literal["linear", "log"] = "linear"
@@ -149,6 +170,14 @@ class ClaimsFile(_Strict):
     # Holm over the journal's claims unless the author opts out with `familywise: none`.
     familywise: Literal["none", "holm"] = "holm"
     margins: dict[str, float] = Field(default_factory=dict)  # by metric name or glob pattern
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Words for metric and parameter names wherever a part shows them (e.g. "
+            "{epochs_to_threshold: epochs to a loss of 0.4, lr: learning rate}); a part's own "
+            "`label:` comes first. Shown only: never part of a verdict nor of the ledger's record."
+        ),
+    )
 
     def margins_for(self, claim: Claim) -> Margins:
         return Margins(claim.margin, self.margins)

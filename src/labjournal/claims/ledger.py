@@ -122,7 +122,7 @@ def read(path: Path) -> dict[str, list[dict[str, Any]]]:
     except FileNotFoundError:
         return {}
     except (OSError, json.JSONDecodeError) as exc:
-        from labjournal.claims.file import ClaimError
+        from labjournal.errors import ClaimError
 
         raise ClaimError(f"{path}: not a readable ledger ({exc}); restore it from version control") from exc
 
@@ -222,13 +222,16 @@ def _keep_digest(path: Path, state: Path, claims: int) -> None:
 
 
 def _revisions(history: list[dict[str, Any]]) -> list[str]:
+    """The revisions recorded after results existed, in words (labjournal.claims.revision_words)."""
+    from labjournal.claims.revision_words import revision_words
+
     lines = []
-    for entry in history:
+    for i, entry in enumerate(history):
         day = str(entry.get("recorded", ""))[:10]
         if entry.get("ledger_event"):
             lines.append(f"recorded again on {day} because {entry['ledger_event']} while results existed")
         if entry.get("revised_after_results"):
-            lines.append(f"revised after seeing results on {day}: {entry['changes']}")
+            lines.append(f"revised after seeing results on {day}: {revision_words(history, i)}")
     return lines
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import jinja2
 
-from labjournal.errors import RenderError
+from labjournal.errors import RenderError, ResultLookupError
 from labjournal.files import atomic_write_json, copy_files, refusal, staged_folder
 from labjournal.plan.model import load_plan
 from labjournal.project import PDF_NAME, Project, SiteConfig
@@ -50,7 +50,7 @@ from labjournal.render.templating import (
 )
 from labjournal.render.unplaced import unplaced_claims
 from labjournal.render.values import Values
-from labjournal.results.lookup import ResultLookupError, Results
+from labjournal.results.lookup import Results
 from labjournal.run.provenance import build_environment
 
 __all__ = ["JOURNAL_CSS", "MANIFEST", "render_journal"]
@@ -101,10 +101,10 @@ class Renderer:
         functions = prose_functions(Values(state), Figures(state), Tables(state), claims)
         globals_: dict[str, Any] = {name: tolerant(f, state, problems) for name, f in functions.items()}
         globals_.update(
-            results_profile=results.index.get("profile"),
-            data_sources=results.index.get("data", {}),
+            results_profile=results.index.profile,
+            data_sources=results.index.data,
             devices=sorted({row.device for row in results.runs if row.device}),
-            build={**build_environment(), "commit": results.index.get("project_commit")},
+            build={**build_environment(), "commit": results.index.project_commit},
         )
         state.env.globals.update(globals_)
         banner = _profile_banner(project, results)
@@ -159,6 +159,7 @@ class Renderer:
         placements = self.state.placements
         available = set(files) | {PDF_NAME} | {use.target for use in placements.figures}
         available |= {f"runs/{short_key(key)}.html" for key in placements.notebooks}
+        available |= set(placements.generated)  # the Claims page's plots and grid-point pages
         available |= {name for page in self.site.pages for name in (page.source, page.html)}
         bibliography = self.site.bibliography
         keys = bibliography_keys(self.project.report_dir / bibliography) if bibliography else None
@@ -272,7 +273,7 @@ def _write_manifest(
             "pages": [page.source for page in site.pages],
             "figures": figures,
             "files": files,
-            "profile": results.index.get("profile"),
+            "profile": results.index.profile,
             "seeds": len({row.seed for row in results.runs if row.seed is not None}),
         },
     )

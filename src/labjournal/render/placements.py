@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from labjournal.errors import ResultLookupError
 from labjournal.records import KEY_SHOWN, IndexRow, short_key
 from labjournal.render.formatting import run_title
-from labjournal.results.lookup import ResultLookupError
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Placements:
     claim_pages: dict[str, str] = field(default_factory=dict)  # claim -> the page stating it
     labels: dict[str, str] = field(default_factory=dict)  # cross-reference label -> its page
     unavailable: list[FigureUse] = field(default_factory=list)  # figures whose run failed: a note
+    generated: dict[str, bytes] = field(default_factory=dict)  # files written into the site, by path
 
     def label(self, page: str, kind: str, given: str | None, *parts: str) -> str:
         """A cross-reference label for a block labjournal places (`fig-lab01-loss-curves`): from
