@@ -144,6 +144,12 @@ def _default() -> Recorder:
     return Recorder()
 
 
+def reset() -> None:
+    """Forget the last run's recorder: the next `record.*` call opens the folder that
+    `LABJOURNAL_RUN_DIR` names then (a warm kernel's next run, labjournal.kit.reset)."""
+    _default.cache_clear()
+
+
 def scalar(name: str, value: Any) -> None:
     _default().scalar(name, value)
 

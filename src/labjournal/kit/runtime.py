@@ -27,6 +27,11 @@ def not_controlled() -> list[str]:
     return list(_NOT_CONTROLLED)
 
 
+def reset() -> None:
+    """Forget what the last `setup` could not control (a warm kernel's next run)."""
+    _NOT_CONTROLLED.clear()
+
+
 def seed_worker(worker_id: int) -> None:
     """A DataLoader's `worker_init_fn`: each worker's Python and NumPy generators from torch's seed."""
     import torch

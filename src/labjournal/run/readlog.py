@@ -12,8 +12,9 @@ and the distributions the run imported (every `import` it executed, noted by a w
 writes it all as JSON for the engine
 (labjournal.run.reads), which keeps what lies in the project and fingerprints it.
 
-Standard library only: this module is imported into every kernel before anything else, so that
-the modules the kernel itself had loaded (ipykernel, IPython, zmq) are not counted as the run's.
+Standard library only (with labjournal.kit.reset, which is too, for the folders of the installed
+libraries): this module is imported into every kernel before anything else, so that the modules
+the kernel itself had loaded (ipykernel, IPython, zmq) are not counted as the run's.
 """
 
 from __future__ import annotations
@@ -23,18 +24,11 @@ import json
 import os
 import re
 import sys
-import sysconfig
 from typing import Any
 
+from labjournal.kit.reset import LIBRARY_ROOTS as _LIBRARY_ROOTS  # standard library only, too
+
 _BASELINE = frozenset(sys.modules)  # the kernel's own modules, loaded before any run
-_LIBRARY_ROOTS = tuple(
-    sorted(
-        {os.path.realpath(p) + os.sep for p in sysconfig.get_paths().values() if p}
-        | {os.path.realpath(sys.prefix) + os.sep, os.path.realpath(sys.base_prefix) + os.sep},
-        key=len,
-        reverse=True,
-    )
-)
 _WATCHED = frozenset({"open", "os.listdir", "os.scandir"})
 _WRITE_MODES = frozenset("wax")
 
@@ -118,17 +112,6 @@ def _import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = 
         package = name if level == 0 else (globals or {}).get("__package__") or ""
         _Log.imported.add(package.partition(".")[0])
     return _IMPORT(name, globals, locals, fromlist, level)
-
-
-def forget_local_modules() -> None:
-    """Drop every module loaded from outside the standard library and the installed distributions
-    (the project's, `pythonpath`'s, editable installs'): a run imports afresh, as edited now, what
-    it uses, and a warm kernel's next run does not inherit the modules an earlier one loaded."""
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None)
-        local = file and not os.path.realpath(file).startswith(_LIBRARY_ROOTS)
-        if local and name.split(".")[0] not in ("labjournal", "__main__"):
-            del sys.modules[name]
 
 
 def begin() -> None:

@@ -4,15 +4,16 @@ notebook that is, instead of starting a kernel (and importing torch) for every r
 Starting a kernel and importing the libraries costs about 2 s on 2 cores and about 15 s on a
 16-core GPU machine, more than most runs train. One kernel per worker (not per worker and
 notebook) means a worker pays that once, however the scheduler interleaves notebooks. Reuse is
-safe because before each run a reset cell (not part of the executed notebook) clears the user
-namespace, the kit's per-run state and the open figures, restores matplotlib's, pandas' and
-torch's defaults, points the environment at the new run, changes into its notebook's folder and
-puts that folder (and the plan's `pythonpath`) first on `sys.path`, forgetting the project's
-modules the last run imported, so each run imports them afresh from its own folder. A kernel is
-retired after a run that failed or after `MAX_RUNS` runs; its replacement is started at once,
-so that it boots and imports torch while the worker reports back and takes its next job. Each
-run still writes its own executed notebook, with execution counts starting at 1 as in a fresh
-kernel.
+safe because before each run the kernel resets itself to a fresh kernel's state, by the kit's
+`labjournal.kit.reset.reset_for_run` (its docstring is the contract: namespace, environment,
+modules, import path, random state, library flags, warning filters, the kit's per-run state),
+called by a reset cell that is not part of the executed notebook. A kernel starts with this
+worker's environment less every variable a run set here, so a reset's start-up environment holds
+nothing of an earlier run. A kernel is retired after a run that failed or after `MAX_RUNS` runs;
+its replacement is started at once, so that it boots and imports torch while the worker reports
+back and takes its next job; a retired kernel's folder (sockets, stderr log) is removed, also at
+the worker's exit. Each run still writes its own executed notebook, with execution counts
+starting at 1 as in a fresh kernel.
 
 This is a papermill engine (`labjournal-warm`), so parameter injection, error markers and
 failure reporting stay papermill's own.
@@ -23,13 +24,13 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient import NotebookClient
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
@@ -39,63 +40,37 @@ from labjournal.run.kernel import IpcKernelManager
 
 ENGINE_NAME = "labjournal-warm"
 MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds what a notebook might leak
-WARM_UP = "import labjournal.run.readlog\nimport labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"  # what labs import
-
-RESET = """\
-import os as _os
-_os.chdir({cwd!r})  # first: the last run's folder may be gone (a remote run's temporary folder)
-for _n in [_n for _n in get_ipython().user_ns if _n not in get_ipython().user_ns_hidden]:
-    get_ipython().user_ns.pop(_n, None)  # every variable, function and import of the last run
-del _n
-get_ipython().user_ns["Out"].clear()  # Out[n]: what the last run displayed
-get_ipython().user_ns.update({{"_": "", "__": "", "___": ""}})
-import importlib as _importlib, json as _json, os as _os, sys as _sys
-_paths = [[_p for _p in _e.get("LABJOURNAL_PYTHONPATH", "").split(_os.pathsep) if _p]
-          for _e in (_os.environ, _json.loads({environment!r}))]
-_sys.path[:] = [_p for _p in _sys.path if _p not in _paths[0]]  # the last run's folders
-# The project's modules, and any other from outside the installed distributions (an editable
-# install's): imported afresh, as edited now, and recorded for the run that imports them.
-__import__("labjournal.run.readlog").run.readlog.forget_local_modules()
-_sys.path[:0] = _paths[1]  # this run's: its notebook's folder, then the plan's pythonpath
-_importlib.invalidate_caches()
-_os.environ.update(_json.loads({environment!r}))
-if "labjournal.kit.record" in _sys.modules:
-    _sys.modules["labjournal.kit.record"]._default.cache_clear()
-if "matplotlib" in _sys.modules:
-    import matplotlib as _mpl
-    import matplotlib.pyplot as _plt
-    _plt.close("all")
-    _mpl.rcdefaults()
-    if "labjournal.kit.plots" in _sys.modules:
-        _importlib.reload(_sys.modules["labjournal.kit.plots"])
-if "pandas" in _sys.modules:
-    import warnings as _warnings
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore")
-        _sys.modules["pandas"].reset_option("all")
-if "torch" in _sys.modules:
-    _sys.modules["torch"].set_default_dtype(_sys.modules["torch"].float32)
-    _sys.modules["torch"].set_grad_enabled(True)
-for _n in [_n for _n in get_ipython().user_ns if _n not in get_ipython().user_ns_hidden]:
-    get_ipython().user_ns.pop(_n, None)  # and the reset's own names
-del _n
-__import__("labjournal.run.readlog").run.readlog.begin()  # last: record what this run reads
-"""
+# What labs import, read before the kernel's first run (labjournal.kit.reset keeps their warning
+# filters as start-up state); the read log first, so that none of it counts as a run's reading.
+WARM_UP = "import labjournal.run.readlog\nimport labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"
+# Before each run: the kit's reset (labjournal.kit.reset: its docstring is the contract), then
+# the read log starts recording what the run reads.
+RESET = (
+    "import labjournal.kit.reset\n"
+    "labjournal.kit.reset.reset_for_run(**__import__('json').loads({arguments!r}))\n"
+    '__import__("labjournal.run.readlog").run.readlog.begin()'
+)
 FINISH = '__import__("labjournal.run.readlog").run.readlog.finish({path!r})'
-
-
-def _new_log() -> Path:
-    handle, path = tempfile.mkstemp(prefix="labjournal-kernel-", suffix=".log")
-    os.close(handle)  # the kernel opens it itself, for appending
-    return Path(path)
+# A run's variables that count only when the interpreter or a library starts (the hash seed, the
+# thread counts of the maths libraries): a kernel starts with them, the same for every run.
+STARTUP_NAMES = ("PYTHONHASHSEED", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
 class WarmKernel:
     km: IpcKernelManager
+    folder: Path  # private to the kernel: its sockets and stderr log; removed when it retires
     kc: Any = None  # the kernel client, kept between runs
     runs: int = 0
-    log_path: Path = field(default_factory=lambda: _new_log())
+
+    @classmethod
+    def new(cls, kernel_name: str) -> WarmKernel:
+        folder = Path(tempfile.mkdtemp(prefix="labjournal-kernel-"))
+        return cls(IpcKernelManager(kernel_name=kernel_name, ip=str(folder / "kernel")), folder)
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "stderr.log"
 
     @property
     def started(self) -> bool:
@@ -111,12 +86,23 @@ class WarmKernels:
     def __init__(self) -> None:
         self.kernels: dict[str, WarmKernel] = {}
         self.cold_starts = 0
+        self.run_names: set[str] = set()  # every variable a run's environment set in this worker
+        self.last_environment: dict[str, str] = {}
         atexit.register(self.shutdown)
 
     def get(self, kernel_name: str) -> WarmKernel:
         if kernel_name not in self.kernels:
-            self.kernels[kernel_name] = WarmKernel(IpcKernelManager(kernel_name=kernel_name))
+            self.kernels[kernel_name] = WarmKernel.new(kernel_name)
         return self.kernels[kernel_name]
+
+    def kernel_environment(self, run: dict[str, str]) -> dict[str, str]:
+        """The environment a kernel starts with: this worker's, less every variable a run set
+        here (the worker's environment holds the last run's: the reset gives each run its own),
+        plus the run's `STARTUP_NAMES`."""
+        self.run_names |= set(run)
+        self.last_environment = dict(run)
+        worker = {name: value for name, value in os.environ.items() if name not in self.run_names}
+        return worker | {name: run[name] for name in STARTUP_NAMES if name in run}
 
     def after_run(self, kernel_name: str, ok: bool, keep: bool = True) -> None:
         """Retire the kernel after a failure, after `MAX_RUNS` runs, or when it is not to be
@@ -127,15 +113,23 @@ class WarmKernels:
             if kernel.started and keep:
                 self.prestart(kernel_name)
 
-    def start(self, kernel_name: str, cwd: str, timeout_s: float) -> WarmKernel:
-        """Start this worker's kernel in `cwd` and wait until it answers."""
+    def _launch(self, kernel: WarmKernel, environment: dict[str, str]) -> None:
+        """Start the kernel process in its own folder, its stderr appended to its log."""
+        from jupyter_core.utils import run_sync
+
+        with open(kernel.log_path, "ab") as log:  # the kernel process holds its own descriptor
+            run_sync(kernel.km.start_kernel)(
+                stderr=log, cwd=str(kernel.folder), env=self.kernel_environment(environment)
+            )
+        kernel.kc = kernel.km.client()
+        kernel.kc.start_channels()
+
+    def start(self, kernel_name: str, environment: dict[str, str], timeout_s: float) -> WarmKernel:
+        """Start this worker's kernel for a run with `environment` and wait until it answers."""
         from jupyter_core.utils import run_sync
 
         kernel = self.get(kernel_name)
-        log = open(kernel.log_path, "ab")  # noqa: SIM115 - the kernel owns it
-        run_sync(kernel.km.start_kernel)(stderr=log, cwd=cwd)
-        kernel.kc = kernel.km.client()
-        kernel.kc.start_channels()
+        self._launch(kernel, environment)
         run_sync(kernel.kc.wait_for_ready)(timeout=timeout_s)
         return kernel
 
@@ -144,17 +138,13 @@ class WarmKernels:
         kernel process boots while this worker reports its run and takes the next job."""
         kernel = self.get(kernel_name)
         try:
-            from jupyter_core.utils import run_sync
-
-            start: dict[str, Any] = {"stderr": open(kernel.log_path, "ab")}  # noqa: SIM115 - the kernel owns it
-            run_sync(kernel.km.start_kernel)(**start)
-            kernel.kc = kernel.km.client()
-            kernel.kc.start_channels()
+            self._launch(kernel, self.last_environment)
             kernel.kc.execute(WARM_UP, silent=True, store_history=False)
         except Exception:  # a pre-start that fails costs nothing: the next run starts one itself
             self.retire(kernel_name)
 
     def retire(self, kernel_name: str) -> None:
+        """Shut the kernel down and remove its folder (sockets, log)."""
         kernel = self.kernels.pop(kernel_name)
         try:
             if kernel.kc is not None:
@@ -165,7 +155,7 @@ class WarmKernels:
                 run_sync(kernel.km.shutdown_kernel)(now=True)
         except Exception:  # a kernel that is already gone needs no shutdown
             pass
-        kernel.log_path.unlink(missing_ok=True)
+        shutil.rmtree(kernel.folder, ignore_errors=True)
 
     def shutdown(self) -> None:
         for name in list(self.kernels):
@@ -175,17 +165,24 @@ class WarmKernels:
 WORKER_KERNELS = WarmKernels()
 
 
-def _in_kernel(kernel: WarmKernel, kernel_name: str, code: str) -> None:
-    """Execute engine code in the kernel, outside the run's notebook."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(code)]
-    client = NotebookClient(notebook, km=kernel.km, kernel_name=kernel_name, timeout=120)
-    client.kc = kernel.kc
-    client.execute(cleanup_kc=False)
+def _in_kernel(kernel: WarmKernel, code: str, timeout_s: float = 120) -> None:
+    """Execute engine code in the kernel, outside the run's notebook and its history (a run's
+    execution counts start at 1, as in a fresh kernel)."""
+    from jupyter_core.utils import run_sync
+
+    reply = run_sync(kernel.kc.execute_interactive)(
+        code, store_history=False, allow_stdin=False, timeout=timeout_s, output_hook=lambda _msg: None
+    )
+    content = reply["content"]
+    if content["status"] != "ok":
+        raise RuntimeError(
+            f"the warm kernel's own code failed: {content.get('ename')}: {content.get('evalue')}"
+        )
 
 
-def _reset(kernel: WarmKernel, kernel_name: str, environment: dict[str, str], cwd: str) -> None:
-    _in_kernel(kernel, kernel_name, RESET.format(environment=json.dumps(environment), cwd=cwd))
+def _reset(kernel: WarmKernel, environment: dict[str, str], cwd: str) -> None:
+    arguments = json.dumps({"cwd": cwd, "environment": environment})
+    _in_kernel(kernel, RESET.format(arguments=arguments))
 
 
 def renumber_execution_counts(nb: nbformat.NotebookNode) -> None:
@@ -223,9 +220,9 @@ class WarmEngine(NBClientEngine):
         if not kernel.started:
             WORKER_KERNELS.cold_starts += 1
             # The kernel outlives this run: its stderr goes to a worker-level log, sliced per run.
-            WORKER_KERNELS.start(kernel_name, cwd, start_timeout)
+            WORKER_KERNELS.start(kernel_name, warm_environment or {}, start_timeout)
         # Also in a new kernel: the reset starts recording what the run reads.
-        _reset(kernel, kernel_name, warm_environment or {}, cwd)
+        _reset(kernel, warm_environment or {}, cwd)
         client = PapermillNotebookClient(
             nb_man,
             km=kernel.km,
@@ -242,7 +239,7 @@ class WarmEngine(NBClientEngine):
             nb = client.execute(cleanup_kc=False)
             if warm_output:
                 reads = str(Path(warm_output).parent / READS)
-                _in_kernel(kernel, kernel_name, FINISH.format(path=reads))
+                _in_kernel(kernel, FINISH.format(path=reads))
         except BaseException:
             # papermill saves only a notebook that finished (this engine is not asked to save
             # after every cell): keep what ran, with the running cell marked, for reading.
