@@ -4,7 +4,6 @@ sha256). Each edit re-executes exactly the runs whose inputs changed, and nothin
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -192,30 +191,20 @@ def test_a_seed_the_notebook_never_uses_is_flagged(own_lab, capsys) -> None:
     assert list(index["seed_unused"]) == ["mine/other"]
 
 
-def test_the_notebook_opened_by_hand_in_its_folder_gives_the_same_metrics(own_lab, capsys) -> None:
+def test_the_notebook_opened_by_hand_in_its_folder_gives_the_same_metrics(
+    own_lab, capsys, monkeypatch
+) -> None:
     project, _served_folder, _url = own_lab
     code, output = _run(project, capsys)
     assert code == 0, output
     lab = project / "experiments" / "mine"
     notebook = nbformat.read(str(lab / "fit.ipynb"), as_version=4)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("LABJOURNAL_RUN")}
-    with _environment(environment):
-        NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(lab)}}).execute()
+    for name in [k for k in os.environ if k.startswith("LABJOURNAL_RUN")]:
+        monkeypatch.delenv(name)  # by hand: no run's settings
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(lab)}}).execute()
     by_hand = json.loads((lab / ".labjournal-scratch" / "metrics.json").read_text())
     assert by_hand["scalars"] == _metrics(project)[("fit", 1.0, 0)]
     assert DataSource(**by_hand["data"]["extra"]).root == str(project / "data" / "extra.csv")
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]):
-    saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def test_data_problems_are_clear_and_stop_before_anything_runs(own_lab, capsys) -> None:
