@@ -272,12 +272,12 @@ def test_holm_over_claims_includes_negligible_verdicts() -> None:
         "weak": {1: [0.5, 0.55, 0.52, 0.6], 2: [0.55, 0.62, 0.56, 0.66]},
         "flat": {1: [0.5, 0.501, 0.499, 0.5], 2: [0.5005, 0.5012, 0.4991, 0.5003]},
     }
-    rows = list(results.index["runs"])
+    rows = [row.to_json() for row in results.runs]
     for experiment, points in extra.items():
         for q, values in points.items():
             for s, v in enumerate(values):
                 rows.append(index_row("lab", experiment, {"q": q}, s, {"accuracy": v}))
-    results = Results({**results.index, "runs": rows}, Path("."))
+    results = Results({**results.index.to_json(), "runs": rows}, Path("."))
     claims = ClaimsFile(
         claims={
             "strong": _claim(_greater()),

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from labjournal.errors import ResultsRemovedError
 from labjournal.plan.model import load_plan
+from labjournal.records import Index
 from labjournal.results.store import ResultsStore
 from labjournal.run.execute import Job
 from labjournal.run.executors import LocalExecutor, RunFolderRemoved
@@ -43,7 +44,7 @@ def test_the_store_writes_nothing_once_its_folder_is_removed(tmp_path: Path, mad
         for write in (
             lambda: store.keep_failed(staging, store.failed_run_dir("lab", "nb", KEY), {"key": KEY}),
             lambda: store.new_staging("b" * 64),
-            lambda: store.write_index({"runs": []}),
+            lambda: store.write_index(Index()),
         ):
             with pytest.raises(ResultsRemovedError):
                 write()

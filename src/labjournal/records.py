@@ -63,12 +63,40 @@ class IndexRow(BaseModel):
     figures: dict[str, dict[str, Any]] = Field(default_factory=dict)
     device: str | None = None
     duration_s: float | None = None
-    error: dict[str, Any] | None = None  # a failed run's error (labjournal.run.execute)
+    error: RunError | None = None  # a failed run's error (labjournal.run.execute)
     reason: str | None = None  # why a run is missing
 
     def to_json(self) -> dict[str, Any]:
         """The row as the index file holds it: only the fields its status has."""
-        return self.model_dump(mode="json", exclude_unset=True)
+        data = self.model_dump(mode="json", exclude_unset=True)
+        if self.error is not None:
+            data["error"] = self.error.to_json()
+        return data
+
+
+class Index(BaseModel):
+    """`results/index.json` (`index.NAME.json` for another profile), written after every
+    `labjournal run` (labjournal.run.index) and read once by labjournal.results.lookup.Results: the
+    profile, when and at which commit, the sequential design claims are judged by, the datasets,
+    one row per planned run, and the notebooks whose results never change with the seed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int = 1
+    profile: str | None = None
+    generated: str = ""
+    project_commit: str | None = None
+    # labjournal.plan.schedule.Schedule.to_json(); {} in an index written before designs were kept
+    design: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, dict[str, Any]] = Field(default_factory=dict)  # name -> its DataSource.to_json()
+    runs: list[IndexRow] = Field(default_factory=list)
+    seed_unused: dict[str, str] = Field(default_factory=dict)  # lab/notebook -> the warning
+
+    def to_json(self) -> dict[str, Any]:
+        """As the file holds it: the rows each with only the fields its status has."""
+        data = self.model_dump(mode="json", exclude_unset=True, exclude={"runs"})
+        shown = {**data, "runs": [row.to_json() for row in self.runs]}
+        return {name: shown[name] for name in type(self).model_fields if name in shown}
 
 
 class VerdictKind(str, Enum):
@@ -315,3 +343,7 @@ class Decisions(StrictModel):
             "design": self.design,
             "claims": {claim: decision.to_json() for claim, decision in self.claims.items()},
         }
+
+
+IndexRow.model_rebuild()  # its error is a RunError, defined after it
+Index.model_rebuild()

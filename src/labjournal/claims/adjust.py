@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from labjournal.claims.evidence import Evidence, _g
+from labjournal.claims.evidence import Evidence, Part, _g
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,12 @@ class AdjustedEvidence(Evidence):
 
 
 def adjusted_evidence(
-    base: dict, at: dict, than: dict, covariate_at: dict, covariate_than: dict, name: str
+    base: Part,
+    at: dict[Any, float],
+    than: dict[Any, float],
+    covariate_at: dict[Any, float],
+    covariate_than: dict[Any, float],
+    name: str,
 ) -> AdjustedEvidence:
     """The adjusted evidence of two points' per-seed values and their covariate (the seeds that
     have all four)."""

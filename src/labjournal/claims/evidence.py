@@ -37,14 +37,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 from scipy import stats
 
 from labjournal.claims.power import POWER, t_seeds
 from labjournal.claims.sequential import Design
-from labjournal.records import VerdictKind
+from labjournal.records import IndexRow, VerdictKind
 
 SUPPORTED, CONTRADICTED = VerdictKind.SUPPORTED, VerdictKind.CONTRADICTED
 NEGLIGIBLE, INCONCLUSIVE = VerdictKind.NEGLIGIBLE, VerdictKind.INCONCLUSIVE
@@ -54,6 +54,28 @@ NOT_RUN = VerdictKind.NOT_RUN  # the claim's lab has no results yet: nothing to 
 DECIDED = (SUPPORTED, CONTRADICTED, NEGLIGIBLE, PARTLY)
 DETERMINISTIC_WORDS = ("flops", "parameters")  # counted, the same on every seed
 TOLERANCE = 1e-9  # relative: differences below this are floating-point noise
+
+Expected = Literal["negative", "positive"]  # the sign of the difference (or slope) a part expects
+
+
+class _PartRequired(TypedDict):
+    description: str
+    expected: Expected
+    ref: str
+    margin: float
+    margin_note: str
+    design: Design
+
+
+class Part(_PartRequired, total=False):
+    """What every kind of evidence of one part shares (labjournal.claims.parts builds it; the
+    spread, adjusted and ranked evidence add their own fields to it)."""
+
+    runs: list[IndexRow]
+    points: list[dict[str, Any]]
+    planned: int
+    by_construction: bool
+    metric: str
 
 
 def default_margin(metric: str, scale: str, reference: float) -> tuple[float, str]:
@@ -73,13 +95,13 @@ class Evidence:
     """One part: the per-seed values `at - than` (or per-seed slopes) and its verdict."""
 
     description: str
-    expected: Literal["negative", "positive"]
+    expected: Expected
     ref: str
     margin: float
     margin_note: str
     design: Design
     differences: list[float] = field(default_factory=list)  # one per seed: a difference or a slope
-    runs: list[dict[str, Any]] = field(default_factory=list)  # the index rows compared
+    runs: list[IndexRow] = field(default_factory=list)  # the index rows compared
     points: list[dict[str, Any]] = field(default_factory=list)  # the grid points compared
     planned: int = 0  # seeds the runs could give, missing values included
     exact: bool = False  # a deterministic measure, identical on every seed

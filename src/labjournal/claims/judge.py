@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from labjournal.claims.evidence import (
     CONTRADICTED,
     DECIDED,
@@ -46,7 +44,6 @@ from labjournal.claims.evidence import (
 from labjournal.claims.file import (
     CLAIMS_FILE,
     Claim,
-    ClaimError,
     ClaimsFile,
     Comparison,
     Expectation,
@@ -79,8 +76,9 @@ from labjournal.claims.verdicts import (
     strict_alpha,
     what_would_decide,
 )
+from labjournal.errors import ClaimError, FailedRunsError, ResultLookupError
 from labjournal.records import Decisions, VerdictKind, stop_note
-from labjournal.results.lookup import FailedRunsError, ResultLookupError, Results, split_ref
+from labjournal.results.lookup import Results, split_ref
 from labjournal.run.reproducible import flags
 
 __all__ = [
@@ -111,7 +109,7 @@ class Verdict:
     claim: Claim
     verdict: VerdictKind
     evidence: list[Evidence] = field(default_factory=list)
-    stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.claims.decide)
+    stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.pipeline.decide)
     notes: list[str] = field(default_factory=list)  # what undermines its runs (a seed never used)
     familywise_p: float | None = None  # the claim's Holm-adjusted p-value, where the journal asks
     sensitivity: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
@@ -187,7 +185,7 @@ def evaluate_claim(
     design: Design | None = None,
     margins: Margins | None = None,
 ) -> Verdict:
-    design = design or Design.from_json(results.index.get("design"))
+    design = design or Design.of(results.design)
     margins = margins or Margins(claim.margin)
     try:
         evidence = _parts(results, claim.expect, design, margins)
@@ -243,7 +241,7 @@ def evaluate_all(
     are one family: a claim keeps its verdict only where its Holm-adjusted p-value, over every
     claim of the journal, is at most alpha (labjournal.claims.verdicts); `none` opts out."""
     settings = claims if isinstance(claims, ClaimsFile) else ClaimsFile(claims=claims)
-    design = Design.from_json(results.index.get("design"))
+    design = Design.of(results.design)
     verdicts = [
         evaluate_claim(results, claim_id, claim, design, settings.margins_for(claim))
         if results.has_lab(claim.lab)
@@ -279,7 +277,7 @@ def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
     """A claim resting on a notebook whose results never change with the seed says so: its
     'seeds' are copies of one run, not replicates. So does one resting on a run that `verify
     --twice` found not reproducible (labjournal.run.reproducible)."""
-    unused = {**(results.index.get("seed_unused") or {}), **flags(results.store_root.parent, results.runs)}
+    unused = {**results.index.seed_unused, **flags(results.store_root.parent, results.runs)}
     if not unused:
         return
     owner = {(row.lab, row.experiment): f"{row.lab}/{row.notebook}" for row in results.runs}
@@ -288,14 +286,9 @@ def attach_seed_warnings(verdicts: list[Verdict], results: Results) -> None:
         verdict.notes += [f"{name}: {unused[name]}" for name in sorted(n for n in names if n in unused)]
 
 
-def attach_stop_reasons(verdicts: list[Verdict], decisions: Decisions | dict[str, Any]) -> None:
-    """Why adding seeds stopped (`results/decisions.json`), for the claims left undecided. A file
-    that cannot be read loses the explanations only."""
-    if not isinstance(decisions, Decisions):
-        try:
-            decisions = Decisions.model_validate(decisions)
-        except ValidationError:
-            decisions = Decisions()
+def attach_stop_reasons(verdicts: list[Verdict], decisions: Decisions) -> None:
+    """Why adding seeds stopped (`results/decisions.json`, as Results.decisions reads it: a file
+    that cannot be read loses the explanations only), for the claims left undecided."""
     for verdict in verdicts:
         if verdict.verdict == NOT_RUN:
             verdict.stopped = (
@@ -324,10 +317,10 @@ def judge_journal(
             raise
         raise ClaimError(f"{report_dir.name}/{CLAIMS_FILE}:{line}: {exc}", exc.claim_id) from None
     attach_stop_reasons(verdicts, results.decisions)
-    profile = str(results.index.get("profile"))
+    profile = str(results.index.profile)
     context = Context(
         profile=profile,
-        against=f"{profile} results of {str(results.index.get('generated', ''))[:19]}",
+        against=f"{profile} results of {results.index.generated[:19]}",
         state=report_dir.parent / ".labjournal" / STATE_FILE,
     )
     judged = {v.claim_id: encoded(v, settings, results) for v in verdicts if v.verdict != NOT_RUN}
@@ -345,5 +338,5 @@ def encoded(verdict: Verdict, settings: ClaimsFile, results: Results) -> Encoded
     runs: dict[str, list[dict[str, Any]]] = {}
     for evidence in verdict.evidence:
         runs.setdefault(evidence.ref, []).extend(row.params for row in evidence.runs)
-    plan = plan_of(results.index.get("design"), runs)
+    plan = plan_of(results.index.design, runs)
     return Encoded(encoding_of(verdict.claim, settings), plan)

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from labjournal.claims.adjust import adjusted_evidence
-from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, seed_slope
+from labjournal.claims.evidence import DETERMINISTIC_WORDS, TOLERANCE, Evidence, Expected, Part, seed_slope
 from labjournal.claims.file import Comparison, Margins, Trend, _Measure, no_margin
 from labjournal.claims.ranks import budget_of, ranked
 from labjournal.claims.sequential import Design
 from labjournal.claims.spread import spread_evidence
-from labjournal.results.lookup import ResultLookupError, Results, split_ref
+from labjournal.errors import ResultLookupError
+from labjournal.records import IndexRow
+from labjournal.results.lookup import Results, split_ref
 
 
 @dataclass
@@ -24,7 +26,7 @@ class Values:
     outcome), and the rows they come from."""
 
     by_seed: dict[Any, float | None]
-    rows: list[dict[str, Any]]
+    rows: list[IndexRow]
     planned: int
 
     def observed(self) -> dict[Any, float]:
@@ -57,7 +59,8 @@ def values(
     by_seed: dict[Any, float | None] = {}
     for seed, found in grouped.items():
         # A fold that never reached the target makes its seed's outcome "not reached".
-        by_seed[seed] = None if any(v is None for v in found) else sum(found) / len(found)  # type: ignore[arg-type]
+        reached = [v for v in found if v is not None]
+        by_seed[seed] = None if len(reached) < len(found) else sum(reached) / len(reached)
     return Values(by_seed, rows, len({row.seed for row in rows}))
 
 
@@ -90,12 +93,14 @@ def margin_of(measure: _Measure, margins: Margins) -> tuple[float, str]:
     raise ResultLookupError(no_margin(measure.metric, f"{measure.ref} {measure.metric}"))
 
 
-def compare(results: Results, c: Comparison, expected: str, design: Design, margins: Margins) -> Evidence:
+def compare(
+    results: Results, c: Comparison, expected: Expected, design: Design, margins: Margins
+) -> Evidence:
     censored = c.censored_at is not None
     first = values(results, c.ref, c, c.at, censored)
     second = values(results, c.ref, c, c.than, censored)
     margin, note = margin_of(c, margins)
-    base = dict(
+    base = Part(
         description=f"{c.metric}{' (log)' if c.scale == 'log' else ''} at {describe(c.at)} − at {describe(c.than)}",
         expected=expected,
         ref=c.ref,
@@ -108,8 +113,8 @@ def compare(results: Results, c: Comparison, expected: str, design: Design, marg
         by_construction=c.by_construction,
         metric=c.metric,
     )
-    if censored:
-        budget = budget_of(c.censored_at, first.rows + second.rows)  # type: ignore[arg-type]
+    if c.censored_at is not None:
+        budget = budget_of(c.censored_at, first.rows + second.rows)
         return ranked(base, first.by_seed, second.by_seed, budget)
     a, b = first.observed(), second.observed()
     if c.spread or c.adjust:
@@ -124,7 +129,9 @@ def compare(results: Results, c: Comparison, expected: str, design: Design, marg
     )
 
 
-def _sharper(results: Results, c: Comparison, base: dict, a: dict, b: dict) -> Evidence:
+def _sharper(
+    results: Results, c: Comparison, base: Part, a: dict[Any, float], b: dict[Any, float]
+) -> Evidence:
     """A part on the spread across seeds (labjournal.claims.spread), or adjusted for its
     declared covariate (labjournal.claims.adjust)."""
     if c.spread:

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from labjournal.claims.evidence import DECIDED, Evidence, _g
+from labjournal.claims.evidence import DECIDED, Evidence, Part, _g
 from labjournal.claims.power import POWER, normal_seeds
-from labjournal.results.lookup import ResultLookupError
+from labjournal.errors import ResultLookupError
+from labjournal.records import IndexRow
 
 
 def order(a: float | None, b: float | None) -> int:
@@ -184,22 +185,23 @@ def restricted_time(value: float | None, budget: float) -> float:
     return budget + 1 if value is None else min(float(value), budget + 1)
 
 
-def budget_of(censored_at: str | float, rows: list[Any]) -> float:
+def budget_of(censored_at: str | float, rows: list[IndexRow]) -> float:
     """E, the budget every compared run was given: the number declared, or the smallest value of
     the parameter it names over the runs (a run given fewer epochs bounds the comparison)."""
     if not isinstance(censored_at, str):
         return float(censored_at)
     found = [row.params.get(censored_at) for row in rows]
-    if not found or any(isinstance(v, bool) or not isinstance(v, int | float) for v in found):
+    numbers = [float(v) for v in found if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not found or len(numbers) < len(found):
         raise ResultLookupError(
             f"censored_at: '{censored_at}' must name a numeric parameter of every compared run "
             f"(the budget E each run had), got {sorted({repr(v) for v in found})}"
         )
-    return float(min(found))
+    return min(numbers)
 
 
 def ranked(
-    base: dict[str, Any],
+    base: Part,
     first: dict[Any, float | None],
     second: dict[Any, float | None],
     budget: float | None = None,
@@ -214,8 +216,9 @@ def ranked(
     orders = [order(first[s], second[s]) for s in seeds]
     censored = sum(first[s] is None for s in seeds) + sum(second[s] is None for s in seeds)
     both = sum(first[s] is None and second[s] is None for s in seeds)
-    counts = dict(orders=orders, censored=censored, both_censored=both)
     if budget is None:
-        return RankedEvidence(**base, **counts)
+        return RankedEvidence(**base, orders=orders, censored=censored, both_censored=both)
     pairs = [(restricted_time(first[s], budget), restricted_time(second[s], budget)) for s in seeds]
-    return RestrictedEvidence(**base, **counts, budget=budget, restricted=pairs)
+    return RestrictedEvidence(
+        **base, orders=orders, censored=censored, both_censored=both, budget=budget, restricted=pairs
+    )

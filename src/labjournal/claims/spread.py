@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
-from labjournal.claims.evidence import DECIDED, SUPPORTED, Evidence, _g
+from labjournal.claims.evidence import DECIDED, SUPPORTED, Evidence, Part, _g
 from labjournal.claims.power import POWER, normal_seeds
 
 
@@ -156,12 +157,12 @@ class SpreadEvidence(Evidence):
         )
 
 
-def spread_evidence(base: dict, at: dict, than: dict) -> SpreadEvidence:
+def spread_evidence(base: Part, at: dict[Any, float], than: dict[Any, float]) -> SpreadEvidence:
     """The spread evidence of two points' per-seed values (the seeds both have)."""
     seeds = sorted(set(at) & set(than), key=str)
-    base = {**base, "description": f"variance across seeds of {base['description']}"}
+    part: Part = {**base, "description": f"variance across seeds of {base['description']}"}
     return SpreadEvidence(
-        **base,
+        **part,
         at_values=[at[s] for s in seeds],
         than_values=[than[s] for s in seeds],
         magnitude=max((abs(v) for v in (*at.values(), *than.values())), default=1.0),

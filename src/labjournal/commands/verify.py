@@ -10,11 +10,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from labjournal.build.digest import journal_digest, matches, read_document
+from labjournal.errors import VerifyFailedError
 from labjournal.project import Project
 from labjournal.render.freshness import read_render, sources
 from labjournal.render.journal import render_journal
 from labjournal.run.options import VerifyOptions
-from labjournal.run.verify import VerifyFailedError, verify_journal
+from labjournal.run.verify import verify_journal
 
 
 def main(project: Project, options: VerifyOptions, console: Console) -> None:

@@ -119,7 +119,7 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
         )
         summary = run_plan(later, store)
     decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
-    store.write_decisions(decisions.to_json())
+    store.write_decisions(decisions)
     decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
     if look.decisions:  # a journal without claims is not told about them
         request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
@@ -146,9 +146,7 @@ def _fix_design(request: RunRequest, store: ResultsStore, settings: Decide) -> D
             "[yellow]The design changed[/] (seed cap, batch or boundary): the seeds added before are kept, "
             "and the claims are judged by the new design."
         )
-    store.write_extra_seeds(
-        request.profile, ExtraSeeds(design=design.to_json(), points=added.points).to_json()
-    )
+    store.write_extra_seeds(request.profile, ExtraSeeds(design=design.to_json(), points=added.points))
     return design
 
 
@@ -234,5 +232,5 @@ def _add_batch(
         if fresh:
             entry.seeds = sorted(entry.seeds + fresh)
             grown.append(entry)
-    store.write_extra_seeds(profile, ExtraSeeds(design=design.to_json(), points=added.points).to_json())
+    store.write_extra_seeds(profile, ExtraSeeds(design=design.to_json(), points=added.points))
     return grown

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from labjournal.errors import ResultLookupError
 from labjournal.records import IndexRow, short_key
 from labjournal.render.failed import TableRuns, at_point, failures, where
 from labjournal.render.formatting import (
@@ -23,7 +24,7 @@ from labjournal.render.formatting import (
 from labjournal.render.placements import FigureUse
 from labjournal.render.prose import RenderState, prose
 from labjournal.render.table_seeds import TableSeeds, describe_points
-from labjournal.results.lookup import Aggregate, ResultLookupError, Results, split_ref
+from labjournal.results.lookup import Aggregate, Results, split_ref
 
 
 class _Placing:
@@ -98,7 +99,7 @@ def _why(ref: str, rows: list[IndexRow]) -> str:
 
 def _exception(row: IndexRow) -> str:
     """What a failed run raised (labjournal.records.RunError), for the note that replaces a block."""
-    return str((row.error or {}).get("exception") or "see its notebook")
+    return (row.error.exception if row.error is not None else "") or "see its notebook"
 
 
 class Figures(_Placing):

@@ -12,14 +12,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from labjournal.errors import FailedRunsError
 from labjournal.files import canonical_json
 from labjournal.records import IndexRow
-from labjournal.results.lookup import FailedRunsError, Results
+from labjournal.results.lookup import Results
 
 
 def only_rows(results: Results, rows: list[IndexRow]) -> Results:
     """The results holding only `rows`."""
-    view = Results({**results.index, "runs": [row.to_json() for row in rows]}, results.store_root)
+    view = Results(results.index.model_copy(update={"runs": rows}), results.store_root)
     view.index_name = results.index_name
     return view
 

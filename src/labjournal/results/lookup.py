@@ -16,26 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
-from labjournal.errors import CorruptResultsError
+from labjournal.errors import CorruptResultsError, FailedRunsError, ResultLookupError
 from labjournal.files import canonical_json
-from labjournal.records import DECISIONS, INDEX, METRICS, RUN_RECORD, IndexRow
+from labjournal.plan.schedule import Schedule
+from labjournal.records import DECISIONS, INDEX, METRICS, RUN_RECORD, Decisions, Index, IndexRow, RunRecord
 
-
-class ResultLookupError(KeyError):
-    """A template or notebook asked for a metric, grid point or figure that the results lack."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
-
-
-class FailedRunsError(ResultLookupError):
-    """The runs a value, figure or claim needs failed: the page shows a note instead."""
-
-    def __init__(self, message: str, lab: str, where: str):
-        super().__init__(message)
-        self.lab = lab
-        self.where = where  # the failed run's folder in the store, e.g. failed/lab01/logreg/<key>
+Point = dict[str, Any]  # a grid point: its parameters, which all its seeds share
 
 
 def read_json(path: Path) -> Any:
@@ -113,9 +101,9 @@ def _same(a: Any, b: Any) -> bool:
 class Results:
     """Read access to one results index, shaped for templates."""
 
-    def __init__(self, index: dict[str, Any] | None, store_root: Path):
-        self.index = index or {"runs": [], "data": {}, "profile": None}
-        self._runs = [IndexRow.model_validate(row) for row in self.index["runs"]]
+    def __init__(self, index: Index | dict[str, Any] | None, store_root: Path):
+        """`index` as read (an Index) or as the file holds it (validated here, once)."""
+        self.index = index if isinstance(index, Index) else Index.model_validate(index or {})
         self.store_root = Path(store_root)
         self.index_name = INDEX
         self._metrics_cache: dict[str, dict[str, Any]] = {}
@@ -125,25 +113,37 @@ class Results:
     def load(cls, store_root: str | Path, index_name: str = INDEX) -> Results:
         """One profile's results (the default profile's `index.json` unless named)."""
         path = Path(store_root) / index_name
-        index = read_json(path) if path.exists() else None
+        try:
+            index = Index.model_validate(read_json(path)) if path.exists() else None
+        except ValidationError as exc:
+            raise CorruptResultsError(
+                f"{path} is not a results index ({exc.errors()[0]['msg']}). Run `labjournal run` to rebuild it."
+            ) from exc
         results = cls(index, Path(store_root))
         results.index_name = index_name
         return results
 
     @property
     def runs(self) -> list[IndexRow]:
-        return self._runs
+        return self.index.runs
 
     @property
-    def decisions(self) -> dict[str, Any]:
+    def design(self) -> Schedule:
+        """The sequential design the claims are judged by, as the run that wrote the index fixed it."""
+        return Schedule.from_json(self.index.design)
+
+    @property
+    def decisions(self) -> Decisions:
         """Why adding seeds stopped, per claim (`results/decisions.json`, written by
         `labjournal run --until-decided`); empty when no seeds were added."""
         path = self.store_root / DECISIONS
         try:
-            decisions = json.loads(path.read_text()) if path.exists() else {}
-        except json.JSONDecodeError:
-            return {}  # explanations only: a broken file loses them, never results
-        return decisions if decisions.get("profile") in (None, self.index.get("profile")) else {}
+            decisions = (
+                Decisions.model_validate(json.loads(path.read_text())) if path.exists() else Decisions()
+            )
+        except (json.JSONDecodeError, ValidationError):
+            return Decisions()  # explanations only: a broken file loses them, never results
+        return decisions if decisions.profile in (None, self.index.profile) else Decisions()
 
     def has_lab(self, lab: str) -> bool:
         return any(row.lab == lab and row.status == "ok" for row in self.runs)
@@ -182,8 +182,9 @@ class Results:
                 )
         return rows
 
-    def grid_points(self, lab: str, experiment: str) -> list[IndexRow]:
-        seen: dict[str, dict[str, Any]] = {}
+    def grid_points(self, lab: str, experiment: str) -> list[Point]:
+        """The experiment's grid points, in the order the index first has them."""
+        seen: dict[str, Point] = {}
         for row in self.rows(lab, experiment, ok_only=False):
             seen.setdefault(canonical_json(row.params), row.params)
         return list(seen.values())
@@ -199,9 +200,9 @@ class Results:
             if all(name in r.params and _same(r.params[name], v) for name, v in params.items())
         ]
         if not chosen:
-            points = "; ".join(_describe(p) for p in self.grid_points(lab, experiment))
+            known = "; ".join(_describe(p) for p in self.grid_points(lab, experiment))
             raise ResultLookupError(
-                f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {points})"
+                f"{lab}/{experiment} has no grid point {_describe(params)} (it has: {known})"
             )
         points, varying = _mixed_points(chosen, params, over)
         if points > 1:
@@ -282,14 +283,18 @@ class Results:
             return None
         if run_dir not in self._commit_cache:
             try:
-                record = json.loads((self.store_root / run_dir / RUN_RECORD).read_text())
-            except (OSError, json.JSONDecodeError):
-                record = {}
-            self._commit_cache[run_dir] = record.get("project_commit") if isinstance(record, dict) else None
+                record = RunRecord.model_validate_json((self.store_root / run_dir / RUN_RECORD).read_bytes())
+            except (OSError, ValidationError):
+                record = None
+            self._commit_cache[run_dir] = record.project_commit if record is not None else None
         return self._commit_cache[run_dir]
 
     def metrics_of(self, row: IndexRow) -> dict[str, Any]:
         run_dir = row.run_dir
+        if run_dir is None:
+            raise ResultLookupError(
+                f"{row.lab}/{row.experiment}: run {row.key[:16]} has no folder in the store"
+            )
         if run_dir not in self._metrics_cache:
             self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / METRICS)
         return self._metrics_cache[run_dir]

@@ -33,11 +33,22 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+from pydantic import ValidationError
 
 from labjournal.errors import CorruptResultsError, ResultsRemovedError, StoreLockedError
 from labjournal.files import atomic_write_json, sha256_file, swap_in
 from labjournal.names import PROGRESS_FILE
-from labjournal.records import DECISIONS, EXTRA_SEEDS, INDEX, METRICS, RUN_RECORD
+from labjournal.records import (
+    DECISIONS,
+    EXTRA_SEEDS,
+    INDEX,
+    METRICS,
+    RUN_RECORD,
+    Decisions,
+    ExtraSeeds,
+    Index,
+    RunRecord,
+)
 
 
 class ResultsStore:
@@ -123,19 +134,19 @@ class ResultsStore:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def lookup(self, lab: str, notebook: str, key: str) -> tuple[dict[str, Any] | None, str]:
+    def lookup(self, lab: str, notebook: str, key: str) -> tuple[RunRecord | None, str]:
         """The provenance of a completed run with this key, or None and the reason it is unusable."""
         folder = self.run_dir(lab, notebook, key)
         record_path = folder / RUN_RECORD
         if not record_path.exists():
             return None, "not run yet"
         try:
-            record = json.loads(record_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            record = RunRecord.model_validate_json(record_path.read_bytes())
+        except (OSError, ValidationError) as exc:
             return None, f"{record_path} is unreadable ({exc})"
-        if record.get("key") != key or record.get("status") != "ok":
+        if record.key != key or record.status != "ok":
             return None, f"{record_path} belongs to another run"
-        for relative, expected in record.get("artifacts", {}).items():
+        for relative, expected in (record.artifacts or {}).items():
             artifact = folder / relative
             if not artifact.exists():
                 return None, f"{artifact} is missing"
@@ -157,10 +168,13 @@ class ResultsStore:
         path = Path(run_dir) / METRICS
         return json.loads(path.read_text()) if path.exists() else {}
 
-    def read_index(self) -> dict[str, Any] | None:
-        if not self.index_path.exists():
+    def read_index(self) -> Index | None:
+        """The profile's index; None where there is none yet or it cannot be read (a broken index
+        is rebuilt from the runs)."""
+        try:
+            return Index.model_validate_json(self.index_path.read_bytes())
+        except (OSError, ValidationError):
             return None
-        return json.loads(self.index_path.read_text())
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -187,32 +201,35 @@ class ResultsStore:
         destination.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging, destination)
 
-    def write_index(self, payload: dict[str, Any]) -> None:
+    def write_index(self, index: Index) -> None:
         self._still_there()
-        atomic_write_json(self.index_path, payload)
+        atomic_write_json(self.index_path, index.to_json())
 
     # -- seeds added until claims are decided ------------------------------------------------
 
-    def read_extra_seeds(self, profile: str) -> dict[str, Any]:
-        """{"design": {...}, "points": [{"lab", "experiment", "point", "seeds"}]} for a profile."""
+    def read_extra_seeds(self, profile: str) -> ExtraSeeds:
+        """The seeds `--until-decided` added to a profile, and their design (none where it never ran)."""
         path = self.root / EXTRA_SEEDS
         if not path.exists():
-            return {}
+            return ExtraSeeds()
         try:
-            return json.loads(path.read_text()).get(profile, {})
+            return ExtraSeeds.model_validate(json.loads(path.read_text()).get(profile, {}))
         except (json.JSONDecodeError, AttributeError) as exc:
-            raise CorruptResultsError(
-                f"{path} is corrupt ({exc}): delete it to drop the seeds added by --until-decided"
-            ) from exc
+            why = str(exc)
+        except ValidationError as exc:
+            why = exc.errors()[0]["msg"]
+        raise CorruptResultsError(
+            f"{path} is corrupt ({why}): delete it to drop the seeds added by --until-decided"
+        )
 
-    def write_extra_seeds(self, profile: str, payload: dict[str, Any]) -> None:
+    def write_extra_seeds(self, profile: str, added: ExtraSeeds) -> None:
         path = self.root / EXTRA_SEEDS
         everything = json.loads(path.read_text()) if path.exists() else {}
-        everything[profile] = payload
+        everything[profile] = added.to_json()
         atomic_write_json(path, everything)
 
-    def write_decisions(self, payload: dict[str, Any]) -> None:
-        atomic_write_json(self.root / DECISIONS, payload)
+    def write_decisions(self, decisions: Decisions) -> None:
+        atomic_write_json(self.root / DECISIONS, decisions.to_json())
 
 
 def _identity(path: Path) -> tuple[int, int]:

@@ -7,10 +7,12 @@ figures, and its folder in the store. `labjournal.results.lookup` reads it; only
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labjournal.records import RUN_RECORD, IndexRow
+from pydantic import ValidationError
+
+from labjournal.records import RUN_RECORD, Index, IndexRow, RunError, RunRecord
 from labjournal.run.cache import KeyedRun
 from labjournal.run.provenance import now_iso
 from labjournal.run.reads import ReadCheck, ReadScope
@@ -32,7 +34,7 @@ def build_index(
     sources: dict[str, DataSource],
     commit: str,
     design: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Index:
     rows = []
     check = ReadCheck(ReadScope.of(plan.root, store.root))
     for item in keyed:
@@ -59,41 +61,46 @@ def build_index(
                 series=sorted(metrics.get("series", {})),
                 tables=sorted(metrics.get("tables", {})),
                 figures=metrics.get("figures", {}),
-                device=record.get("device"),
-                duration_s=record.get("duration_s"),
+                device=record.device,
+                duration_s=record.duration_s,
             )
+        elif (error := _recorded_error(store.failed_run_dir(spec.lab, spec.notebook, item.key))) is not None:
+            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key)
+            row.update(status="failed", run_dir=str(failed.relative_to(store.root)), error=error)
         else:
-            failed = store.failed_run_dir(spec.lab, spec.notebook, item.key) / RUN_RECORD
-            if failed.exists():
-                error = json.loads(failed.read_text()).get("error", {})
-                row.update(status="failed", run_dir=str(failed.parent.relative_to(store.root)), error=error)
-            else:
-                row.update(status="missing", reason=reason)
-        rows.append(IndexRow.model_validate(row).to_json())  # the one schema of a row
+            row.update(status="missing", reason=reason)
+        rows.append(IndexRow.model_validate(row))  # the one schema of a row
     check.files.save()
-    return {
-        "format": INDEX_FORMAT,
-        "profile": profile,
-        "generated": now_iso(),
-        "project_commit": commit,
-        "design": design or {},  # the sequential design claims are judged by (labjournal.claims.sequential)
-        "data": {name: source.to_json() for name, source in sources.items()},
-        "runs": rows,
-        "seed_unused": seed_unused(rows),  # notebooks whose results never change with the seed
-    }
+    return Index(
+        format=INDEX_FORMAT,
+        profile=profile,
+        generated=now_iso(),
+        project_commit=commit,
+        design=design or {},  # the sequential design claims are judged by (labjournal.claims.sequential)
+        data={name: source.to_json() for name, source in sources.items()},
+        runs=rows,
+        seed_unused=seed_unused(rows),  # notebooks whose results never change with the seed
+    )
 
 
-def merge_lab(
-    previous: dict[str, Any] | None, current: dict[str, Any], lab: str, labs: list[str]
-) -> dict[str, Any]:
+def _recorded_error(folder: Path) -> RunError | None:
+    """The error a failed run's record (`failed/…/run.json`) keeps; None where there is no
+    readable record."""
+    try:
+        return RunRecord.model_validate_json((folder / RUN_RECORD).read_bytes()).error
+    except (OSError, ValidationError):
+        return None
+
+
+def merge_lab(previous: Index | None, current: Index, lab: str, labs: list[str]) -> Index:
     """The index after `labjournal run --lab LAB`: that lab's rows from this run, every other
     lab's rows as the previous index had them (possibly of another profile: each row says which),
     in the plan's order of labs. Running one lab never makes the journal forget the others."""
-    if not previous:
+    if previous is None:
         return current
-    kept = [row for row in previous.get("runs", []) if row["lab"] != lab and row["lab"] in labs]
-    fresh = [row for row in current["runs"] if row["lab"] == lab]
+    kept = [row for row in previous.runs if row.lab != lab and row.lab in labs]
+    fresh = [row for row in current.runs if row.lab == lab]
     order = {name: position for position, name in enumerate(labs)}
-    rows = sorted(kept + fresh, key=lambda row: order[row["lab"]])  # stable: runs keep their order
-    data = {**previous.get("data", {}), **current["data"]}
-    return {**current, "runs": rows, "data": data, "seed_unused": seed_unused(rows)}
+    rows = sorted(kept + fresh, key=lambda row: order[row.lab])  # stable: runs keep their order
+    data = {**previous.data, **current.data}
+    return current.model_copy(update={"runs": rows, "data": data, "seed_unused": seed_unused(rows)})

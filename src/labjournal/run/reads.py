@@ -22,12 +22,12 @@ import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from labjournal.data.fingerprint import FingerprintCache
 from labjournal.files import canonical_json, sha256_bytes
 from labjournal.names import READS
-from labjournal.records import Reads
+from labjournal.records import Reads, RunRecord
 
 if TYPE_CHECKING:
     from labjournal.results.store import ResultsStore
@@ -145,13 +145,12 @@ class ReadCheck:
                 why.append(f"{distribution} {version} → {now or 'not installed'}")
         return why
 
-    def stale(self, record: dict[str, Any]) -> list[str]:
+    def stale(self, record: RunRecord) -> list[str]:
         """Why a stored run (its `run.json`) is stale by what it read; a record without reads
         (from before recording) has none."""
-        reads = record.get("reads")
-        return self.changed(Reads.model_validate(reads)) if isinstance(reads, dict) else []
+        return self.changed(record.reads) if record.reads is not None else []
 
-    def lookup(self, store: ResultsStore, item: KeyedRun) -> tuple[dict[str, Any] | None, str]:
+    def lookup(self, store: ResultsStore, item: KeyedRun) -> tuple[RunRecord | None, str]:
         """A stored run with this key whose reads still hold, or None and why it cannot be reused."""
         record, reason = store.lookup(item.spec.lab, item.spec.notebook, item.key)
         if record is None:

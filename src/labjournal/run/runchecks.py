@@ -8,6 +8,7 @@ from collections import defaultdict
 from typing import Any
 
 from labjournal.files import canonical_json
+from labjournal.records import IndexRow
 
 RECORD_HINT = (
     'add `from labjournal.kit import record` and `record.scalar("accuracy", accuracy)` (or '
@@ -29,13 +30,13 @@ def written_beside(label: str, notebook: str, files: list[str]) -> str:
     )
 
 
-def seed_unused(rows: list[dict[str, Any]]) -> dict[str, str]:
+def seed_unused(rows: list[IndexRow]) -> dict[str, str]:
     """Notebooks whose every scalar is identical on every seed at every grid point with two or
     more seeds: the seed probably never reaches the computation. By `lab/notebook`."""
     by_point: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        if row.get("status") == "ok" and row.get("seed") is not None and row.get("metrics"):
-            by_point[(row["lab"], row["notebook"], canonical_json(row["params"]))].append(row["metrics"])
+        if row.status == "ok" and row.seed is not None and row.metrics:
+            by_point[(row.lab, row.notebook, canonical_json(row.params))].append(row.metrics)
     verdict: dict[str, bool] = {}
     for (lab, notebook, _), metrics in by_point.items():
         if len(metrics) < 2:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -30,15 +29,15 @@ from rich.progress import (
 
 from labjournal import __version__
 from labjournal.data.datasets import DataSource
-from labjournal.errors import CorruptResultsError, Interrupted, RunsFailedError
+from labjournal.errors import Interrupted, RunsFailedError, WorkerLost
 from labjournal.files import atomic_write_json
 from labjournal.kit.progress import read as read_progress
 from labjournal.names import INPUTS_ENV
-from labjournal.records import EXTRA_SEEDS, METRICS, PARAMS, ExtraSeeds, Reads, RunError, RunRecord
+from labjournal.records import METRICS, PARAMS, ExtraSeeds, Index, Reads, RunError, RunRecord
 from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
-from labjournal.run.executors import Executor, WorkerLost, default_workers, make_executor
+from labjournal.run.executors import Executor, default_workers, make_executor
 from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
@@ -86,13 +85,7 @@ class PlannedRuns:
 
 def read_extra_seeds(store: ResultsStore, profile: str) -> ExtraSeeds:
     """The seeds `--until-decided` added to a profile (none where it never ran)."""
-    try:
-        return ExtraSeeds.model_validate(store.read_extra_seeds(profile))
-    except ValidationError as exc:
-        raise CorruptResultsError(
-            f"{store.root / EXTRA_SEEDS} is corrupt ({exc.errors()[0]['msg']}): delete it to drop "
-            "the seeds added by --until-decided"
-        ) from exc
+    return store.read_extra_seeds(profile)
 
 
 def run_plan(request: RunRequest, store: ResultsStore) -> RunSummary:
@@ -109,7 +102,7 @@ def run_plan(request: RunRequest, store: ResultsStore) -> RunSummary:
         else:
             request.console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
         index = _write_index(request, store, planned)
-    for name, problem in index.get("seed_unused", {}).items():
+    for name, problem in index.seed_unused.items():
         summary.warnings.append(f"{name}: {problem}")
     summary.wall_s = time.monotonic() - started
     for warning in summary.warnings:
@@ -160,15 +153,12 @@ def _todo(request: RunRequest, planned: PlannedRuns, store: ResultsStore) -> dic
     return todo
 
 
-def _write_index(request: RunRequest, store: ResultsStore, planned: PlannedRuns) -> dict[str, Any]:
+def _write_index(request: RunRequest, store: ResultsStore, planned: PlannedRuns) -> Index:
     plan, keyed = request.plan, planned.keyed
     index = build_index(plan, store, keyed, request.profile, planned.sources, planned.commit, planned.design)
     if request.lab is not None:
-        try:
-            previous = store.read_index()
-        except json.JSONDecodeError:
-            previous = None  # a broken index is rebuilt from the store; only this lab's rows survive
-        index = merge_lab(previous, index, request.lab, list(plan.labs))
+        # a broken index reads as none: it is rebuilt from the store, only this lab's rows survive
+        index = merge_lab(store.read_index(), index, request.lab, list(plan.labs))
     store.write_index(index)
     return index
 

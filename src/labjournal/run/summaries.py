@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from labjournal.files import canonical_json, sha256_bytes
-from labjournal.records import METRICS
+from labjournal.records import METRICS, RunRecord
 from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun
 
@@ -50,11 +50,11 @@ def inputs_content(item: KeyedRun, keyed: list[KeyedRun], store: ResultsStore) -
 
 def stale_summary(
     item: KeyedRun,
-    record: dict[str, Any],
+    record: RunRecord,
     keyed: list[KeyedRun],
     todo: dict[str, KeyedRun],
     store: ResultsStore,
 ) -> bool:
     if set(item.inputs["inputs"]) & set(todo):
         return True  # an input executes now: the summary must read its new files
-    return record.get("inputs_content") != inputs_content(item, keyed, store)
+    return record.inputs_content != inputs_content(item, keyed, store)

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.console import Console
 
-from labjournal.errors import LabjournalError
+from labjournal.errors import LabjournalError, StaleResultsError
 from labjournal.files import sha256_file
 from labjournal.plan.model import load_plan
 from labjournal.project import Project
-from labjournal.records import RUN_RECORD, IndexRow
+from labjournal.records import RUN_RECORD, IndexRow, RunRecord
 from labjournal.results.store import ResultsStore
 from labjournal.run import reproducible
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
@@ -43,16 +44,6 @@ from labjournal.run.scheduler import Execution, PlannedRuns, RunSummary, read_ex
 from labjournal.run.verify_report import NOT_REPRODUCIBLE, RunCheck, VerifyReport
 
 SCRATCH = Path(".labjournal") / "verify"
-
-
-class StaleResultsError(LabjournalError):
-    """`verify`: the journal's results do not match the sources now."""
-
-
-class VerifyFailedError(LabjournalError):
-    """`verify`: a run differs, failed, or is not reproducible."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -78,7 +69,7 @@ def open_journal(project: Project, options: VerifyOptions, console: Console) -> 
     )
     store = ResultsStore(project.results_dir, project.index_path.name)
     index = store.read_index()
-    if not index or not index.get("runs"):
+    if index is None or not index.runs:
         raise LabjournalError(
             f"no results to verify: {project.index_path.relative_to(project.root)} is missing or empty"
         )
@@ -94,8 +85,9 @@ def open_journal(project: Project, options: VerifyOptions, console: Console) -> 
         commit=project_commit(plan.root),
         scope=ReadScope.of(plan.root, project.root / SCRATCH),
     )
-    rows = [IndexRow.model_validate(row) for row in index["runs"]]
-    return Journal(project, request, store, planned, {row.key: row for row in rows if row.status == "ok"})
+    return Journal(
+        project, request, store, planned, {row.key: row for row in index.runs if row.status == "ok"}
+    )
 
 
 def stale_reasons(journal: Journal, index_keys: set[str]) -> list[str]:
@@ -112,8 +104,10 @@ def stale_reasons(journal: Journal, index_keys: set[str]) -> list[str]:
         if row is None or row.run_dir is None:
             continue  # a failed run: not verified, but not stale
         try:
-            record = json.loads((journal.store.root / row.run_dir / RUN_RECORD).read_text())
-        except (OSError, json.JSONDecodeError):
+            record = RunRecord.model_validate_json(
+                (journal.store.root / row.run_dir / RUN_RECORD).read_bytes()
+            )
+        except (OSError, ValidationError):
             why.append(f"{name}: {item.spec.label} has no readable {RUN_RECORD} in results/{row.run_dir}")
             continue
         why += [f"{name}: {item.spec.label}: {reason}" for reason in check.stale(record)]
@@ -121,8 +115,8 @@ def stale_reasons(journal: Journal, index_keys: set[str]) -> list[str]:
 
 
 def refuse_stale(journal: Journal) -> None:
-    index = journal.store.read_index() or {}
-    why = stale_reasons(journal, {row.get("key") for row in index.get("runs", [])})
+    index = journal.store.read_index()
+    why = stale_reasons(journal, {row.key for row in index.runs} if index is not None else set())
     if why:
         shown = "\n".join(f"  {reason}" for reason in why[:8])
         more = f"\n  and {len(why) - 8} more" if len(why) > 8 else ""
