@@ -41,8 +41,8 @@ FILE_PAGES = {
     "claims": (
         "claims-yml.md",
         "report/claims.yml",
-        "The journal's claims and their settings. How a claim is judged: "
-        "[Claims and statistics](../guide/claims.md).",
+        "The journal's claims and their settings. Writing them: [Claims](../guide/claims.md); "
+        "how a claim is judged: [The statistics](../explanation/statistics.md).",
     ),
 }
 

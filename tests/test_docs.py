@@ -5,11 +5,14 @@ models and the parser today (every key, every command and option), every page is
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -92,12 +95,44 @@ def _build(project: Path, site: Path) -> subprocess.CompletedProcess:
     )
 
 
-@needs_mkdocs
-def test_the_docs_site_builds_with_strict(tmp_path: Path) -> None:
-    done = _build(ROOT, tmp_path / "site")
+@pytest.fixture(scope="module")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    site = tmp_path_factory.mktemp("docs") / "site"
+    done = _build(ROOT, site)
     assert done.returncode == 0, done.stdout + done.stderr
+    return site
+
+
+@needs_mkdocs
+def test_the_docs_site_builds_with_strict(built_site: Path) -> None:
     for page in ("index.html", "reference/journal-yml/index.html", "guide/claims/index.html"):
-        assert (tmp_path / "site" / page).is_file(), page
+        assert (built_site / page).is_file(), page
+
+
+def _letters(text: str) -> str:
+    """Text without whitespace or backticks: how a docstring compares with its rendering."""
+    return re.sub(r"[\s`]+", "", text)
+
+
+def _text(html: str) -> str:
+    """A page's text: scripts and tags dropped, entities read."""
+    return unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", " ", html, flags=re.S)))
+
+
+@needs_mkdocs
+def test_the_kit_page_renders_the_kits_docstrings(built_site: Path) -> None:
+    """reference/kit.md is rendered by mkdocstrings from the kit's code: the docstring of
+    `runtime.setup` (read here from the source) and `record.figure`'s signature are on the page."""
+    source = ast.parse((ROOT / "src/labjournal/kit/runtime.py").read_text(encoding="utf-8"))
+    setup = next(n for n in source.body if isinstance(n, ast.FunctionDef) and n.name == "setup")
+    docstring = ast.get_docstring(setup) or ""
+    assert docstring, "labjournal.kit.runtime.setup has no docstring"
+    page = _letters(_text((built_site / "reference/kit/index.html").read_text(encoding="utf-8")))
+    assert _letters(docstring) in page
+    assert (
+        _letters("labjournal.kit.record") in page
+        and _letters("figure(name: str, fig: Any, caption: str") in page
+    )
 
 
 @needs_mkdocs
@@ -108,3 +143,16 @@ def test_a_broken_link_fails_the_docs_build(tmp_path: Path) -> None:
         page.write("\nSee [the missing page](missing.md).\n")
     done = _build(tmp_path, tmp_path / "site")
     assert done.returncode != 0 and "missing.md" in done.stdout + done.stderr
+
+
+def test_the_readme_is_a_front_page() -> None:
+    """At most 200 lines, the two commands, and screenshots of a page and of the PDF that exist
+    and stay small (under 150 KB each)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    assert "make report" in readme and "make test" in readme
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+\.png)\)", readme)
+    assert len(images) >= 2, images
+    for image in images:
+        path = ROOT / image
+        assert path.is_file() and path.stat().st_size < 150_000, image
