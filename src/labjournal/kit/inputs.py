@@ -36,18 +36,21 @@ def runs(experiment: str | None = None) -> pd.DataFrame:
 
 
 def series(run_dir: str, name: str) -> list[float | None]:
+    """A series a run recorded with `record.series`, one value per step (None where it was not
+    finite); `run_dir` is a row's `run_dir` from `runs()`."""
     metrics = json.loads((Path(run_dir) / METRICS).read_text())
     return metrics["series"][name]["values"]
 
 
 def table(run_dir: str, name: str) -> pd.DataFrame:
-    """A table a run recorded with `record.table`."""
+    """A table a run recorded with `record.table`, as a DataFrame; `run_dir` as for `series`."""
     recorded = json.loads((Path(run_dir) / METRICS).read_text())["tables"][name]
     return pd.DataFrame(recorded["rows"], columns=recorded["columns"])
 
 
 def data_descriptions(frame: pd.DataFrame) -> str:
-    """The data variants behind a set of runs, for captions."""
+    """The data variants behind a set of runs (`runs()` or part of it), in words for a caption:
+    each dataset's description once, joined by "; " ("no external data" where none)."""
     seen = []
     for run_dir in frame["run_dir"]:
         data = json.loads((Path(run_dir) / METRICS).read_text()).get("data", {})

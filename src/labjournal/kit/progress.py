@@ -15,6 +15,8 @@ from labjournal.names import PROGRESS_FILE, RUN_DIR_ENV
 
 
 def report(done: int, total: int, unit: str = "epoch") -> None:
+    """Say how far the run is (`progress.report(epoch + 1, epochs)` shows "epoch 12/30" beside
+    the run in `labjournal run`'s progress). Does nothing in a notebook opened by hand."""
     run_dir = os.environ.get(RUN_DIR_ENV)
     if run_dir:  # opened by hand in Jupyter: nobody is polling
         atomic_write_text(
@@ -23,6 +25,8 @@ def report(done: int, total: int, unit: str = "epoch") -> None:
 
 
 def read(run_dir: Path) -> str:
+    """The engine's side: a running run's progress as shown ("epoch 12/30"), or "" when it has
+    reported none."""
     try:
         state = json.loads((run_dir / PROGRESS_FILE).read_text())
     except (OSError, ValueError):
