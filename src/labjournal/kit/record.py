@@ -151,30 +151,44 @@ def reset() -> None:
 
 
 def scalar(name: str, value: Any) -> None:
+    """Record one number the journal quotes (`{{ metric(...) }}`, tables, claims): a Python, NumPy
+    or torch scalar; a non-finite value (a diverged loss) is stored as null. Raises `RecordError`
+    for a value that is not a number."""
     _default().scalar(name, value)
 
 
 def scalars(**values: Any) -> None:
+    """Record several numbers at once: `record.scalars(test_accuracy=acc, final_loss=loss)`."""
     _default().scalars(**values)
 
 
 def series(name: str, values: Any, x: str = "epoch") -> None:
+    """Record a sequence of numbers, one per step of `x` (an epoch by default): a loss curve that
+    summary notebooks read back with `inputs.series` and draw with `plots.mean_band`."""
     _default().series(name, values, x)
 
 
 def table(name: str, data: Any, caption: str = "") -> None:
+    """Record a table, a pandas DataFrame or a list of dicts (missing and non-finite cells become
+    null), that a page places with `{{ run_table(...) }}` and a summary reads with `inputs.table`."""
     _default().table(name, data, caption)
 
 
 def figure(
     name: str, fig: Any, caption: str, alt: str | None = None, experiments: list[str] | None = None
 ) -> Path:
+    """Save a matplotlib figure as `figures/<name>.png` of the run (the run's key in its PNG
+    metadata), for `{{ figure(...) }}`; its caption is completed with the parameters, seeds, data
+    and run it came from. `alt` is the text for screen readers (the caption by default); a summary
+    notebook names the `experiments` it draws from. Returns the path relative to the run."""
     return _default().figure(name, fig, caption, alt, experiments)
 
 
 def data(name: str, source: dict[str, Any]) -> None:
+    """Record the dataset a run used (called by `kit.data.source`; notebooks need not)."""
     _default().data(name, source)
 
 
 def device(name: str) -> None:
+    """Record the device the run trained on (called by `runtime.setup`; notebooks need not)."""
     _default().device(name)
