@@ -1,2 +1,3 @@
-"""Stage 3, the claims: `claims.yml` judged against the results, seed by seed, and more seeds run
-until decided. Imports the base, `plan` and `run`."""
+"""Stage 6, the claims: `claims.yml` judged against the results, seed by seed, under a
+group-sequential design (`sequential`), with Holm over the journal's claims and the ledger of
+encodings. Imports the base, `plan`, `results` and `run` (its reproducibility flags and clock)."""

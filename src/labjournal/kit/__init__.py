@@ -1,4 +1,4 @@
-"""What notebooks import from the engine: set-up (`runtime`: seed, device, threads), the journal's
+"""Stage 3, the kit: what notebooks import from the engine: set-up (`runtime`: seed, device, threads), the journal's
 datasets (`data`), recording metrics and figures (`record`, `plots`), progress, the runs a summary
 notebook reads (`inputs`), FLOP counts (`flops`) and the warm kernel's reset between runs
 (`reset`). Models and training are the journal's own code (the showcase's are in

@@ -1,2 +1,2 @@
-"""Stage 4, rendering: the author's pages plus the results and verdicts become a Quarto project in
-`_build/`. Imports the base, `plan`, `run` and `claims`."""
+"""Stage 7, rendering: the author's pages plus the results and verdicts become a Quarto project in
+`_build/`. Imports the base, `plan`, `results`, `run` and `claims`."""
