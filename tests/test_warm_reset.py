@@ -5,6 +5,7 @@ the reset's parts called in this process, each putting back what it changed."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import random
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -328,6 +330,21 @@ def test_the_kit_forgets_the_last_run_s_folder(tmp_path: Path, monkeypatch) -> N
     assert json.loads((tmp_path / "second" / "metrics.json").read_text())["scalars"] == {"value": 2.0}
     assert runtime.not_controlled() == []
     record.reset()
+
+
+def test_the_last_run_s_garbage_is_collected_and_what_survives_frozen() -> None:
+    class Node:
+        pass
+
+    node = Node()
+    node.cycle = node  # garbage only the cyclic collector finds
+    alive = weakref.ref(node)
+    del node
+    try:
+        reset.release_garbage()
+        assert alive() is None and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
 
 
 def test_the_whole_reset_in_a_plain_interpreter(tmp_path: Path) -> None:

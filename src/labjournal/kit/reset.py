@@ -44,6 +44,7 @@ kernel has already imported them; none of them is needed.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import random
@@ -119,6 +120,16 @@ def reset_for_run(cwd: str, environment: Mapping[str, str]) -> None:
     reset_matplotlib()
     reset_pandas()
     reset_kit()
+    release_garbage()
+
+
+def release_garbage() -> None:
+    """Collect the last run's garbage now (a fresh kernel holds none of it: no tensors kept by
+    reference cycles, no closed figures), then freeze what survives, the libraries and the
+    kernel, so that later collections (the next reset's, the run's own) skip it: `gc.freeze`.
+    What a library frees later as a reference cycle then stays until the kernel retires."""
+    gc.collect()
+    gc.freeze()
 
 
 def _shell() -> Any:
@@ -136,7 +147,11 @@ def clear_namespace(start: Startup) -> None:
     shell = _shell()
     if shell is None:
         return
-    shell.reset(new_session=False)
+    shell.reset(new_session=False)  # a new session would write to IPython's history database
+    history = shell.history_manager
+    if history is not None:  # `In` as a new session has it
+        history.input_hist_parsed[:] = [""]
+        history.input_hist_raw[:] = [""]
     shell.user_ns.update(start.main)
     shell.user_ns_hidden.update(start.main)
     shell.execution_count = 1
@@ -162,9 +177,17 @@ def forget_local_modules() -> None:
     it uses, and a warm kernel's next run does not inherit the modules an earlier one loaded."""
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        local = file and not os.path.realpath(file).startswith(LIBRARY_ROOTS)
-        if local and name.split(".")[0] not in ("labjournal", "__main__"):
+        if file and _is_local(file) and name.split(".")[0] not in ("labjournal", "__main__"):
             del sys.modules[name]
+
+
+_LOCAL: dict[str, bool] = {}  # a module's file -> outside the libraries' folders (resolved once)
+
+
+def _is_local(file: str) -> bool:
+    if file not in _LOCAL:
+        _LOCAL[file] = not os.path.realpath(file).startswith(LIBRARY_ROOTS)
+    return _LOCAL[file]
 
 
 def _entries(value: str | None) -> list[str]:
@@ -192,7 +215,8 @@ def reset_random() -> None:
 def reset_warnings(filters: tuple[Any, ...]) -> None:
     """The warning filters back to `filters`; what was shown "once" may show again."""
     warnings.resetwarnings()  # also invalidates every module's record of warnings shown
-    warnings.filters.extend(filters)
+    # typeshed calls it a Sequence; it is the list the C module holds too, so it is extended in place
+    cast(list[Any], warnings.filters).extend(filters)
     getattr(warnings, "onceregistry", {}).clear()
     warnings.showwarning = _SHOW_WARNING
 
@@ -233,7 +257,9 @@ def reset_torch(start_threads: int | None) -> None:
     torch = sys.modules.get("torch")
     if torch is None:
         return
-    torch.use_deterministic_algorithms(False)
+    if torch.are_deterministic_algorithms_enabled() or torch.is_deterministic_algorithms_warn_only_enabled():
+        # only when set: setting it imports torch's compiler (4 s), which a run that set it has
+        torch.use_deterministic_algorithms(False)
     torch.backends.cudnn.deterministic = False
     torch.backends.cudnn.benchmark = False
     torch.set_default_dtype(torch.float32)

@@ -41,8 +41,9 @@ from labjournal.run.kernel import IpcKernelManager
 ENGINE_NAME = "labjournal-warm"
 MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds what a notebook might leak
 # What labs import, read before the kernel's first run (labjournal.kit.reset keeps their warning
-# filters as start-up state); the read log first, so that none of it counts as a run's reading.
-WARM_UP = "import labjournal.run.readlog\nimport labjournal.kit, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass"
+# filters as start-up state); the read log first, so that none of it counts as a run's reading;
+# last, the libraries' objects frozen, so that the first reset need not walk them.
+WARM_UP = "import labjournal.run.readlog\nimport labjournal.kit.reset, matplotlib.pyplot, numpy, pandas\ntry:\n    import torch\nexcept ImportError:\n    pass\nlabjournal.kit.reset.release_garbage()"
 # Before each run: the kit's reset (labjournal.kit.reset: its docstring is the contract), then
 # the read log starts recording what the run reads.
 RESET = (
