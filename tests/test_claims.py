@@ -235,7 +235,7 @@ def test_check_on_three_executed_seeds_prints_the_exact_interval(tmp_path: Path,
     assert part["estimate"] == pytest.approx(mean) and part["interval"] == pytest.approx([low, high])
     # `check` never writes the ledger; `run` and `report` record the encoding the first time the
     # claim meets results, and an edit after that as a revision (tests/test_ledger.py).
-    from labjournal.commands import record_claim_encodings
+    from labjournal.pipeline.report import record_claim_encodings
     from labjournal.project import Project
 
     assert claim["pending"] and not (project / "report" / "claims.ledger.json").exists()

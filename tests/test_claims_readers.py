@@ -262,10 +262,8 @@ def test_the_claims_page_opens_with_a_summary_and_links_one_page_per_grid_point(
     out, _ = render_journal(Project(project))
     page = (out / "claims.qmd").read_text()
     assert "| Claim | Verdict | Deciding part | Seeds |" in page
-    summary = next(
-        line for line in page.splitlines() if line.startswith("| [DEMO: Squares grow.](#claims-c)")
-    )
-    assert "supported" in summary and "1. the square: two vs one" in summary and summary.endswith("| 3 |")
+    summary = next(line for line in page.splitlines() if line.startswith("| [DEMO · c](#claims-c)"))
+    assert "supported" in summary and "part 1, the square |" in summary and summary.endswith("| 3 |")
     assert (
         "![](figures/claims/c.png){fig-alt=" in page
         and (out / "figures/claims/c.png").read_bytes()[:4] == b"\x89PNG"

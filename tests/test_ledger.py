@@ -267,4 +267,7 @@ def test_the_design_the_thresholds_the_sentence_and_familywise_are_recorded(proj
         and "sentence: Squares grow. → Squares grow fast." in history[2]["changes"]
     )
     (claim,) = _check_json(project, capsys)["claims"]
-    assert len(claim["revisions"]) == 2 and "plan.design.looks" in claim["revisions"][0]
+    assert (
+        len(claim["revisions"]) == 2
+        and "the design's looks were changed (3, 5, 7 → 3, 5, 7, 9)" in claim["revisions"][0]
+    )

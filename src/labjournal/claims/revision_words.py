@@ -87,7 +87,7 @@ def thing(path: tuple) -> str:
 
 def change_words(path: tuple, old: Any, new: Any, missing: object) -> str:
     what = thing(path)
-    verb = "were" if what.endswith(("parameters", "replicates")) else "was"
+    verb = "were" if what.endswith(("parameters", "replicates", "looks")) else "was"
     if old is missing:
         return f"{what} {verb} added ({shown(None)} → {shown(new)})"
     if new is missing:

@@ -60,7 +60,7 @@ def number(value: float, decimals: int | None = None) -> str:
         text = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     else:
         text = f"{value:,.{decimals}f}"
-    return minus("0" if text in ("-0", "-0.0") or float(text.replace(",", "")) == 0 else text)
+    return minus(text.lstrip("-") if float(text.replace(",", "")) == 0 else text)  # no −0.00
 
 
 def words(name: str, labels: dict[str, str]) -> str:

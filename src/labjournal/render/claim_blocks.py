@@ -96,6 +96,7 @@ class ClaimBlocks:
             v=verdict,
             c=shown,
             anchor=f"claims-{claim_id}",
+            title=short_title(claim_id, verdict.claim.lab),
             stated=f"{Path(page).stem}.html#claim-{claim_id}" if page else None,
             figure=figure,
             forest=forest,
@@ -124,6 +125,13 @@ class ClaimBlocks:
             self.state.placements.generated[target] = page.encode("utf-8")
 
 
+def short_title(claim_id: str, lab: str) -> str:
+    """A claim as the summary table names it: its id in words, without its lab's prefix
+    (`lab02-dropout-tradeoff` → `dropout tradeoff`); the table's cells do not wrap on the site."""
+    words = claim_id.removeprefix(lab).strip("-_ ") or claim_id
+    return re.sub(r"[-_]+", " ", words)
+
+
 @dataclass
 class ClaimRow:
     """One claim on the Claims page: its verdict, as a reader sees it (labjournal.claims.words),
@@ -132,6 +140,7 @@ class ClaimRow:
     v: Verdict
     c: ClaimView
     anchor: str
+    title: str  # the summary table's name for it (`short_title`)
     stated: str | None
     figure: str | None
     forest: str  # the plot's path in the site, "" where the claim has no parts
