@@ -97,14 +97,17 @@ def print_claim(out: Console, v: Verdict, labels: dict[str, str] | None = None) 
         lines += _part_lines(part)
     lines += [(line, 2) for line in _notes(v, claim)]
     for text, indent in lines:
-        say(out, text, indent)
+        say(out, text, indent, indent + 3 if indent == 2 and text[:1].isdigit() else indent)
 
 
-def say(out: Console, markup: str, indent: int = 0) -> None:
-    """Rich markup wrapped to the console's width, every line indented, none ending in spaces."""
-    for line in Text.from_markup(markup, overflow="fold").wrap(out, max(20, out.width - indent)):
+def say(out: Console, markup: str, indent: int = 0, hang: int | None = None) -> None:
+    """Rich markup wrapped to the console's width, the first line indented by `indent`, the
+    others by `hang` (the same by default), none ending in spaces."""
+    hang = indent if hang is None else hang
+    lines = Text.from_markup(markup, overflow="fold").wrap(out, max(20, out.width - max(indent, hang)))
+    for i, line in enumerate(lines):
         line.rstrip()
-        out.print(Text(" " * indent) + line, soft_wrap=True)
+        out.print(Text(" " * (hang if i else indent)) + line, soft_wrap=True)
 
 
 def print_table(

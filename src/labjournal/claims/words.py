@@ -307,7 +307,8 @@ def badge(claim: ClaimView, by_name: bool = False) -> str:
         if by_name:
             return "; ".join(p.name for p in parts)
         numbers = [str(p.number) for p in parts]
-        return ("part " if len(numbers) == 1 else "parts ") + " and ".join(numbers)
+        listed = numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+        return ("part " if len(numbers) == 1 else "parts ") + listed
 
     live = [p for p in claim.parts if p.counted]
     many = len(live) > 1

@@ -39,7 +39,7 @@ def main(project: Project, options: CheckOptions, console: Console) -> None:
     if options.json:
         print(check_out.as_json(verdicts, profile, design, method))
     else:
-        check_out.print_table(verdicts, profile, design, method)
+        check_out.print_table(verdicts, profile, design, method, claims.labels)
     failing = [
         v
         for v in verdicts
