@@ -11,6 +11,7 @@ from test_tabular import canonical  # noqa: F401  (a fixture)
 from torch import nn
 
 from course import memo
+from course.fused import Stepper
 from course.models import Dropout, TabularNet, image_mlp, mlp
 from course.prepared import SplitKey, baseline_scores, prepare
 from course.rng import initialise, stream_seed, streams
@@ -139,6 +140,52 @@ def test_optimisers_take_the_fused_update() -> None:
     assert make_optimizer("sgd", model, 0.01).defaults["fused"] is True
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
         make_optimizer("rmsprop", model, 0.01)
+
+
+def _steps(optimizer_of, take_step, steps: int = 5) -> list[torch.Tensor]:
+    """Train a fresh small model `steps` steps; its weights and the optimiser's state after."""
+    model = initialise(mlp(6, 3, 1, 8), streams(0).init)
+    optimizer = optimizer_of(model)
+    x, y = torch.randn(32, 6, generator=torch.Generator().manual_seed(1)), torch.arange(32) % 3
+    for _ in range(steps):
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+        take_step(optimizer)
+    state = [t for s in optimizer.state.values() for t in s.values() if isinstance(t, torch.Tensor)]
+    return _weights(model) + state
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd"])
+def test_the_direct_fused_step_is_torch_optims_step_bit_for_bit(name: str) -> None:
+    steppers: list[Stepper] = []
+
+    def direct(optimizer):
+        if not steppers:
+            steppers.append(Stepper(optimizer))
+        steppers[0].step()
+
+    by_torch = _steps(lambda model: make_optimizer(name, model, 0.05), lambda optimizer: optimizer.step())
+    by_stepper = _steps(lambda model: make_optimizer(name, model, 0.05), direct)
+    assert steppers[0].direct
+    assert all(torch.equal(a, b) for a, b in zip(by_torch, by_stepper, strict=True))
+    assert not torch.equal(by_torch[0], _weights(initialise(mlp(6, 3, 1, 8), streams(0).init))[0])
+
+
+def test_the_stepper_leaves_other_optimisers_to_torch_optim() -> None:
+    model = mlp(6, 3, 1, 8)
+    assert not Stepper(torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, fused=True)).direct
+    assert not Stepper(torch.optim.Adam(model.parameters(), lr=0.1)).direct  # not fused
+    assert not Stepper(torch.optim.Adam(model.parameters(), lr=0.1, amsgrad=True, fused=True)).direct
+    assert not Stepper(torch.optim.AdamW(model.parameters(), lr=0.1, fused=True)).direct
+    hooked = make_optimizer("adam", model, 0.1)
+    hooked.register_step_post_hook(lambda *args: None)
+    assert not Stepper(hooked).direct
+    stepper = Stepper(make_optimizer("adam", model, 0.1))
+    model(torch.randn(2, 6)).sum().backward()
+    stepper.step()
+    stepper.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    assert all(state["step"].item() == 1 for state in stepper.optimizer.state.values())
 
 
 def test_tabular_net_without_embeddings_passes_the_input_straight_through() -> None:

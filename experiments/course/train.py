@@ -2,7 +2,9 @@
 
 Each epoch the whole training set is put in the order of the run's batch-order generator once
 (one gather), and the mini-batches are slices of that: no DataLoader, no per-sample Python, no
-per-batch indexing. The optimisers take their fused update (one kernel for every parameter).
+per-batch indexing. The optimisers take their fused update (one kernel for every parameter),
+called directly after the first step (course.fused: the same update without torch.optim's
+per-call bookkeeping).
 Works for a single-logit binary model (BCEWithLogitsLoss) and for multi-class logits.
 
 With a `Target`, the validation accuracy is also checked several times an epoch until it reaches
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from course.fused import Stepper
 from course.models import Dropout
 from labjournal.kit import progress
 from labjournal.kit.flops import epoch_flops
@@ -160,7 +163,7 @@ class _Checks:
         self.cpu_s += time.process_time() - started_cpu
 
 
-def _epoch(model, loss_fn, optimizer, train, order, batch_size, history, checks, val, step) -> int:
+def _epoch(model, loss_fn, stepper, train, order, batch_size, history, checks, val, step) -> int:
     """One pass over the training set in the generator's order; returns the steps taken so far."""
     inputs, targets = train
     permutation = torch.randperm(len(inputs), generator=order).to(inputs.device)
@@ -170,9 +173,9 @@ def _epoch(model, loss_fn, optimizer, train, order, batch_size, history, checks,
     for start in range(0, len(inputs), batch_size):
         logits = model(inputs[start : start + batch_size])
         loss = loss_fn(logits, _loss_target(logits, targets[start : start + batch_size]))
-        optimizer.zero_grad(set_to_none=True)
+        stepper.zero_grad()
         loss.backward()
-        optimizer.step()
+        stepper.step()
         losses.append(loss.detach())
         step += 1
         if checks.due(history, step):
@@ -200,11 +203,11 @@ def fit(
         raise ValueError("a target accuracy is checked on the validation set: pass `val`")
     history = History(steps_per_epoch=-(-len(train[0]) // batch_size))
     every = max(1, -(-history.steps_per_epoch // target.checks_per_epoch)) if target else 1
-    checks, step = _Checks(target, every), 0
+    checks, step, stepper = _Checks(target, every), 0, Stepper(optimizer)
     for epoch in range(epochs):
         started, started_cpu = time.perf_counter(), time.process_time()
         checks.wall_s = checks.cpu_s = 0.0
-        step = _epoch(model, loss_fn, optimizer, train, order, batch_size, history, checks, val, step)
+        step = _epoch(model, loss_fn, stepper, train, order, batch_size, history, checks, val, step)
         history.epoch_time_s.append(time.perf_counter() - started - checks.wall_s)
         history.epoch_cpu_s.append(time.process_time() - started_cpu - checks.cpu_s)
         train_loss, train_acc = evaluate(model, loss_fn, *train)
