@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser, options: type) -> None:
     """One `add_argument` per flagged field, in the order the record declares them."""
     for f in _arguments(options):
         flags, settings = f.metadata["flags"], dict(f.metadata["settings"])
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        default: Any = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         if not flags[0].startswith("-"):  # a positional argument is named by its field
             parser.add_argument(f.name, **({"default": default} if "nargs" in settings else {}), **settings)
             continue

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from labjournal.errors import ResultLookupError
 from labjournal.names import (  # noqa: F401  (re-exported: the records and their files together)
     BUILT,
     DECISIONS,
@@ -65,6 +66,15 @@ class IndexRow(BaseModel):
     duration_s: float | None = None
     error: RunError | None = None  # a failed run's error (labjournal.run.execute)
     reason: str | None = None  # why a run is missing
+
+    @property
+    def folder(self) -> str:
+        """Its folder in the store (`run_dir`), which only a run that ran, ok or failed, has."""
+        if self.run_dir is None:
+            raise ResultLookupError(
+                f"{self.lab}/{self.experiment}: run {self.key[:16]} is {self.status}: it has no folder in the store"
+            )
+        return self.run_dir
 
     def to_json(self) -> dict[str, Any]:
         """The row as the index file holds it: only the fields its status has."""

@@ -170,13 +170,13 @@ def is_literal_assignment_cell(source: str) -> bool:
 
 def _literal_assignment(statement: ast.stmt) -> bool:
     if isinstance(statement, ast.Assign):
-        plain = all(isinstance(target, ast.Name) for target in statement.targets)
-    elif isinstance(statement, ast.AnnAssign):
-        plain = isinstance(statement.target, ast.Name) and statement.value is not None
+        plain, value = all(isinstance(target, ast.Name) for target in statement.targets), statement.value
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        plain, value = isinstance(statement.target, ast.Name), statement.value
     else:
         return False
     try:
-        return plain and (ast.literal_eval(statement.value) or True)
+        return plain and (ast.literal_eval(value) or True)
     except (ValueError, TypeError, SyntaxError, RecursionError):
         return False
 
@@ -351,7 +351,9 @@ def edit_plan(text: str, lab: str, name: str, entry: CommentedMap, page: str | N
 
 def _entry_line(text: str, lab: str, name: str) -> int:
     lines: dict[tuple, int] = {}
-    index_lines(yaml.compose(text, Loader=yaml.SafeLoader), (), lines, [], PLAN_FILE)
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:  # an empty file
+        index_lines(root, (), lines, [], PLAN_FILE)
     return lines[("labs", lab, "notebooks", name)]
 
 

@@ -61,7 +61,8 @@ def one_bibliography(bodies: list[str], cites: bool = False) -> list[str]:
     asked = [bool(REFS_DIV.search(body)) for body in bodies]
     pages = [i for i, body in enumerate(stripped) if asked[i] and not body.strip()]
     if pages:
-        stripped[pages[-1]] = REFS_DIV.search(bodies[pages[-1]]).group(0)  # with its own options
+        found = REFS_DIV.search(bodies[pages[-1]])
+        stripped[pages[-1]] = found.group(0) if found else ""  # with its own options
         return [*stripped, ""]
     return [*stripped, REFERENCES_CHAPTER if cites or any(asked) else ""]
 

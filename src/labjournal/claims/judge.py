@@ -112,7 +112,7 @@ class Verdict:
     stopped: str = ""  # why adding seeds stopped, for a claim left undecided (see labjournal.pipeline.decide)
     notes: list[str] = field(default_factory=list)  # what undermines its runs (a seed never used)
     familywise_p: float | None = None  # the claim's Holm-adjusted p-value, where the journal asks
-    sensitivity: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    sensitivity: list[tuple[str, list[tuple[str, VerdictKind]]]] = field(default_factory=list)
     revisions: list[str] = field(default_factory=list)  # encodings changed after results existed
     pending: str = ""  # claims.yml differs from the ledger: what the next run or report records
     familywise: str = "holm"  # "none": the journal's claims are not corrected as a family
@@ -207,7 +207,7 @@ def _leaves(expectation: Expectation) -> list[tuple[str, Comparison | Trend]]:
 
 def sensitivity(
     results: Results, expectation: Expectation, design: Design, margins: Margins
-) -> list[tuple[str, list[tuple[str, str]]]]:
+) -> list[tuple[str, list[tuple[str, VerdictKind]]]]:
     """For every part with `across: [param]`: its verdict at each value of those parameters
     (shown beside the claim, never counted: the claim is judged where it was declared)."""
     table = []
@@ -231,7 +231,7 @@ def _moved(kind: str, measure: Comparison | Trend, param: str | None, value: Any
             update.update(at={**measure.at, param: value}, than={**measure.than, param: value})
         else:
             update.update(at={**measure.at, param: value})
-    return Expectation(**{kind: measure.model_copy(update=update)})
+    return Expectation.model_validate({kind: measure.model_copy(update=update)})
 
 
 def evaluate_all(

@@ -66,7 +66,12 @@ def encoding_of(claim: Claim, settings: ClaimsFile) -> dict[str, Any]:
         found = table.of(measure.model_copy(update={"margin": None}))
         if found is not None:
             margins[measure.metric] = found[0]
-    encoding = {"lab": claim.lab, "sentence": claim.sentence, "expect": expect, "margins": margins}
+    encoding: dict[str, Any] = {
+        "lab": claim.lab,
+        "sentence": claim.sentence,
+        "expect": expect,
+        "margins": margins,
+    }
     if claim.margin is not None:
         encoding["margin"] = claim.margin
     encoding["familywise"] = settings.familywise

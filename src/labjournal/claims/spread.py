@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats
@@ -33,9 +33,11 @@ from scipy import stats
 from labjournal.claims.evidence import DECIDED, SUPPORTED, Evidence, Part, _g
 from labjournal.claims.power import POWER, normal_seeds
 
+Alternative = Literal["two-sided", "less", "greater"]
+
 
 def pitman_morgan(
-    x: list[float], y: list[float], ratio: float = 1.0, alternative: str = "two-sided"
+    x: list[float], y: list[float], ratio: float = 1.0, alternative: Alternative = "two-sided"
 ) -> float:
     """The p-value of the Pitman–Morgan test of var(x) / var(y) = `ratio` for paired x and y
     (`alternative` "greater": the ratio is larger than `ratio`)."""
@@ -96,7 +98,7 @@ class SpreadEvidence(Evidence):
         )
         return low, high
 
-    def _pm_p(self, log_ratio: float, alternative: str) -> float:
+    def _pm_p(self, log_ratio: float, alternative: Alternative) -> float:
         return pitman_morgan(self.at_values, self.than_values, math.exp(log_ratio), alternative)
 
     @property

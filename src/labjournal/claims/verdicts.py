@@ -165,11 +165,11 @@ def claim_p(verdict: VerdictKind, parts: list[Evidence]) -> float:
     return min(adjusted)
 
 
-def holm(verdicts: list[str], parts: list[list[Evidence]], alpha: float) -> list[float]:
+def holm(verdicts: list[VerdictKind], parts: list[list[Evidence]], alpha: float) -> list[float]:
     """Holm-adjusted p-values of the claims' verdicts (1.0 for claims with nothing to judge)."""
     from statsmodels.stats.multitest import multipletests
 
-    raw = [claim_p(v, p) if p else 1.0 for v, p in zip(verdicts, parts, strict=True)]  # type: ignore[arg-type]
+    raw = [claim_p(v, p) if p else 1.0 for v, p in zip(verdicts, parts, strict=True)]
     if not raw:
         return []
     return [float(p) for p in multipletests(raw, alpha=alpha, method="holm")[1]]

@@ -6,6 +6,7 @@ imported only by the command that runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from labjournal.options import ProfileOption, flag
 from labjournal.run.options import RunOptions, VerifyOptions
@@ -99,7 +100,7 @@ class Command:
     """A command as `labjournal --help` lists it: its help line and its options record."""
 
     help: str
-    options: type
+    options: type[Any]
     in_a_journal: bool = True  # discovers the journal (from --project, else upward from here)
     starts_at: str | None = None  # the option whose folder the search starts from, if not here
 

@@ -98,7 +98,7 @@ class Resolver:
     def _loader(self, name: str, spec: Dataset, variant: str, cache: FingerprintCache) -> DataSource:
         folders = [str(folder) for folder in (self.root, *self.pythonpath)]
         try:
-            found = Found(**call_loader(str(spec.loader), variant, self.root, folders))  # type: ignore[arg-type]
+            found = call_loader(str(spec.loader), variant, self.root, folders)
         except DataUnavailableError as exc:
             raise DataUnavailableError(f"dataset '{name}': {exc}") from exc
         path = Path(found.path)

@@ -32,8 +32,8 @@ class Found:
     variant: str | None = None  # the variant actually found; by default the one asked for
 
 
-def call_loader(loader: str, variant: str, root: Path, folders: list[str]) -> dict[str, object]:
-    """What the loader found (`Found`'s fields), or a DataUnavailableError saying why not."""
+def call_loader(loader: str, variant: str, root: Path, folders: list[str]) -> Found:
+    """What the loader found, or a DataUnavailableError saying why not."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([*folders, *filter(None, [env.get("PYTHONPATH")])])
     done = subprocess.run(
@@ -52,7 +52,8 @@ def call_loader(loader: str, variant: str, root: Path, folders: list[str]) -> di
         where = ", ".join(folders)
         hint = f" (modules are imported from the project folder and its pythonpath: {where})"
         raise DataUnavailableError(result["error"] + (hint if result.get("import") else ""))
-    return dict(result["found"])
+    found = result["found"]
+    return Found(str(found["path"]), str(found.get("description") or ""), found.get("variant"))
 
 
 def _run(loader: str, variant: str) -> dict[str, object]:

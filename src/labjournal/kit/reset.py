@@ -53,7 +53,7 @@ import sysconfig
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 # The standard library's and the installed distributions' folders: modules found there are kept.
 LIBRARY_ROOTS = tuple(

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from labjournal.errors import NoParametersCell, PlanError
 from labjournal.files import canonical_json, expand
@@ -217,7 +218,7 @@ def load_plan(path: str | Path) -> Plan:
     return plan
 
 
-def _pydantic_problem(shown: str, err: dict, lines: dict[tuple, int]) -> str:
+def _pydantic_problem(shown: str, err: ErrorDetails, lines: dict[tuple, int]) -> str:
     # pydantic appends the union member or the type tried ("list[int]", "int") to the location.
     loc = tuple(
         part for part in err["loc"] if not (isinstance(part, str) and ("[" in part or part in _TYPE_TAGS))

@@ -32,7 +32,9 @@ class Schedule:
         return cls((), alpha)
 
     @classmethod
-    def schedule(cls, first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY) -> S:
+    def schedule(
+        cls: type[S], first: int, batch: int, most: int, alpha: float = ALPHA, boundary: str = BOUNDARY
+    ) -> S:
         """Looks at `first`, `first + batch`, ... up to `most` seeds."""
         looks = list(range(max(first, 2), most + 1, max(batch, 1)))
         if not looks or looks[-1] != most:

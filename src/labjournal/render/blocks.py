@@ -126,7 +126,7 @@ class Figures(_Placing):
             page=self.state.page,
             lab=lab,
             name=name,
-            source=self.results.store_root / row.run_dir / record["path"],
+            source=self.results.store_root / row.folder / record["path"],
             target=f"figures/{short_key(row.key)}/{name}.png",
             caption=record["caption"],
             alt=record.get("alt") or record["caption"],
@@ -370,8 +370,8 @@ class Tables(_Placing):
     ) -> Markup:
         """A table a run recorded itself (record.table), e.g. the gradient-check errors, labelled
         `tbl-<lab>-<name>` (or `label=`)."""
-        if note := self.state.not_run(ref):
-            return note.note()
+        if pending := self.state.not_run(ref):
+            return pending.note()
         if failed := self._failed_needed(ref, seed, params):
             return self._failed_table(
                 ref, failed, name, caption, self._label("tbl", label, failed[0].lab, name)

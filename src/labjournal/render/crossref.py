@@ -55,8 +55,8 @@ def _place(page: str, rendered: str, at: int, needle: str, source: str, source_n
     for number, line in enumerate(source.splitlines(), start=1):
         if needle in line:
             return Place(page, number, f"{source_name}:{number}")
-    line = rendered.count("\n", 0, at) + 1
-    return Place(page, line, f"{page}:{line} (as rendered)")
+    rendered_line = rendered.count("\n", 0, at) + 1
+    return Place(page, rendered_line, f"{page}:{rendered_line} (as rendered)")
 
 
 def check_references(pages: list[tuple[str, str, str, str]]) -> None:
@@ -185,7 +185,7 @@ def bibliography_keys(path: Path) -> set[str] | None:
     if path.suffix == ".json":
         import json
 
-        return {entry.get("id") for entry in json.loads(text) if isinstance(entry, dict)}
+        return {str(entry["id"]) for entry in json.loads(text) if isinstance(entry, dict) and "id" in entry}
     return None
 
 

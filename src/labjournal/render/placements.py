@@ -55,7 +55,7 @@ class Placements:
     def notebook(self, store_root: Path, row: IndexRow) -> str:
         """A Markdown link to the run's executed notebook, published under runs/ with the site."""
         key = row.key
-        self.notebooks[key] = store_root / row.run_dir / "notebook.ipynb"
+        self.notebooks[key] = store_root / row.folder / "notebook.ipynb"
         self.notebook_titles[key] = run_title(row) + (" · failed" if row.status == "failed" else "")
         return f"[{short_key(key, KEY_SHOWN)}](runs/{short_key(key)}.html)"
 

@@ -11,6 +11,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from labjournal.errors import FailedRunsError, RenderError, ResultLookupError
@@ -57,7 +58,7 @@ class Problems:
 def calling_line(source: Path) -> int | None:
     """The line of the page `source` whose expression is running now (Jinja's compiled page is
     on the stack, its template maps the line)."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_filename == str(source):
             template = frame.f_globals.get("__jinja_template__")

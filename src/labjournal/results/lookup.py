@@ -290,11 +290,7 @@ class Results:
         return self._commit_cache[run_dir]
 
     def metrics_of(self, row: IndexRow) -> dict[str, Any]:
-        run_dir = row.run_dir
-        if run_dir is None:
-            raise ResultLookupError(
-                f"{row.lab}/{row.experiment}: run {row.key[:16]} has no folder in the store"
-            )
+        run_dir = row.folder
         if run_dir not in self._metrics_cache:
             self._metrics_cache[run_dir] = read_json(self.store_root / run_dir / METRICS)
         return self._metrics_cache[run_dir]

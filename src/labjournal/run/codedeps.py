@@ -23,6 +23,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeGuard
 
 import nbformat
 
@@ -105,7 +106,7 @@ def _module_file(root: Path, parts: list[str]) -> Path | None:
     return None
 
 
-def _type_checking_only(node: ast.AST) -> bool:
+def _type_checking_only(node: ast.AST) -> TypeGuard[ast.If]:
     test = getattr(node, "test", None)
     return isinstance(node, ast.If) and (
         (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
@@ -120,7 +121,7 @@ def _nodes(tree: ast.AST):  # noqa: ANN202 - a generator of nodes
         node = stack.pop()
         yield node
         if _type_checking_only(node):
-            stack.extend(node.orelse)  # type: ignore[attr-defined]
+            stack.extend(node.orelse)
             continue
         stack.extend(ast.iter_child_nodes(node))
 

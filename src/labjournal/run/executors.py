@@ -149,7 +149,8 @@ class LocalExecutor(Executor):
         if self.terminated:
             return
         self.terminated = True
-        workers = [process.pid for process in (self.pool._processes or {}).values()]  # noqa: SLF001
+        processes = (self.pool._processes or {}).values()  # noqa: SLF001
+        workers = [process.pid for process in processes if process.pid is not None]  # started ones
         for pid in workers:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGSTOP)

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+from types import FrameType
 from typing import Any
 
 from labjournal.kit.reset import LIBRARY_ROOTS as _LIBRARY_ROOTS  # standard library only, too
@@ -52,7 +53,7 @@ def _from_import_system() -> bool:
     `importlib.metadata` and `pkgutil` scanning it for distributions (through `pathlib` or not).
     The frames above the hook are walked until the first one outside the standard library's
     path helpers."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(6):
         if frame is None:
             return False
