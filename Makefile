@@ -53,6 +53,7 @@ test: $(STAMP)           ## unit tests and the end-to-end test of the quick prof
 lint: $(STAMP)
 	$(BIN)/ruff check src tests experiments bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy  # src/, as [tool.mypy] in pyproject.toml says
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
