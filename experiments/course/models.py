@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -24,6 +26,15 @@ class LogisticRegression(nn.Module):
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
 
+@dataclass
+class _Bank:
+    """Masks drawn ahead (0 or 1/(1-p)) and how many of them are used; a plain object, so that
+    taking the next masks is not a module attribute assignment (nn.Module's __setattr__)."""
+
+    masks: torch.Tensor
+    used: int = 0
+
+
 class Dropout(nn.Module):
     """Inverted dropout, as `nn.Dropout`, with masks drawn from its own generator (the run's
     dropout stream, course.rng), so that dropout does not move any other random draw.
@@ -39,18 +50,18 @@ class Dropout(nn.Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.generator, self.bank = p, generator, bank
         self.drawing = True  # False: act as the identity without drawing (course.train.count_epoch_flops)
-        self._masks, self._used = torch.empty(0), 0
+        self._bank = _Bank(torch.empty(0))
 
     def _next_mask(self, like: torch.Tensor) -> torch.Tensor:
-        n = like.numel()
-        if self._used + n > len(self._masks) or self._masks.device != like.device:
+        bank, n = self._bank, like.numel()
+        if bank.used + n > len(bank.masks) or bank.masks.device != like.device:
             keep = torch.rand(
                 max(self.bank, n), generator=self.generator, dtype=like.dtype, device=like.device
             )
-            self._masks, self._used = keep.ge_(self.p).mul_(1.0 / (1.0 - self.p)), 0  # 0 or 1/(1-p)
-        mask = self._masks[self._used : self._used + n].view_as(like)
-        self._used += n
-        return mask
+            bank.masks, bank.used = keep.ge_(self.p).mul_(1.0 / (1.0 - self.p)), 0  # 0 or 1/(1-p)
+        start = bank.used
+        bank.used = start + n
+        return bank.masks[start : start + n].view_as(like)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0 or not self.drawing:
