@@ -123,7 +123,7 @@ def direct_execution(project: Path, profile: str, workdir: Path) -> float:
                         namespace.update(spec.parameters)
         finally:
             os.chdir(cwd)
-            record._default.cache_clear()
+            record.reset()
             plt.close("all")
         done[item.key] = run_dir
     return time.perf_counter() - started

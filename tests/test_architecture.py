@@ -230,3 +230,17 @@ def test_every_exception_is_defined_in_the_errors_module() -> None:
             ):
                 elsewhere.append(f"{path.relative_to(PACKAGE)}::{node.name}")
     assert not elsewhere, elsewhere
+
+
+def test_every_environment_variable_is_named_in_names_py() -> None:
+    """labjournal's environment variables are named once (labjournal.names); every other module uses
+    the names, so a reader finds them all in one place."""
+    import re
+
+    literal = re.compile(r"[\"']LABJOURNAL_[A-Z_]+[\"']")
+    found = {
+        str(path.relative_to(PACKAGE)): literal.findall(path.read_text(encoding="utf-8"))
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "names.py"
+    }
+    assert not {path: names for path, names in found.items() if names}

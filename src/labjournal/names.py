@@ -14,7 +14,6 @@ RUN_KEY_ENV = "LABJOURNAL_RUN_KEY"  # the run's cache key, stamped into every fi
 INPUTS_ENV = "LABJOURNAL_INPUTS"  # for summary notebooks: the JSON list of the runs they read
 THREADS_ENV = "LABJOURNAL_THREADS"  # this worker's share of the cores
 DEVICE_ENV = "LABJOURNAL_DEVICE"  # auto, cpu or cuda: where this run trains (see kit.runtime.setup)
-PYTHONPATH_ENV = "LABJOURNAL_PYTHONPATH"  # the notebook's folder and the plan's pythonpath, first on sys.path
 SOURCES_ENV = "LABJOURNAL_DATA_SOURCES"  # the run's resolved datasets, as JSON (labjournal.kit.data)
 
 # The files of the results store, named once (labjournal.results.store reads and writes them).

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from labjournal.data.datasets import SOURCES_ENV, DataSource, sources_to_env
-from labjournal.names import DEVICE_ENV, PYTHONPATH_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
+from labjournal.names import DEVICE_ENV, RUN_DIR_ENV, RUN_KEY_ENV, THREADS_ENV
 from labjournal.run.cache import KeyedRun
 
 
@@ -48,11 +48,11 @@ def run_environment(
     pythonpath: list[Path] | None = None,
 ) -> dict[str, str]:
     """What a run's notebook finds in its environment: its folder, key, thread share, device,
-    data and import path (a fresh kernel reads PYTHONPATH; a warm one LABJOURNAL_PYTHONPATH)."""
+    data and import path (PYTHONPATH: a fresh kernel starts with it, a warm one's reset puts it first
+    on sys.path: labjournal.kit.reset)."""
     folders = import_path(item.spec.notebook_path.parent, pythonpath or [])
     inherited = os.environ.get("PYTHONPATH", "")  # this process's: the scheduler never changes it
     return {
-        PYTHONPATH_ENV: folders,
         "PYTHONPATH": os.pathsep.join(part for part in (folders, inherited) if part),
         RUN_DIR_ENV: str(run_dir),
         RUN_KEY_ENV: item.key,

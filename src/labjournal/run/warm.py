@@ -35,11 +35,11 @@ from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 
-from labjournal.names import READS
+from labjournal.names import KERNEL_MAX_RUNS_ENV, READS
 from labjournal.run.kernel import IpcKernelManager
 
 ENGINE_NAME = "labjournal-warm"
-MAX_RUNS = int(os.environ.get("LABJOURNAL_KERNEL_MAX_RUNS", "40"))  # bounds what a notebook might leak
+MAX_RUNS = int(os.environ.get(KERNEL_MAX_RUNS_ENV, "40"))  # bounds what a notebook might leak
 # What labs import, read before the kernel's first run (labjournal.kit.reset keeps their warning
 # filters as start-up state); the read log first, so that none of it counts as a run's reading;
 # last, the libraries' objects frozen, so that the first reset need not walk them.
