@@ -37,7 +37,6 @@ except ImportError:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from labjournal.claims.adjust import adjusted_evidence  # noqa: E402
-from labjournal.pipeline.decide import _decide  # noqa: E402
 from labjournal.claims.evidence import Evidence, seed_slope  # noqa: E402
 from labjournal.claims.file import Claim  # noqa: E402
 from labjournal.claims.judge import Verdict, apply_holm  # noqa: E402
@@ -45,6 +44,7 @@ from labjournal.claims.ranks import ranked  # noqa: E402
 from labjournal.claims.sequential import Design  # noqa: E402
 from labjournal.claims.spread import spread_evidence  # noqa: E402
 from labjournal.claims.verdicts import judge  # noqa: E402
+from labjournal.pipeline.decide import _decide  # noqa: E402
 from labjournal.plan.schema import Decide  # noqa: E402
 from labjournal.records import StopReason  # noqa: E402
 

@@ -192,11 +192,11 @@ def test_a_part_leaning_the_wrong_way_beside_a_supported_one_is_never_futile() -
     """Futility stops a claim whose open parts would take more than twice the cap; but a part
     leaning the wrong way beside a supported one may yet be contradicted, so it keeps getting
     seeds (the mirror image, leaning the expected way, is stopped as futile)."""
-    from labjournal.pipeline.decide import _decide
     from labjournal.claims.evidence import PARTLY
     from labjournal.claims.file import Claim
     from labjournal.claims.judge import Verdict
     from labjournal.claims.verdicts import judge
+    from labjournal.pipeline.decide import _decide
     from labjournal.plan.schema import Decide
     from labjournal.records import StopReason
 

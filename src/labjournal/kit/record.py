@@ -25,15 +25,12 @@ from typing import Any
 
 import jsonschema
 
+from labjournal.errors import RecordError
 from labjournal.files import atomic_write_bytes, atomic_write_json
 from labjournal.names import METRICS, RUN_DIR_ENV, RUN_KEY_ENV
 
 FIGURE_DPI = 144
 SCHEMA_PATH = Path(__file__).with_name("metrics.schema.json")
-
-
-class RecordError(ValueError):
-    """A value that cannot be recorded (bad name, wrong type); the message says which."""
 
 
 @cache
