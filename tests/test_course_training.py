@@ -3,6 +3,9 @@ moving it, speed measured in steps, fused optimisers, and work done once per inp
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -214,6 +217,29 @@ def test_memo_computes_once_per_key(tmp_path, monkeypatch) -> None:
     memo.cached("demo", {"n": 3}, code, lambda: compute(3))
     assert calls == [3, 4, 3]
     assert not list((tmp_path / "course" / "demo").glob("*.part"))
+
+
+def test_memo_computes_once_when_two_runs_ask_at_the_same_time(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("LABJOURNAL_CACHE", str(tmp_path))
+    calls: list[str] = []
+
+    def compute() -> dict:
+        calls.append("computed")
+        time.sleep(0.3)  # the other run asks meanwhile
+        return {"value": 42}
+
+    results: list[dict] = []
+    runs = [
+        threading.Thread(
+            target=lambda: results.append(memo.cached("slow", {"n": 1}, ("course.memo",), compute))
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert calls == ["computed"] and results == [{"value": 42}, {"value": 42}]
 
 
 def test_a_split_and_its_baselines_are_prepared_once(canonical, tmp_path, monkeypatch) -> None:  # noqa: F811

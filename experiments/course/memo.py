@@ -6,9 +6,10 @@ and pickled under `<cache>/course/<kind>/` (the cache folder of labjournal.kit.d
 `LABJOURNAL_CACHE` folder, else ~/.cache/labjournal). The key is a hash of everything the result
 depends on: the data's content fingerprint (from the engine), the parameters, the versions of the
 libraries that compute it, and the source of the course modules that do (`code`); editing any of
-them computes it again. A missing, unreadable or unwritable cache only costs the time. Results
-are plain values (builtins, NumPy, pandas): a class of the course itself may be imported anew
-between two runs in one kernel, and its pickles would then not load.
+them computes it again. A missing, unreadable or unwritable cache only costs the time. Runs
+that need the same result at the same time take turns: one computes, the others read it back.
+Results are plain values (builtins, NumPy, pandas): a class of the course itself may be imported
+anew between two runs in one kernel, and its pickles would then not load.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import json
 import os
 import pickle
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from importlib import metadata
 from pathlib import Path
 from typing import TypeVar
@@ -59,16 +61,46 @@ def folder() -> Path:
     return cache_dir() / "course"
 
 
-def cached(kind: str, parts: dict, code: tuple[str, ...], compute: Callable[[], T]) -> T:
-    """`compute()` once per key; later calls read the pickled result back."""
-    path = folder() / kind / f"{key_of(kind, parts, code)[:32]}.pkl"
+_MISSING = object()
+
+
+def _load(path: Path) -> object:
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
-    result = compute()
-    _store(path, result)
+        return _MISSING
+
+
+@contextmanager
+def _computing(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock file while its result is computed: two runs that need the same result at
+    the same time (two workers starting neighbouring grid points) compute it once, the second
+    waiting for the first and reading its result. Where no lock can be taken, nobody waits; the
+    lock goes with the file's closing or the process's end."""
+    with ExitStack() as stack:
+        with suppress(ImportError, OSError):
+            import fcntl
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = stack.enter_context(open(path.with_suffix(".lock"), "a"))
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def cached(kind: str, parts: dict, code: tuple[str, ...], compute: Callable[[], T]) -> T:
+    """`compute()` once per key; later calls, here or in another process, read the pickled
+    result back."""
+    path = folder() / kind / f"{key_of(kind, parts, code)[:32]}.pkl"
+    found = _load(path)
+    if found is not _MISSING:
+        return found  # type: ignore[return-value]
+    with _computing(path):
+        found = _load(path)  # computed while this run waited for the lock
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        result = compute()
+        _store(path, result)
     return result
 
 
