@@ -4,9 +4,11 @@ digest on the PDF and in the site."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import SQUARE_CELL, write_notebook
 
@@ -193,7 +195,15 @@ def test_runtime_setup_makes_torch_deterministic_and_says_what_it_cannot(monkeyp
     monkeypatch.setattr(record, "device", lambda name: None)  # no metrics.json written here
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     monkeypatch.setenv("LABJOURNAL_DEVICE", "cpu")
-    before = torch.are_deterministic_algorithms_enabled()
+    monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "")  # setup sets it: undone after the test
+    monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
+    # setup changes this process's global state; the tests after see it as it was.
+    before = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
+    cudnn = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    generators = random.getstate(), np.random.get_state(), torch.get_rng_state()
     try:
         runtime.setup(3)
         first = torch.rand(4)
@@ -208,4 +218,8 @@ def test_runtime_setup_makes_torch_deterministic_and_says_what_it_cannot(monkeyp
         assert "PYTHONHASHSEED" not in " ".join(runtime.not_controlled())
         assert torch.equal(runtime.generator(3).initial_seed() * torch.ones(1), 3 * torch.ones(1))
     finally:
-        torch.use_deterministic_algorithms(before)
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
+        random.setstate(generators[0])
+        np.random.set_state(generators[1])
+        torch.set_rng_state(generators[2])
