@@ -7,8 +7,9 @@ import functools
 import http.server
 import os
 import shutil
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,20 @@ def add_second_lab(project: Path, name: str = "other", page: str = "demo.qmd") -
         .replace("page: demo.qmd", f"page: {page}")
     )
     plan.write_text(text + copy.replace("[1.0, 2.0, 3.0]", "[5.0, 6.0]").replace("[1.0, 2.0]", "[5.0, 6.0]"))
+
+
+@pytest.fixture(autouse=True)
+def _import_state_kept() -> Iterator[None]:
+    """Each test finds `sys.modules` and `sys.path` as the tests before found them. A test that runs
+    the warm kernel's reset in this process (`kit.reset.forget_local_modules`) drops every module
+    of this checkout from `sys.modules` (course, conftest, the tests themselves); a later test
+    would then patch a fresh copy of a module that the functions it imported never see."""
+    modules, path = dict(sys.modules), list(sys.path)
+    yield
+    sys.path[:] = path
+    for name, module in modules.items():
+        if sys.modules.get(name) is not module:
+            sys.modules[name] = module
 
 
 @pytest.fixture
