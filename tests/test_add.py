@@ -290,7 +290,7 @@ def test_a_new_labs_page_that_does_not_exist_is_created_and_listed_in_quarto_yml
     after = '        text: "Lab 01: Fitting a line"\n'
     assert quarto.read_text() == before.replace(after, after + entry)
     pages = [p.source for p in Project(project).site_config().pages]
-    assert pages == ["index.qmd", "lab02.qmd"]
+    assert pages == ["index.qmd", "lab02.qmd", "claims.qmd"]  # a new lab before the Claims page
     assert main(["--project", str(project), "render"]) == 0  # the stub renders, with its note
     assert "Experiments not run yet" in (project / "_build" / "lab02.qmd").read_text()
 
