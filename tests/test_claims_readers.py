@@ -277,3 +277,15 @@ def test_the_claims_page_opens_with_a_summary_and_links_one_page_per_grid_point(
     assert re.search(r"Δ 3\.0\d* \[", page) and "(deciding)" not in page
     lab = (out / "demo.qmd").read_text()
     assert "the square: two vs one: Δ" in lab.replace("\\", "")
+
+
+def test_a_part_far_past_its_margin_is_drawn_whole() -> None:
+    """A difference 40 margins from zero beside one near zero: both bars lie inside the axis (log
+    beyond ±1 margin), so neither is cut to an arrow at the edge."""
+    v = _verdict(_part("less", 0.5, 0.0, margin=0.004), _part("less", 0.7, 0.5))  # about −38 and +1.5 margins
+    (ax,) = forest_figure(view(v)).axes
+    low, high = ax.get_xlim()
+    bars = [line for line in ax.get_lines() if len(line.get_xdata()) == 2]
+    assert bars and all(low <= x <= high for line in bars for x in line.get_xdata())
+    assert all(line.get_marker() not in ("<", ">") for line in ax.get_lines())
+    assert ax.get_xscale() == "symlog"

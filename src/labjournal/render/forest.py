@@ -30,7 +30,9 @@ COLOURS = {
     "inconclusive": "#6d6d6d",
     "not-run": "#b0b7c0",
 }
-LIMIT = 10.0  # margins: a bar reaching further is cut at the edge, with an arrow
+LIMIT = 1000.0  # margins: a bar reaching further is cut at the edge, with an arrow
+# The axis is linear within ±1 margin and logarithmic beyond (matplotlib's symlog), so a part far
+# past its margin (a loss 40 margins lower) is drawn whole beside one near it.
 ROW_INCHES = 0.5
 WIDTH_INCHES = 6.0
 
@@ -55,7 +57,7 @@ def _extent(parts: list[PartView]) -> float:
     for part in parts:
         mean, interval = _scaled(part)
         ends += [abs(x) for x in (*(interval or ()), *(() if mean is None else (mean,)))]
-    return min(LIMIT, max(ends) * 1.12 + 0.3)
+    return min(LIMIT, max(ends) * 1.6 + 0.3)
 
 
 def _row(ax: Axes, y: float, part: PartView, edge: float) -> None:
@@ -119,6 +121,7 @@ def forest_figure(claim: ClaimView) -> Figure:
     """The claim's forest plot (the module's docstring)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import FuncFormatter
 
     parts = claim.parts
     height = 0.75 + ROW_INCHES * max(1, len(parts))
@@ -131,11 +134,13 @@ def forest_figure(claim: ClaimView) -> Figure:
     for y, part in enumerate(parts):
         _row(ax, y, part, edge)
     _labels(ax, parts)
+    ax.set_xscale("symlog", linthresh=1.0, linscale=1.0)
     ax.set_xlim(-edge, edge)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}".replace("-", "\u2212")))
     ax.set_ylim(len(parts) - 0.5, -0.5)
     ax.set_yticks([])
     ax.tick_params(axis="x", labelsize=7)
-    ax.set_xlabel("estimate ÷ margin · grey: ±margin · green: expected side", fontsize=7)
+    ax.set_xlabel("estimate ÷ margin (log beyond ±1) · grey: ±margin · green: expected side", fontsize=7)
     for spine in ("top", "right", "left"):
         ax.spines[spine].set_visible(False)
     fig.add_artist(Rectangle((0, 0), 0.008, 1, transform=fig.transFigure, color=_colour(claim.verdict)))
