@@ -125,3 +125,16 @@ def test_a_claim_figure_placed_on_no_page_is_named_at_the_claim(faked: Path, cap
         "error: report/claims.yml:3: claim 'grows': claim figure 'demo/squares/nope' is not placed on any "
         "page (at report/claims.qmd:5)"
     )
+
+
+def test_a_quarto_code_cell_is_a_problem_at_its_line_not_text_on_the_page(faked: Path) -> None:
+    """```{python} in a page would be printed as code by the built-in engine and run outside the plan
+    by Quarto: neither is a number the journal can vouch for. A fence with a plain language is code
+    shown, and fine."""
+    page = "---\ntitle: Demo\n---\n\n```python\nprint(2)\n```\n\n```{python}\n#| echo: false\nprint(1 + 1)\n```\n"
+    (faked / "report" / "index.qmd").write_text(page)
+    with pytest.raises(RenderError) as caught:
+        render_journal(Project(faked))
+    (line,) = [x for x in str(caught.value).splitlines() if x.startswith("report/index.qmd")]
+    assert line.startswith("report/index.qmd:9: a Quarto code cell ({python}) is not run by labjournal")
+    assert "{{ metric(...) }}" in line and "```python (no braces)" in line

@@ -27,6 +27,7 @@ from labjournal.plan.model import load_plan
 from labjournal.project import PDF_NAME, Project, SiteConfig
 from labjournal.records import KEY_SHOWN, short_key
 from labjournal.render.blocks import Figures, Tables
+from labjournal.render.cells import executable_cell_problems
 from labjournal.render.claim_blocks import ClaimBlocks
 from labjournal.render.crossref import (
     bibliography_keys,
@@ -152,6 +153,7 @@ class Renderer:
         report = self.project.report_dir.name
         self.checked = [(name, out, text, f"{report}/{name}") for name, (text, out) in done.items()]
         self.problems.add(reference_problems(self.checked))
+        self.problems.add(executable_cell_problems(self.checked))
 
     def check_targets(self, files: list[str]) -> None:
         """Images, local links and citations of the rendered pages point at something. Then every
