@@ -180,6 +180,8 @@ def test_check_prints_one_block_per_claim_that_reads_at_80_columns() -> None:
             assert f" {part.estimate}: {part.verdict} " in joined
             assert any(line.startswith("     ") and line.endswith(f": {part.verdict}") for line in lines)
     assert "contradicted by part 2" in out and "┃" not in out and "│" not in out
+    counts = next(line for line in lines if "\u00a0" in line)
+    assert "0\u00a0" not in counts  # only the verdicts that occur, each count kept with its name
 
 
 def test_revisions_read_in_words() -> None:

@@ -126,7 +126,8 @@ def print_table(
         print_claim(out, v, labels)
     out.print()
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
-    say(out, ", ".join(f"{n} {name}" for name, n in counts.items()))
+    # only the verdicts that occur, each count held to its name (a no-break space) when lines wrap
+    say(out, ", ".join(f"{n}\u00a0{name}" for name, n in counts.items() if n) or "no claims")
     say(out, escape(f"Judged with {design.describe()}; {family_sentence(familywise).replace('**', '')}"))
     for trouble in sorted({v.ledger for v in verdicts if v.ledger}):
         say(out, f"[bold red]The claims ledger:[/] {escape(trouble)}")

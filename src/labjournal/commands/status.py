@@ -20,7 +20,7 @@ def main(project: Project, options: StatusOptions, console: Console) -> None:
         if stage.fresh:
             out.print(f"[green]{stage.stage}: up to date[/]")
             continue
-        count = f" ({len(stage.runs)} runs)" if stage.runs else ""
+        count = f" ({len(stage.runs)} run{'s' if len(stage.runs) != 1 else ''})" if stage.runs else ""
         out.print(f"[yellow]{stage.stage}: stale{count}[/]")
         for why in stage.reasons:
             out.print(f"  {escape(why)}")
