@@ -305,7 +305,11 @@ def test_an_existing_page_not_listed_is_listed_and_kept_as_it_is(tmp_path: Path,
     assert _add(project, path, "--lab", "speed", "--page", "speed.qmd") == 0
     assert (project / "report" / "speed.qmd").read_text() == written
     assert "# the pages, in order" in quarto.read_text()
-    assert [p.source for p in Project(project).site_config().pages] == ["index.qmd", "speed.qmd", "claims.qmd"]
+    assert [p.source for p in Project(project).site_config().pages] == [
+        "index.qmd",
+        "speed.qmd",
+        "claims.qmd",
+    ]
     assert "Created" not in capsys.readouterr().err
     other = _notebook(project, "other.ipynb")
     before = quarto.read_bytes()
