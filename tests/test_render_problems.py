@@ -108,7 +108,7 @@ def test_a_bad_claim_is_named_at_its_line_in_claims_yml_by_render_as_by_check(
     check, render = _errors(faked, capsys, "check", "render")
     assert check.startswith(f"error: {where}"), check
     assert render.startswith(check), render  # the same error, then the page that asked for it
-    assert render.endswith("(at report/demo.qmd:5)") or render == check
+    assert render.endswith("(asked by report/demo.qmd:5)") or render == check
 
 
 def test_a_claim_figure_placed_on_no_page_is_named_at_the_claim(faked: Path, capsys) -> None:
@@ -123,8 +123,19 @@ def test_a_claim_figure_placed_on_no_page_is_named_at_the_claim(faked: Path, cap
     (render,) = _errors(faked, capsys, "render")
     assert render == (
         "error: report/claims.yml:3: claim 'grows': claim figure 'demo/squares/nope' is not placed on any "
-        "page (at report/claims.qmd:5)"
+        "page (asked by report/claims.qmd:5)"
     )
+
+
+def test_a_bad_claim_asked_for_by_several_pages_is_said_once_with_every_page(faked: Path, capsys) -> None:
+    (faked / "report" / "claims.yml").write_text(CLAIM.format(rest=EXPECT.format(metric="cube")))
+    (faked / "report" / "demo.qmd").write_text(
+        "---\ntitle: Demo\n---\n\nSquares grow. {{ claim('grows') }}\n"
+    )
+    (faked / "report" / "index.qmd").write_text("---\ntitle: Home\n---\n\nSee. {{ claim('grows') }}\n")
+    (render,) = _errors(faked, capsys, "render")
+    assert render.count("report/claims.yml:") == 1, render
+    assert render.endswith("(asked by report/index.qmd:5, report/demo.qmd:5)"), render
 
 
 def test_a_quarto_code_cell_is_a_problem_at_its_line_not_text_on_the_page(faked: Path) -> None:

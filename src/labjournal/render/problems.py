@@ -25,12 +25,19 @@ _PLACE = re.compile(r"^([\w./-]+?):(\d+)")  # where a check's message starts: re
 @dataclass
 class Problems:
     found: list[tuple[str, int, str]] = field(default_factory=list)  # (page, line, message)
+    asked: dict[str, list[str]] = field(default_factory=dict)  # a located message: the pages asking
 
     def at(self, shown: str, line: int | None, message: str) -> None:
         """A problem at `shown` (report/x.qmd) and line; a message that names its own place (an
-        error in claims.yml) leads with it, and says which page asked."""
+        error in claims.yml) leads with it, once, and says which pages asked."""
         where = f"{shown}:{line}" if line else shown
-        text = f"{message} (at {where})" if LOCATED.match(message) else f"{where}: {message}"
+        if LOCATED.match(message):
+            asked = self.asked.setdefault(message, [])
+            if where not in asked:
+                asked.append(where)
+            if len(asked) > 1:  # said already: the pages that asked are listed there
+                return
+        text = f"{message} (asked by {where})" if LOCATED.match(message) else f"{where}: {message}"
         if not any(found == text for *_, found in self.found):  # the second pass says it again
             self.found.append((Path(shown).name, line or 0, text))
 
@@ -52,7 +59,14 @@ class Problems:
             return
         rank = {page: i for i, page in enumerate(pages)}
         ordered = sorted(self.found, key=lambda found: (rank.get(found[0], len(pages)), found[1]))
-        raise RenderError("\n".join(text for *_, text in ordered))
+        raise RenderError("\n".join(self._asked_by_all(text) for *_, text in ordered))
+
+    def _asked_by_all(self, text: str) -> str:
+        """A located message with every page that asked for it, not only the first."""
+        for message, asked in self.asked.items():
+            if len(asked) > 1 and text == f"{message} (asked by {asked[0]})":
+                return f"{message} (asked by {', '.join(asked)})"
+        return text
 
 
 def calling_line(source: Path) -> int | None:
