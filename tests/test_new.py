@@ -151,3 +151,16 @@ def test_install_spec_without_an_installed_distribution_is_the_package_name(monk
 
     monkeypatch.setattr(metadata, "distribution", missing)
     assert install_spec() == "labjournal"
+
+
+def test_new_says_when_its_makefile_installs_from_a_folder_of_this_machine(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr("labjournal.commands.new.install_spec", lambda: "/src/labjournal-checkout")
+    assert main(["new", str(tmp_path / "a")]) == 0
+    assert "installs labjournal from /src/labjournal-checkout, a folder of this machine" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    monkeypatch.setattr("labjournal.commands.new.install_spec", lambda: "labjournal==0.1.0")
+    assert main(["new", str(tmp_path / "b")]) == 0
+    assert "a folder of this machine" not in capsys.readouterr().err
