@@ -28,6 +28,11 @@ def flag(*flags: str, default: Any = None, factory: Any = None, **settings: Any)
     return dataclasses.field(default=default, metadata=metadata)
 
 
+def switch(*flags: str, help: str) -> Any:  # noqa: A002 - argparse's own name
+    """A flag that is off unless given (`store_true`)."""
+    return flag(*flags, default=False, action="store_true", help=help)
+
+
 def _arguments(options: type) -> list[dataclasses.Field[Any]]:
     return [f for f in dataclasses.fields(options) if "flags" in f.metadata]
 

@@ -78,18 +78,6 @@ class Part(_PartRequired, total=False):
     metric: str
 
 
-def default_margin(metric: str, scale: str, reference: float) -> tuple[float, str]:
-    """The smallest difference that matters, by the kind of metric (documented in the README)."""
-    name = metric.lower()
-    if scale == "log":
-        return math.log(1.2), "a ratio of 1.2 (log scale)"
-    if any(word in name for word in ("accuracy", "recall", "precision", "f1", "gap")):
-        return 0.01, "one percentage point"
-    if "epochs" in name:
-        return 1.0, "one epoch"
-    return 0.05 * abs(reference), "5 % of the reference value"
-
-
 @dataclass
 class Evidence:
     """One part: the per-seed values `at - than` (or per-seed slopes) and its verdict."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from labjournal.options import ProfileOption, flag
+from labjournal.options import ProfileOption, flag, switch
 from labjournal.run.options import RunOptions, VerifyOptions
 
 
@@ -35,12 +35,8 @@ class PlanOptions(ProfileOption):
 
 @dataclass(frozen=True)
 class CheckOptions(ProfileOption):
-    strict: bool = flag(
-        "--strict", default=False, action="store_true", help="also fail when a claim is inconclusive"
-    )
-    json: bool = flag(
-        "--json", default=False, action="store_true", help="every claim and its parts as JSON on stdout"
-    )
+    strict: bool = switch("--strict", help="also fail when a claim is inconclusive")
+    json: bool = switch("--json", help="every claim and its parts as JSON on stdout")
     familywise: str | None = flag(
         "--familywise",
         choices=("none", "holm"),
@@ -50,7 +46,7 @@ class CheckOptions(ProfileOption):
 
 @dataclass(frozen=True)
 class StatusOptions(ProfileOption):
-    json: bool = flag("--json", default=False, action="store_true", help="print the status as JSON")
+    json: bool = switch("--json", help="print the status as JSON")
 
 
 @dataclass(frozen=True)
@@ -77,10 +73,8 @@ class AddOptions:
 @dataclass(frozen=True)
 class PublishOptions(ProfileOption):
     target: str = flag("target", default="gh-pages", nargs="?", help="gh-pages (default) or a folder")
-    not_the_journal: bool = flag(
+    not_the_journal: bool = switch(
         "--not-the-journal",
-        default=False,
-        action="store_true",
         help="publish a build of a profile other than the default one, knowing it is not the journal to submit",
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labjournal.options import ProfileOption, flag
+from labjournal.options import ProfileOption, flag, switch
 
 FORCE_HELP = "re-execute even if cached: all (default), a lab, lab/notebook, lab/experiment or a key prefix"
 UNTIL_DECIDED_HELP = (
@@ -48,15 +48,13 @@ class RunOptions(ExecuteOptions):
         help="where runs execute: local worker processes (default) or a Dask cluster",
     )
     scheduler: str | None = flag("--scheduler", help="the Dask scheduler's address, e.g. tcp://host:8786")
-    until_decided: bool = flag("--until-decided", default=False, action="store_true", help=UNTIL_DECIDED_HELP)
+    until_decided: bool = switch("--until-decided", help=UNTIL_DECIDED_HELP)
     max_seeds: int | None = flag(
         "--max-seeds", type=int, help="with --until-decided: seeds per grid point at most"
     )
     budget: float | None = flag("--budget", type=float, metavar="MINUTES", help=BUDGET_HELP)
-    fresh_kernels: bool = flag(
+    fresh_kernels: bool = switch(
         "--fresh-kernels",
-        default=False,
-        action="store_true",
         help="start a new kernel for every run instead of reusing a worker's warm kernel",
     )
 
@@ -68,18 +66,14 @@ class VerifyOptions(ExecuteOptions):
     sample: int = flag(
         "--sample", default=10, type=int, metavar="K", help="re-execute K runs picked at random (default 10)"
     )
-    everything: bool = flag(
-        "--all", default=False, action="store_true", help="re-execute every run of the journal"
-    )
+    everything: bool = switch("--all", help="re-execute every run of the journal")
     seed: int = flag("--seed", default=0, type=int, help="the seed the sample is drawn with (default 0)")
     notebook: str | None = flag("--notebook", help="only this notebook's runs (lab/notebook or its name)")
-    twice: bool = flag(
+    twice: bool = switch(
         "--twice",
-        default=False,
-        action="store_true",
         help="execute each run twice: outputs that move are not reproducible",
     )
     pdf: str | None = flag(
         "--pdf", metavar="FILE", help="check a PDF's (or published folder's) digest instead"
     )
-    json: bool = flag("--json", default=False, action="store_true", help="the report as JSON on stdout")
+    json: bool = switch("--json", help="the report as JSON on stdout")
