@@ -126,11 +126,23 @@ def print_table(
         print_claim(out, v, labels)
     out.print()
     counts = {name: sum(v.verdict == name for v in verdicts) for name in VERDICT_STYLES}
-    # only the verdicts that occur, each count held to its name (a no-break space) when lines wrap
-    say(out, ", ".join(f"{n}\u00a0{name}" for name, n in counts.items() if n) or "no claims")
+    for line in _comma_lines([f"{n} {name}" for name, n in counts.items()], out.width):
+        say(out, line)
     say(out, escape(f"Judged with {design.describe()}; {family_sentence(familywise).replace('**', '')}"))
     for trouble in sorted({v.ledger for v in verdicts if v.ledger}):
         say(out, f"[bold red]The claims ledger:[/] {escape(trouble)}")
+
+
+def _comma_lines(items: list[str], width: int) -> list[str]:
+    """`items` joined by commas into lines of at most `width`, never breaking an item."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(item) + 3 <= width:
+            lines[-1] += f", {item}"
+        else:
+            lines[-1:] = [lines[-1] + ","] if lines else []
+            lines.append(item)
+    return lines
 
 
 def _number(value: float | None) -> float | None:
