@@ -176,13 +176,18 @@ def add_second_lab(project: Path, name: str = "other", page: str = "demo.qmd") -
 
 @pytest.fixture(autouse=True)
 def _import_state_kept() -> Iterator[None]:
-    """Each test finds `sys.modules` and `sys.path` as the tests before found them. A test that runs
+    """Each test finds `sys.modules`, `sys.path` and the environment as the tests before found
+    them (a job executed in this process, as some tests do, writes its run's variables such as
+    LABJOURNAL_THREADS into `os.environ`, which a later fresh kernel would inherit). A test that runs
     the warm kernel's reset in this process (`kit.reset.forget_local_modules`) drops every module
     of this checkout from `sys.modules` (course, conftest, the tests themselves); a later test
     would then patch a fresh copy of a module that the functions it imported never see."""
-    modules, path = dict(sys.modules), list(sys.path)
+    modules, path, environment = dict(sys.modules), list(sys.path), dict(os.environ)
     yield
     sys.path[:] = path
+    if dict(os.environ) != environment:  # a run executed in this process sets the run's variables
+        os.environ.clear()
+        os.environ.update(environment)
     for name, module in modules.items():
         if sys.modules.get(name) is not module:
             sys.modules[name] = module
