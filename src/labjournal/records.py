@@ -1,6 +1,9 @@
-"""The records that cross a stage or a file, defined once, as strict models: what a run leaves
-(its record and its error), a row of the results index, verdicts, extra seeds and why a claim
-stopped getting seeds. Every stage may import this module; it imports none of them."""
+"""The records of the results store's files, as pydantic models: what a run leaves (its record,
+its error, what it read), a row of the index and the index itself, the verdict kinds, the seeds
+added and why each claim stopped getting seeds. Each of these files' shape is written here and
+nowhere else (the render manifest and a run key's inputs are still plain JSON, written and read in
+labjournal.render.journal and labjournal.run.cache). Every stage may import this module; it
+imports none of them."""
 
 from __future__ import annotations
 
