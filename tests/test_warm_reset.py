@@ -135,8 +135,17 @@ def _job(notebook: Path, staging: Path, warm_kernel: bool, **extra: str) -> Job:
 
 @pytest.fixture
 def worker(monkeypatch: pytest.MonkeyPatch):
-    """This process as a pool worker with kernels of its own; its environment put back after."""
+    """This process as a pool worker with kernels of its own, starting from an environment without
+    any run's variables (a job executed in this process by an earlier test or fixture leaves them,
+    and a fresh kernel would inherit them); its environment put back after."""
     saved = dict(os.environ)
+    for name in [n for n in os.environ if n.startswith(("LABJOURNAL_RUN", "OMP_", "MKL_"))] + [
+        "LABJOURNAL_THREADS",
+        "LABJOURNAL_DEVICE",
+        "LABJOURNAL_INPUTS",
+        "LABJOURNAL_DATA_SOURCES",
+    ]:
+        monkeypatch.delenv(name, raising=False)
     kernels = warm.WarmKernels()
     monkeypatch.setattr(warm, "WORKER_KERNELS", kernels)
     yield kernels
@@ -288,6 +297,7 @@ def test_numpy_options_go_back_to_their_defaults() -> None:
 def test_torch_flags_go_back_to_their_defaults(monkeypatch) -> None:
     torch = pytest.importorskip("torch")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
     threads = torch.get_num_threads()
     try:
         torch.use_deterministic_algorithms(True, warn_only=True)
@@ -303,6 +313,25 @@ def test_torch_flags_go_back_to_their_defaults(monkeypatch) -> None:
         assert torch.initial_seed() != seeded
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [{"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "2"}],
+)
+def test_the_reset_gives_torch_the_threads_a_fresh_import_takes(environment, monkeypatch) -> None:
+    """The warm kernel's threads are a fresh kernel's: torch's start-up lets MKL_NUM_THREADS win
+    over OMP_NUM_THREADS (CI's canary caught a warm kernel with 2 threads beside a fresh one's 1)."""
+    pytest.importorskip("torch")
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    fresh = subprocess.run(
+        [sys.executable, "-c", "import torch; print(torch.get_num_threads())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert reset.torch_threads(None) == int(fresh.stdout)
 
 
 def test_matplotlib_and_pandas_go_back_to_their_defaults() -> None:

@@ -252,6 +252,17 @@ def reset_numpy() -> None:
     np.setbufsize(NUMPY_BUFFER_SIZE)
 
 
+def torch_threads(start_threads: int | None = None) -> int:
+    """The threads torch takes when imported in this environment: `MKL_NUM_THREADS`, else
+    `OMP_NUM_THREADS` (MKL's wins where both are set, as torch's own start-up decides), else what
+    the kernel started with, else the cores."""
+    for name in ("MKL_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return start_threads or os.cpu_count() or 1
+
+
 def reset_torch(start_threads: int | None) -> None:
     """torch's global flags at their defaults and its generators reseeded (when torch is loaded)."""
     torch = sys.modules.get("torch")
@@ -270,8 +281,7 @@ def reset_torch(start_threads: int | None) -> None:
     torch.set_float32_matmul_precision("highest")
     torch.set_warn_always(False)
     torch.set_printoptions(profile="default")
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    torch.set_num_threads(int(threads) if threads.isdigit() else start_threads or os.cpu_count() or 1)
+    torch.set_num_threads(torch_threads(start_threads))
     torch.seed()  # from the operating system, on every device, as at start-up
     if "torch._dynamo" in sys.modules:
         torch.compiler.reset()
