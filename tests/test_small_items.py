@@ -12,7 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from labjournal.render.notebook_pages import hide_setup_value, publish_notebooks
+from labjournal.render.notebook_html import hide_setup_value
+from labjournal.render.notebook_pages import publish_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,6 @@ paths."""
 
 from __future__ import annotations
 
-import ast
 import html
 import re
 import shutil
@@ -13,8 +12,8 @@ import nbformat
 
 from labjournal.errors import RenderError
 from labjournal.files import atomic_write_text, sha256_file
+from labjournal.render.notebook_html import Conversion, convert_all
 
-NOTEBOOK_TEMPLATES = Path(__file__).parents[1] / "nbtemplates"
 NOTEBOOK_PAGE_VERSION = "offline-4"  # part of the cache name: a new template converts again
 NOTEBOOK_CSS = "notebook.css"
 
@@ -35,22 +34,18 @@ def publish_notebooks(
     `home` (its title, its first page)."""
     if not notebooks:
         return
-    from nbconvert import HTMLExporter
-
-    exporter = None
-    out.mkdir(parents=True, exist_ok=True)
+    missing = []
     for key, source in notebooks.items():
         cached = cache / _cache_name(key, source, cache.parent)
         if not cached.exists():
             if not source.exists():
                 raise RenderError(f"executed notebook of run {key[:8]} is missing: {source}")
-            exporter = exporter or HTMLExporter(
-                template_name="offline", extra_template_basedirs=[str(NOTEBOOK_TEMPLATES)]
-            )
-            notebook = hide_setup_value(clean_paths(nbformat.read(str(source), as_version=4), root))
             title = (titles or {}).get(key) or source.parent.name
-            body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-            atomic_write_text(cached, body)
+            missing.append(Conversion(source, cached, title))
+    convert_all(missing, root)
+    out.mkdir(parents=True, exist_ok=True)
+    for key, source in notebooks.items():
+        cached = cache / _cache_name(key, source, cache.parent)
         page = cached.read_text(encoding="utf-8")
         atomic_write_text(out / f"{key[:16]}.html", with_journal_link(page, home) if home else page)
     stylesheet = cache / f"notebook.{NOTEBOOK_PAGE_VERSION}.css"
@@ -66,69 +61,12 @@ def with_journal_link(page: str, home: tuple[str, str]) -> str:
     return re.sub(r"(<body[^>]*>)", lambda found: found.group(1) + "\n" + link, page, count=1)
 
 
-def _is_setup_call(source: str) -> bool:
-    """Whether a cell ends in a bare `setup(...)` (or `runtime.setup(...)`), whose value Jupyter shows."""
-    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
-    try:
-        body = ast.parse(code).body
-    except SyntaxError:
-        return False
-    last = body[-1] if body else None
-    if not (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)):
-        return False
-    func = last.value.func
-    return (isinstance(func, ast.Name) and func.id == "setup") or (
-        isinstance(func, ast.Attribute) and func.attr == "setup"
-    )
-
-
-def hide_setup_value(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A cell ending in the kit's `setup(seed)` shows its return value (`Out[3]: 'cpu'`, or
-    `device(type='cpu')`): not a result of the run, so it is left off the page."""
-    uses_kit = any("labjournal.kit" in cell.get("source", "") for cell in notebook.cells)
-    for cell in notebook.cells:
-        if uses_kit and cell.get("cell_type") == "code" and _is_setup_call(cell.get("source", "")):
-            cell["outputs"] = [
-                out for out in cell.get("outputs", []) if out.get("output_type") != "execute_result"
-            ]
-    return notebook
-
-
 def _cache_name(key: str, source: Path, store: Path) -> str:
     """A sealed run's notebook never changes: its key names its page. A failed run's does (the
     run fails again, or succeeds under the same key), so its content is part of the name."""
     if source.is_relative_to(store / "runs") or not source.exists():
         return f"{key}.{NOTEBOOK_PAGE_VERSION}.html"
     return f"{key}.{sha256_file(source)[:12]}.{NOTEBOOK_PAGE_VERSION}.html"
-
-
-def clean_paths(notebook: nbformat.NotebookNode, root: Path) -> nbformat.NotebookNode:
-    """The outputs of an executed notebook without this machine's paths: a run's folder (where
-    it ran, or its staging folder) becomes `<run>`, the project's folder `<project>`, the home
-    folder `~`. Published pages must not show where the journal was built."""
-    project = re.escape(str(root.resolve()))
-    rules = [
-        (re.compile(project + r"/results/(?:\.staging|runs(?:/[^/\s'\"]+){2})/[^/\s'\"]+"), "<run>"),
-        (re.compile(project), "<project>"),
-        (re.compile(re.escape(str(Path.home()))), "~"),
-    ]
-
-    def clean(text: str) -> str:
-        for pattern, replacement in rules:
-            text = pattern.sub(replacement, text)
-        return text
-
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                output["text"] = clean(output["text"])
-            if "traceback" in output:
-                output["traceback"] = [clean(line) for line in output["traceback"]]
-            for kind in ("text/plain", "text/html", "text/markdown"):
-                if kind in output.get("data", {}):
-                    value = output["data"][kind]
-                    output["data"][kind] = clean("".join(value) if isinstance(value, list) else value)
-    return notebook
 
 
 def _lab_stylesheet() -> str:
