@@ -55,11 +55,13 @@ class Fake:
         self.now = 0.0
         self.first_pass, self.per_batch = first_pass, per_batch
         self.calls: list[int] = []  # runs executed by each call of run_plan
+        self.summaries: list[bool] = []  # whether each call ran the summaries (or left them waiting)
+        self.summarised: int | None = None  # how many grid runs the summaries last read
 
     def monotonic(self) -> float:
         return self.now
 
-    def run_plan(self, request: RunRequest, store: ResultsStore) -> RunSummary:
+    def run_plan(self, request: RunRequest, store: ResultsStore, kept: object = None) -> RunSummary:
         added = read_extra_seeds(store, request.profile)
         specs = request.plan.runs(request.profile, extra=[p.model_dump() for p in added.points])
         done = {(r["experiment"], json.dumps(r["params"]), r["seed"]) for r in _runs(store)}
@@ -74,7 +76,12 @@ class Fake:
         store.write_index(Index.model_validate(results_index(rows, profile=request.profile, design=design)))
         self.now += self.per_batch if self.calls and self.calls[-1] != -1 else self.first_pass
         self.calls.append(executed)
-        return RunSummary(planned=len(rows), distinct=len(rows), executed=executed)
+        stale = self.summarised != len(rows)
+        self.summaries.append(not request.defer_summaries)
+        if not request.defer_summaries:
+            self.summarised = len(rows)
+        deferred = int(stale and request.defer_summaries)
+        return RunSummary(planned=len(rows), distinct=len(rows), executed=executed, deferred=deferred)
 
     def report(self, project: Path, **options: Any) -> Decisions:
         """What `report` runs before rendering: the request of its options, until decided."""
@@ -142,7 +149,10 @@ def test_one_report_runs_the_design_to_its_end_and_a_second_executes_nothing(
     reasons = {claim: d.reason for claim, d in first.claims.items()}
     assert reasons["clear"] is StopReason.DECIDED
     assert reasons["open"] in (StopReason.MAX_SEEDS, StopReason.FUTILITY)
-    assert len(fake.executed()[0]) > 2  # the first pass and more than one batch
+    assert len(fake.executed()[0]) > 3  # the first pass, more than one batch, the summaries
+    # the summaries wait for the last batch: they run once, in a last pass that adds no seeds
+    assert fake.summaries == [False] * (len(fake.calls) - 2) + [True]
+    assert fake.executed()[0][-1] == 0
     seeds = _seeds(project)
     if reasons["open"] is StopReason.MAX_SEEDS:  # at the cap: the design's last look
         assert len(seeds[json.dumps({"x": 3.0})]) + 3 == SHOWCASE_DECIDE.max_seeds
@@ -152,6 +162,7 @@ def test_one_report_runs_the_design_to_its_end_and_a_second_executes_nothing(
 
     second = fake.report(project)
     assert fake.executed()[1] == [0]  # one run_plan, nothing executed, no seeds asked for
+    assert fake.summaries[-1] is False  # and the summaries, read the same runs, not run again
     assert second == first
     assert (project / "results" / "extra_seeds.json").read_text() == extra
     assert (project / "results" / "decisions.json").read_text() == decisions
@@ -161,7 +172,8 @@ def test_a_budget_counts_after_the_first_pass_and_a_later_report_continues(
     project: Path, fake: Fake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     budgeted = fake.report(project, budget=2.5)  # first pass 10 minutes, then batches of 1 minute
-    assert len(fake.executed()[0]) == 4  # the first pass and three batches: 10 + 3 ≥ 10 + 2.5
+    # the first pass and three batches (10 + 3 ≥ 10 + 2.5 minutes), then the summaries
+    assert len(fake.executed()[0]) == 5 and fake.summaries[-2:] == [False, True]
     stopped = [d for d in budgeted.claims.values() if d.reason is StopReason.BUDGET]
     assert stopped and all(d.prose.startswith("stopped by the time budget (2.5 minutes") for d in stopped)
     assert noop.waiting_on_budget(project)  # not recorded as complete: the next report continues
@@ -219,6 +231,17 @@ def test_make_report_runs_tiny_notebooks_to_the_cap_and_a_second_report_is_the_n
     assert decisions.claims["clear"].reason is StopReason.MAX_SEEDS
     assert _seeds(root) == {json.dumps({"x": 1.0}): [3, 4], json.dumps({"x": 2.0}): [3, 4]}
     assert "Until decided, batch 1:" in first.err and "batch 2" not in first.err
+    # the summary waits for the last batch and runs once, on every seed
+    assert "1 summaries waiting for the last batch" in first.err
+    assert first.err.count(", 1 summary)") == 1 and "(0 grid, 1 summary)" in first.err
+    # the passes share their worker: its kernel starts once, in the first pass
+    assert [
+        line.split(" cold kernel")[0][-1] for line in first.err.splitlines() if "cold kernel" in line
+    ] == [
+        "1",
+        "0",
+        "0",
+    ]
     page = (root / "_build" / "demo.qmd").read_text()
     assert "over seeds 0–2, the seeds every row ran. Seeds 3, 4 at 2 of 3 grid points" in page
 

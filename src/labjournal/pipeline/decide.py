@@ -4,7 +4,8 @@ One pass runs the design to its end. After the profile's seeds have run (the fir
 claim is evaluated. Each comparison that is not yet decided asks for `batch` more seeds at the
 grid points it compares (only those: a trend asks at every point of its trend); the new runs are
 ordinary runs (cached, with provenance), and the summaries that read them re-run because their
-inputs changed. Claims are evaluated again after each batch. Adding stops per claim when it is
+inputs changed: they run once, after the last batch (every pass where a claim reads a summary).
+Claims are evaluated again after each batch. Adding stops per claim when it is
 decided, when its comparisons reach the seed cap, or when deciding it would take more than twice
 the cap at the spread seen so far (futility). A claim partly supported keeps adding seeds to an
 open part that leans the wrong way until the cap, futile or not: that part may yet be
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from labjournal.claims.evidence import NOT_RUN, PARTLY, Evidence
+from labjournal.claims.file import Expectation
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     ClaimError,
@@ -53,6 +55,7 @@ from labjournal.plan.schema import Decide
 from labjournal.records import ClaimDecision, Decisions, ExtraSeeds, SeedsAdded, StopReason
 from labjournal.results.lookup import Results, split_ref
 from labjournal.results.store import ResultsStore
+from labjournal.run.executors import KeptExecutor
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import RunSummary, read_extra_seeds, run_plan
 
@@ -83,7 +86,8 @@ class Look:
 
 def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path) -> RunSummary:
     """Run the plan, then add seeds in batches where claims need them, judging the claims after
-    every batch, until each is decided or stops (seed cap, futility, time budget)."""
+    every batch, until each is decided or stops (seed cap, futility, time budget). The passes
+    share their workers (and the workers' warm kernels)."""
     settings = request.decide or Decide()
     seeds = len(request.settings.seeds)
     if settings.max_seeds < seeds:
@@ -92,38 +96,71 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
         )
     claims = load_claims_file(report_dir / CLAIMS_FILE)  # a broken claims file stops before any run
     design = _fix_design(request, store, settings)
-    summary = run_plan(request, store)  # the first pass: the plan's seeds and those added before
-    deadline = _deadline(settings)  # a budget's clock starts now, never before the first pass
-    # forcing applies to the first pass only
-    later = dataclasses.replace(request, options=dataclasses.replace(request.options, force=None))
-    batch_number = 0
-    while True:
-        look = _look(store, claims, settings, request.lab)
-        if not look.wanted:
-            break
-        if deadline is not None and time.monotonic() >= deadline:
-            look.spend_budget(settings)
-            request.console.print(
-                f"[yellow]Stopped by the time budget[/] ({settings.budget_minutes:g} minutes after the "
-                f"first pass): {len({k[2] for k in look.wanted})} claim(s) still open; a later run or "
-                "report continues them"
-            )
-            break
-        batch_number += 1
-        points = _add_batch(look.results, store, request.profile, design, settings, look.wanted.values())
-        if not points:
-            break
-        request.console.print(
-            f"[bold]Until decided, batch {batch_number}:[/] {len(points)} grid point(s) get more seeds "
-            f"for {len({k[2] for k in look.wanted})} undecided claim(s)"
-        )
-        summary = run_plan(later, store)
+    # the summaries run once, after the last batch, unless a claim reads one or they are forced
+    waiting = request.force is None and not _claims_read_summaries(request, claims)
+    first = dataclasses.replace(request, defer_summaries=waiting)
+    options = request.options
+    with KeptExecutor(options.executor, options.jobs, options.scheduler) as kept:
+        summary, look = _passes(first, store, claims, design, kept)
+        if waiting and summary.deferred:  # the last pass left summaries to run: they read its runs
+            later = dataclasses.replace(first, options=dataclasses.replace(options, force=None))
+            summary = run_plan(dataclasses.replace(later, defer_summaries=False), store, kept)
     decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
     store.write_decisions(decisions)
     decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
     if look.decisions:  # a journal without claims is not told about them
         request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
     return summary
+
+
+def _passes(
+    first: RunRequest, store: ResultsStore, claims: ClaimsFile, design: Design, kept: KeptExecutor
+) -> tuple[RunSummary, Look]:
+    """The first pass, then a batch of seeds after each look that wants some: the last pass's
+    summary and the last look."""
+    settings = first.decide or Decide()
+    summary = run_plan(first, store, kept)  # the plan's seeds and those added before
+    deadline = _deadline(settings)  # a budget's clock starts now, never before the first pass
+    # forcing applies to the first pass only
+    later = dataclasses.replace(first, options=dataclasses.replace(first.options, force=None))
+    batch_number = 0
+    while True:
+        look = _look(store, claims, settings, first.lab)
+        if not look.wanted:
+            return summary, look
+        open_claims = len({k[2] for k in look.wanted})
+        if deadline is not None and time.monotonic() >= deadline:
+            look.spend_budget(settings)
+            first.console.print(
+                f"[yellow]Stopped by the time budget[/] ({settings.budget_minutes:g} minutes after the "
+                f"first pass): {open_claims} claim(s) still open; a later run or report continues them"
+            )
+            return summary, look
+        batch_number += 1
+        points = _add_batch(look.results, store, first.profile, design, settings, look.wanted.values())
+        if not points:
+            return summary, look
+        first.console.print(
+            f"[bold]Until decided, batch {batch_number}:[/] {len(points)} grid point(s) get more seeds "
+            f"for {open_claims} undecided claim(s)"
+        )
+        summary = run_plan(later, store, kept)
+
+
+def _claims_read_summaries(request: RunRequest, claims: ClaimsFile) -> bool:
+    """Whether a claim compares a summary notebook's results (then the summaries run every pass)."""
+    summaries = {
+        f"{spec.lab}/{spec.experiment}" for spec in request.plan.runs(request.profile) if spec.is_summary
+    }
+    return any(ref in summaries for claim in claims.claims.values() for ref in _refs(claim.expect))
+
+
+def _refs(expect: Expectation) -> Iterable[str]:
+    for part in expect.all or []:
+        yield from _refs(part)
+    for measure in (expect.less, expect.greater, expect.trend):
+        if measure is not None:
+            yield measure.ref
 
 
 def _deadline(settings: Decide) -> float | None:

@@ -349,6 +349,29 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+class KeptExecutor:
+    """One executor for several passes (`run --until-decided`): started by the first pass that
+    executes anything, its workers and their warm kernels kept for the next (a kernel's start,
+    about 6 s with torch, is paid once per worker, not once per pass), and stopped when the
+    caller leaves it (terminated on an exception, as a pass's own executor is)."""
+
+    def __init__(self, kind: str, jobs: int | None, scheduler: str | None) -> None:
+        self.kind, self.jobs, self.scheduler = kind, jobs, scheduler
+        self.pool: Executor | None = None
+
+    def get(self) -> Executor:
+        if self.pool is None:
+            self.pool = make_executor(self.kind, max(1, self.jobs or default_workers()), self.scheduler)
+        return self.pool
+
+    def __enter__(self) -> KeptExecutor:
+        return self
+
+    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(kind, error, trace)
+
+
 def make_executor(kind: str, workers: int, scheduler: str | None) -> Executor:
     if kind == "local":
         return LocalExecutor(workers)

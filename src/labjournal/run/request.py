@@ -25,6 +25,9 @@ class RunRequest:
     options: RunOptions = field(default_factory=RunOptions)  # as the person asked (labjournal.run.options)
     console: Console = field(default_factory=lambda: Console(stderr=True))
     decide: Decide | None = None  # how to add seeds until the claims are decided; None: one pass
+    # The summaries wait: the passes of `run --until-decided` before its last run none (a summary
+    # reads every seed of its grid, so only the last pass's summary is ever read).
+    defer_summaries: bool = False
 
     def __post_init__(self) -> None:
         if self.options.jobs is not None and self.options.jobs < 1:
@@ -51,8 +54,8 @@ class RunRequest:
             decide = (settings.decide or Decide()).model_copy(
                 update={key: value for key, value in update.items() if value is not None}
             )
-        extra = {"console": console} if console is not None else {}
-        return cls(plan=plan, profile=name, settings=settings, options=options, decide=decide, **extra)
+        request = cls(plan=plan, profile=name, settings=settings, options=options, decide=decide)
+        return request if console is None else dataclasses.replace(request, console=console)
 
     @property
     def lab(self) -> str | None:

@@ -8,6 +8,7 @@ the cores, so N workers never oversubscribe the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -37,7 +38,7 @@ from labjournal.records import METRICS, PARAMS, ExtraSeeds, Index, Reads, RunErr
 from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
-from labjournal.run.executors import Executor, default_workers, make_executor
+from labjournal.run.executors import Executor, KeptExecutor, default_workers, make_executor
 from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
@@ -57,6 +58,7 @@ class RunSummary:
     failed: int = 0
     skipped: int = 0
     cold_starts: int = 0  # runs that started a kernel of their own (see labjournal.run.warm)
+    deferred: int = 0  # summaries to run that wait for a later pass (RunRequest.defer_summaries)
     wall_s: float = 0.0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a notebook lacks (labjournal.run.runchecks)
@@ -66,7 +68,8 @@ class RunSummary:
         return (
             f"{self.planned} planned runs ({self.distinct} distinct): {self.executed} executed, {self.cached} cached, "
             f"{self.failed} failed, {self.skipped} skipped, {self.cold_starts} cold kernel starts, "
-            f"in {self.wall_s:.1f} s"
+            + (f"{self.deferred} summaries waiting for the last batch, " if self.deferred else "")
+            + f"in {self.wall_s:.1f} s"
         )
 
 
@@ -88,17 +91,19 @@ def read_extra_seeds(store: ResultsStore, profile: str) -> ExtraSeeds:
     return store.read_extra_seeds(profile)
 
 
-def run_plan(request: RunRequest, store: ResultsStore) -> RunSummary:
-    """Execute what the request asks for that is not cached, then write the index."""
+def run_plan(request: RunRequest, store: ResultsStore, kept: KeptExecutor | None = None) -> RunSummary:
+    """Execute what the request asks for that is not cached, then write the index (on the
+    workers `kept` from an earlier pass where given, else on workers of its own)."""
     started = time.monotonic()
     planned = _planned(request, store)
     request.check_force(planned.selected)
     summary = RunSummary(planned=len(planned.selected), distinct=len({k.key for k in planned.selected}))
     with store.locked(request.options.wait_s):
-        todo = _todo(request, planned, store)
-        summary.cached = summary.distinct - len(todo)
+        todo, deferred = _todo(request, planned, store)
+        summary.cached = summary.distinct - len(todo) - len(deferred)
+        summary.deferred = len(deferred)
         if todo:
-            Execution(request, store, planned, summary, list(todo.values())).run()
+            Execution(request, store, planned, summary, list(todo.values()), kept).run()
         else:
             request.console.print(f"[green]Nothing to execute:[/] all {summary.cached} runs are cached.")
         index = _write_index(request, store, planned)
@@ -133,10 +138,14 @@ def _planned(request: RunRequest, store: ResultsStore) -> PlannedRuns:
     )
 
 
-def _todo(request: RunRequest, planned: PlannedRuns, store: ResultsStore) -> dict[str, KeyedRun]:
+def _todo(
+    request: RunRequest, planned: PlannedRuns, store: ResultsStore
+) -> tuple[dict[str, KeyedRun], list[KeyedRun]]:
     """The runs to execute: not in the store, forced, or a summary whose inputs changed; grid runs
-    first, then the summaries that read them."""
+    first, then the summaries that read them. Where the summaries wait for a later pass, those
+    that would run are returned apart."""
     todo: dict[str, KeyedRun] = {}
+    deferred: list[KeyedRun] = []
     check = ReadCheck(planned.scope)
     for item in planned.selected:
         if item.key in todo:
@@ -148,9 +157,12 @@ def _todo(request: RunRequest, planned: PlannedRuns, store: ResultsStore) -> dic
             or forced
             or (item.spec.is_summary and stale_summary(item, record, planned.keyed, todo, store))
         ):
-            todo[item.key] = item
+            if item.spec.is_summary and request.defer_summaries:
+                deferred.append(item)
+            else:
+                todo[item.key] = item
     check.files.save()
-    return todo
+    return todo, deferred
 
 
 def _write_index(request: RunRequest, store: ResultsStore, planned: PlannedRuns) -> Index:
@@ -185,12 +197,17 @@ class Execution:
         planned: PlannedRuns,
         summary: RunSummary,
         todo: list[KeyedRun],
+        kept: KeptExecutor | None = None,
     ) -> None:
         self.request, self.store, self.planned, self.summary = request, store, planned, summary
         self.console, self.todo, total = request.console, todo, len(todo)
         self.kernel_name = ensure_kernelspec()
         workers = max(1, min(request.options.jobs or default_workers(), total))
-        self.pool: Executor = make_executor(request.options.executor, workers, request.options.scheduler)
+        options = request.options
+        self.pool: Executor = (
+            kept.get() if kept else make_executor(options.executor, workers, options.scheduler)
+        )
+        self.owns_pool = kept is None  # a kept executor outlives this pass: its owner stops it
         self.pending: dict[Future, tuple[KeyedRun, Path]] = {}
         self.failed_keys: set[str] = set()
         self.done, self.total = 0, total
@@ -213,7 +230,8 @@ class Execution:
             f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with "
             f"{pool.workers} worker(s){where}, {pool.threads} thread(s) each."
         )
-        with self.progress, pool:  # left on an exception, the pool stops what still runs
+        # left on an exception, the pool stops what still runs (a kept one: when its owner is left)
+        with self.progress, pool if self.owns_pool else contextlib.nullcontext():
             for item in grid:
                 self.submit(item)
             self.drain()
