@@ -232,7 +232,7 @@ def test_make_report_runs_tiny_notebooks_to_the_cap_and_a_second_report_is_the_n
     assert _seeds(root) == {json.dumps({"x": 1.0}): [3, 4], json.dumps({"x": 2.0}): [3, 4]}
     assert "Until decided, batch 1:" in first.err and "batch 2" not in first.err
     # the summary waits for the last batch and runs once, on every seed
-    assert "1 summaries waiting for the last batch" in first.err
+    assert "1 summary waiting" in first.err
     assert first.err.count(", 1 summary)") == 1 and "(0 grid, 1 summary)" in first.err
     # the passes share their worker: its kernel starts once, in the first pass
     assert [
@@ -261,3 +261,26 @@ def test_the_boundary_is_the_plans_choice_and_reaches_the_saved_design(project: 
     fake.report(project)
     saved = json.loads((project / "results" / "extra_seeds.json").read_text())["default"]["design"]
     assert saved["boundary"] == "pocock" and saved["looks"][-1] == SHOWCASE_DECIDE.max_seeds
+
+
+def test_a_failing_summary_leaves_the_decisions_of_the_grid_runs(
+    project: Path, fake: Fake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The summaries run after the last look: one that fails fails the run, but the claims'
+    decisions, which read only the grid runs, are saved first (for `check` and the Claims page)."""
+    from labjournal.errors import RunsFailedError
+
+    plain = fake.run_plan
+
+    def failing_summaries(request: RunRequest, store: ResultsStore, kept: object = None) -> RunSummary:
+        summary = plain(request, store, kept)
+        if not request.defer_summaries:
+            raise RunsFailedError("These runs failed (executed notebooks kept):\n  demo/summary: boom")
+        return summary
+
+    monkeypatch.setattr(decide, "run_plan", failing_summaries)
+    with pytest.raises(RunsFailedError, match="demo/summary"):
+        fake.report(project)
+    assert fake.summaries[-1] is True and fake.summaries.count(True) == 1  # tried once, last
+    saved = Decisions.model_validate(json.loads((project / "results" / "decisions.json").read_text()))
+    assert saved.claims["clear"].reason is StopReason.DECIDED

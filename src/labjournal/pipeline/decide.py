@@ -102,14 +102,15 @@ def run_until_decided(request: RunRequest, store: ResultsStore, report_dir: Path
     options = request.options
     with KeptExecutor(options.executor, options.jobs, options.scheduler) as kept:
         summary, look = _passes(first, store, claims, design, kept)
+        # the decisions read the grid runs only: saved before the summaries, whatever they do
+        decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
+        store.write_decisions(decisions)
+        decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
+        if look.decisions:  # a journal without claims is not told about them
+            request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
         if waiting and summary.deferred:  # the last pass left summaries to run: they read its runs
             later = dataclasses.replace(first, options=dataclasses.replace(options, force=None))
             summary = run_plan(dataclasses.replace(later, defer_summaries=False), store, kept)
-    decisions = Decisions(profile=request.profile, design=design.to_json(), claims=look.decisions)
-    store.write_decisions(decisions)
-    decided = sum(d.reason is StopReason.DECIDED for d in look.decisions.values())
-    if look.decisions:  # a journal without claims is not told about them
-        request.console.print(f"Claims decided: {decided} of {len(look.decisions)} ({design.describe()})")
     return summary
 
 

@@ -9,7 +9,6 @@ the cores, so N workers never oversubscribe the machine.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import time
@@ -28,13 +27,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from labjournal import __version__
 from labjournal.data.datasets import DataSource
 from labjournal.errors import Interrupted, RunsFailedError, WorkerLost
 from labjournal.files import atomic_write_json
 from labjournal.kit.progress import read as read_progress
 from labjournal.names import INPUTS_ENV
-from labjournal.records import METRICS, PARAMS, ExtraSeeds, Index, Reads, RunError, RunRecord
+from labjournal.records import METRICS, PARAMS, ExtraSeeds, Index, Reads, RunError
 from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
@@ -42,7 +40,7 @@ from labjournal.run.executors import Executor, KeptExecutor, default_workers, ma
 from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
-from labjournal.run.provenance import machine, now_iso, project_commit
+from labjournal.run.provenance import project_commit, run_record
 from labjournal.run.reads import ReadCheck, ReadScope, reads_of_run
 from labjournal.run.request import RunRequest
 from labjournal.run.runchecks import recorded_nothing, written_beside
@@ -68,7 +66,11 @@ class RunSummary:
         return (
             f"{self.planned} planned runs ({self.distinct} distinct): {self.executed} executed, {self.cached} cached, "
             f"{self.failed} failed, {self.skipped} skipped, {self.cold_starts} cold kernel starts, "
-            + (f"{self.deferred} summaries waiting for the last batch, " if self.deferred else "")
+            + (
+                f"{self.deferred} {'summary' if self.deferred == 1 else 'summaries'} waiting, "
+                if self.deferred
+                else ""
+            )
             + f"in {self.wall_s:.1f} s"
         )
 
@@ -227,7 +229,7 @@ class Execution:
             else ""
         )
         self.console.print(
-            f"Executing {len(todo)} runs ({len(grid)} grid, {len(summaries)} summary) with "
+            f"Executing {len(todo)} run{'s' * (len(todo) != 1)} ({len(grid)} grid, {len(summaries)} summary) with "
             f"{pool.workers} worker(s){where}, {pool.threads} thread(s) each."
         )
         # left on an exception, the pool stops what still runs (a kept one: when its owner is left)
@@ -294,7 +296,8 @@ class Execution:
         self.done += 1
         keyed, store = self.planned.keyed, self.store
         read = inputs_content(item, keyed, store) if item.spec.is_summary else None
-        record = run_record(item, staging, outcome, self.planned, self.pool.threads, read)
+        planned = self.planned
+        record = run_record(item, staging, outcome, planned.sources, planned.commit, self.pool.threads, read)
         if outcome.ok:
             record.reads = self._reads(item, staging)
             store.commit(
@@ -369,42 +372,3 @@ class Execution:
                 f"interrupted: stopping {running} running notebook(s) and their kernels, "
                 f"and {len(self.pending) - running} queued; completed runs are kept, the next run resumes the rest"
             ) from interrupt
-
-
-def run_record(
-    item: KeyedRun, staging: Path, outcome: Outcome, planned: PlannedRuns, threads: int, read: str | None
-) -> RunRecord:
-    """A finished run's provenance (`read`: for a summary, the checksum of what it read)."""
-    spec, sources = item.spec, planned.sources
-    return RunRecord(
-        key=item.key,
-        status="ok" if outcome.ok else "failed",
-        lab=spec.lab,
-        notebook=spec.notebook,
-        notebook_path=os.path.relpath(spec.notebook_path, Path.cwd()),
-        parameters=spec.parameters,
-        seed=spec.seed,
-        key_inputs=item.inputs,
-        data={name: sources[name].to_json() for name in spec.data if name in sources},
-        device=_recorded_device(staging),
-        threads=threads,
-        machine=machine(),
-        project_commit=planned.commit,
-        labjournal=__version__,
-        started=time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(outcome.started)),
-        duration_s=round(outcome.duration_s, 3),
-        cold_start=outcome.cold_start,
-        recorded=now_iso(),
-        inputs_content=read,
-        error=None if outcome.ok else outcome.error,
-    )
-
-
-def _recorded_device(staging: Path) -> str | None:
-    """The device the notebook says it trained on (labjournal.kit.record.device), if any."""
-    if not (staging / METRICS).exists():
-        return None
-    try:
-        return json.loads((staging / METRICS).read_text()).get("device")
-    except (OSError, json.JSONDecodeError):
-        return None
