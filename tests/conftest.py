@@ -148,6 +148,16 @@ def results_index(rows: Sequence[dict[str, Any]], profile: str = "test", **extra
     return {"format": 1, "profile": profile, "data": {}, "runs": list(rows), **extra}
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """`preexec_fn` for a command a test stops with Ctrl-C: SIGINT at its default and unblocked,
+    as a command typed in a terminal starts, whatever the test run inherited (a suite started in
+    the background, `cmd &` in a script, ignores SIGINT, and so would every command it starts)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def make_demo_project(root: Path) -> Path:
     root.mkdir(parents=True)
     write_notebook(root / "notebooks" / "square.ipynb", "x = 1.0\nseed = 0", SQUARE_CELL)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SQUARE_CELL, write_notebook
+from conftest import SQUARE_CELL, ctrl_c_as_in_a_terminal, write_notebook
 from rich.console import Console
 
 from labjournal.errors import ResultsRemovedError
@@ -93,6 +93,7 @@ def _start(project: Path) -> subprocess.Popen:
         text=True,
         start_new_session=True,  # its own process group: a signal to the group reaches no test
         env={**os.environ, "COLUMNS": "300"},
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
 
 

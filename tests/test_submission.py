@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SQUARE_CELL, write_notebook
+from conftest import SQUARE_CELL, ctrl_c_as_in_a_terminal, write_notebook
 from pypdf import PdfReader
 
 from labjournal.cli import main
@@ -228,6 +228,7 @@ def test_ctrl_c_during_a_run_stops_without_waiting_for_its_notebooks(demo_projec
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=ctrl_c_as_in_a_terminal,
     )
     try:
         deadline = time.monotonic() + 120  # a guard: both notebooks start long before
