@@ -21,6 +21,7 @@ import pytest
 from conftest import write_notebook
 
 from labjournal.kit import record, reset, runtime
+from labjournal.records import EXECUTED_NOTEBOOK
 from labjournal.run import warm
 from labjournal.run.execute import Job, execute_job
 from labjournal.run.kernel import ensure_kernelspec
@@ -194,6 +195,21 @@ def test_a_warm_kernel_shows_the_next_run_none_of_the_last_runs_changes(tmp_path
     metrics = json.loads((tmp_path / "warm" / "metrics.json").read_text())
     assert metrics["scalars"] == {"observed": 1.0}  # recorded into its own run's folder
     assert json.loads((tmp_path / "canary" / "metrics.json").read_text())["scalars"] == {"polluted": 1.0}
+
+
+@pytest.mark.slow
+def test_runs_in_a_warm_kernel_show_no_history_database_error(tmp_path: Path, worker) -> None:
+    """IPython's history database keyed each input by (session, line); a warm kernel restarts the
+    line numbers for every run, so from its second run on IPython printed "Session/line number was
+    not unique in database" into the run's notebook (and onto its published page). The kernels run
+    without that database (labjournal.run.kernel), and a run is not written into the user's own
+    IPython history."""
+    cells = ["import time\ntime.sleep(0.3)"] * 4
+    notebook = write_notebook(tmp_path / "lab" / "slow.ipynb", "seed = 0", *cells)
+    for run in range(3):
+        outcome = execute_job(_job(notebook, tmp_path / f"run{run}", warm_kernel=True))
+        assert outcome.ok, outcome.error
+        assert "not unique in database" not in (tmp_path / f"run{run}" / EXECUTED_NOTEBOOK).read_text(), run
 
 
 def _open_files() -> set[str]:

@@ -27,7 +27,18 @@ def kernelspec_dir() -> Path:
 def ensure_kernelspec() -> str:
     """Register (or repair) the project's kernelspec; return its name."""
     spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        # no IPython history database: a warm kernel restarts its execution count for every run,
+        # so the same (session, line) came again and IPython printed an error into the run's
+        # notebook ("Session/line number was not unique in database"); nor does a run belong in
+        # the user's own history
+        "argv": [
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "--HistoryManager.enabled=False",
+            "-f",
+            "{connection_file}",
+        ],
         "display_name": "Python (labjournal)",
         "language": "python",
         "metadata": {"debugger": False},
