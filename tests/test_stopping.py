@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import process as futures_process
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,28 @@ def test_a_run_whose_folder_was_removed_is_a_lost_run(tmp_path: Path) -> None:
     finally:
         pool.close()
     assert isinstance(error, RunFolderRemoved) and str(tmp_path / "gone") in str(error)
+
+
+def test_a_terminated_pool_is_wound_down_when_close_returns(monkeypatch) -> None:
+    """After Ctrl-C the pool's manager thread closes its wake-up pipe; were it still doing so as
+    the command exits, Python's exit hook wrote to the closing pipe (`OSError: [Errno 9] Bad file
+    descriptor` after the command's last line, once in CI). The thread is slowed here as a loaded
+    machine slows it: `close` waits for it."""
+    wind_down = futures_process._ExecutorManagerThread.join_executor_internals  # noqa: SLF001
+
+    def slowly(thread: object) -> None:
+        time.sleep(0.5)
+        wind_down(thread)
+
+    monkeypatch.setattr(futures_process._ExecutorManagerThread, "join_executor_internals", slowly)  # noqa: SLF001
+    pool = LocalExecutor(2)
+    running = pool.pool.submit(time.sleep, 30)
+    pool.terminate()
+    manager, wakeup = pool.pool._executor_manager_thread, pool.pool._executor_manager_thread_wakeup  # noqa: SLF001
+    pool.close()
+    assert manager is not None and not manager.is_alive()
+    assert wakeup is not None and wakeup._closed  # noqa: SLF001
+    assert isinstance(running.exception(timeout=0), futures_process.BrokenProcessPool)
 
 
 # -- the command, from outside ---------------------------------------------------------------------

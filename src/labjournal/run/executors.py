@@ -141,7 +141,14 @@ class LocalExecutor(Executor):
         return outer
 
     def close(self) -> None:
+        """Wait for what runs, or (terminated) for the pool's manager thread: it sees the workers
+        killed and closes its wake-up pipe. Python's exit hook writes to that pipe without the
+        pool's lock; had the thread been closing it just then (a loaded machine), `Exception
+        ignored ... OSError: [Errno 9] Bad file descriptor` came after the command's last line."""
+        manager = getattr(self.pool, "_executor_manager_thread", None)  # shutdown forgets it
         self.pool.shutdown(wait=not self.terminated, cancel_futures=True)
+        if self.terminated and manager is not None:
+            manager.join(timeout=10)
 
     def terminate(self) -> None:
         """Stop now (Ctrl-C): kill the workers and the kernels they started. The workers are
