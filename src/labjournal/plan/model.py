@@ -193,8 +193,8 @@ def load_plan(path: str | Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(shown, [f"cannot read the plan: {exc.strerror}"]) from exc
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:  # composing reads the syntax; loading also the tags (`lr: =` is YAML 1.1's value tag)
+        node, raw = yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PlanError(shown, [yaml_error(shown, exc)]) from exc
     if node is None:
@@ -205,7 +205,6 @@ def load_plan(path: str | Path) -> Plan:
     index_lines(node, (), lines, problems, shown)
     if problems:
         raise PlanError(shown, problems)
-    raw = yaml.safe_load(text)
     try:
         spec = PlanFile.model_validate(raw)
     except ValidationError as exc:
