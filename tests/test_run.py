@@ -16,6 +16,7 @@ from labjournal.errors import PlanError, RunsFailedError, StoreLockedError
 from labjournal.plan.model import load_plan
 from labjournal.records import RunRecord
 from labjournal.results.store import ResultsStore
+from labjournal.run import executors
 from labjournal.run.request import RunRequest
 from labjournal.run.scheduler import run_plan
 
@@ -508,3 +509,10 @@ def test_running_one_lab_with_another_profile_keeps_the_other_labs_results(tmp_p
     demo = [r for r in rows if r["lab"] == "demo"]
     assert demo and all(r["profile"] == "quick" and r["status"] == "ok" for r in demo)
     assert [r["lab"] for r in rows] == sorted((r["lab"] for r in rows), key=["demo", "other"].index)
+
+
+def test_a_pool_starts_no_more_workers_than_asked_or_than_it_has_runs(monkeypatch) -> None:
+    monkeypatch.setattr(executors, "default_workers", lambda: 3)
+    assert [executors.workers_for(None, runs) for runs in (0, 1, 2, 5)] == [1, 1, 2, 3]
+    assert [executors.workers_for(4, runs) for runs in (2, 9, None)] == [2, 4, 4]
+    assert executors.workers_for(None) == 3  # a kept pool, for passes of unknown size

@@ -50,6 +50,7 @@ from labjournal.claims.file import (
     Margins,
     Trend,
     claim_line,
+    leaves,
     load_claims,
     load_claims_file,
 )
@@ -198,20 +199,13 @@ def evaluate_claim(
     return verdict
 
 
-def _leaves(expectation: Expectation) -> list[tuple[str, Comparison | Trend]]:
-    kind = expectation.kind()
-    if kind == "all":
-        return [leaf for part in expectation.all or [] for leaf in _leaves(part)]
-    return [(kind, getattr(expectation, kind))]
-
-
 def sensitivity(
     results: Results, expectation: Expectation, design: Design, margins: Margins
 ) -> list[tuple[str, list[tuple[str, VerdictKind]]]]:
     """For every part with `across: [param]`: its verdict at each value of those parameters
     (shown beside the claim, never counted: the claim is judged where it was declared)."""
     table = []
-    for kind, measure in _leaves(expectation):
+    for (*_, kind), measure in leaves(expectation):
         if not measure.across:
             continue
         described = _parts(results, _moved(kind, measure, None, None), design, margins)[0].description

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from labjournal.claims.evidence import NOT_RUN, PARTLY, Evidence
-from labjournal.claims.file import Expectation
+from labjournal.claims.file import leaves
 from labjournal.claims.judge import (
     CLAIMS_FILE,
     ClaimError,
@@ -153,15 +153,7 @@ def _claims_read_summaries(request: RunRequest, claims: ClaimsFile) -> bool:
     summaries = {
         f"{spec.lab}/{spec.experiment}" for spec in request.plan.runs(request.profile) if spec.is_summary
     }
-    return any(ref in summaries for claim in claims.claims.values() for ref in _refs(claim.expect))
-
-
-def _refs(expect: Expectation) -> Iterable[str]:
-    for part in expect.all or []:
-        yield from _refs(part)
-    for measure in (expect.less, expect.greater, expect.trend):
-        if measure is not None:
-            yield measure.ref
+    return any(part.ref in summaries for claim in claims.claims.values() for _, part in leaves(claim.expect))
 
 
 def _deadline(settings: Decide) -> float | None:

@@ -55,6 +55,13 @@ def default_workers() -> int:
     return max(1, min(available_cores(), int(memory // KERNEL_MEMORY)))
 
 
+def workers_for(jobs: int | None, runs: int | None = None) -> int:
+    """How many workers a pool starts: `--jobs` where given, else `default_workers()`; never
+    more than the runs it has (`runs`, where known), never fewer than one."""
+    wanted = jobs or default_workers()
+    return max(1, min(wanted, runs) if runs is not None else wanted)
+
+
 class RunFolderRemoved(WorkerLost):
     """The run's staging folder was removed while it executed (results/ deleted by hand): the
     store says so when the scheduler goes to record the run (labjournal.results.store)."""
@@ -368,7 +375,7 @@ class KeptExecutor:
 
     def get(self) -> Executor:
         if self.pool is None:
-            self.pool = make_executor(self.kind, max(1, self.jobs or default_workers()), self.scheduler)
+            self.pool = make_executor(self.kind, workers_for(self.jobs), self.scheduler)
         return self.pool
 
     def __enter__(self) -> KeptExecutor:

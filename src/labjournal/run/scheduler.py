@@ -36,7 +36,7 @@ from labjournal.records import METRICS, PARAMS, ExtraSeeds, Index, Reads, RunErr
 from labjournal.results.store import ResultsStore
 from labjournal.run.cache import KeyedRun, plan_keys, resolve_sources
 from labjournal.run.execute import Job, Outcome
-from labjournal.run.executors import Executor, KeptExecutor, default_workers, make_executor
+from labjournal.run.executors import Executor, KeptExecutor, make_executor, workers_for
 from labjournal.run.index import build_index, merge_lab
 from labjournal.run.kernel import ensure_kernelspec
 from labjournal.run.placement import interleave, run_environment, shipped_files
@@ -204,10 +204,11 @@ class Execution:
         self.request, self.store, self.planned, self.summary = request, store, planned, summary
         self.console, self.todo, total = request.console, todo, len(todo)
         self.kernel_name = ensure_kernelspec()
-        workers = max(1, min(request.options.jobs or default_workers(), total))
         options = request.options
         self.pool: Executor = (
-            kept.get() if kept else make_executor(options.executor, workers, options.scheduler)
+            kept.get()
+            if kept
+            else make_executor(options.executor, workers_for(options.jobs, total), options.scheduler)
         )
         self.owns_pool = kept is None  # a kept executor outlives this pass: its owner stops it
         self.pending: dict[Future, tuple[KeyedRun, Path]] = {}
