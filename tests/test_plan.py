@@ -82,6 +82,16 @@ def test_yaml_syntax_error_names_line_and_column(demo_project: Path) -> None:
     assert "(while parsing a flow mapping at line 3)" in message
 
 
+@pytest.mark.parametrize("value", ["=", "!float 3"])
+def test_a_value_yaml_reads_as_a_tag_names_line_and_column(demo_project: Path, value: str) -> None:
+    """Composed, then unreadable when loaded: `=` alone is YAML 1.1's value tag."""
+    message = _broken(demo_project, "grid: {x: [1.0, 2.0, 3.0]}", f"grid: {{x: {value}}}")
+    lines = (demo_project / "journal.yml").read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if f"{{x: {value}}}" in text)
+    assert f"journal.yml:{line}:" in message and "reads as the YAML tag" in message
+    assert "quote it if it is text" in message
+
+
 def test_duplicate_keys_are_not_silently_merged(demo_project: Path) -> None:
     message = _broken(demo_project, "  quick: {seeds: [0]}", "  quick: {seeds: [0]}\n  quick: {seeds: [1]}")
     assert "journal.yml:4: profiles.quick: duplicate key" in message

@@ -9,6 +9,11 @@ def yaml_error(shown: str, exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
     problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, yaml.constructor.ConstructorError) and "for the tag" in problem:
+        tag = problem.rsplit(" ", 1)[-1]  # `=` alone, or an unknown `!tag`
+        problem = (
+            f"this value reads as the YAML tag {tag}, which the plan cannot hold; quote it if it is text"
+        )
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and context_mark and (not mark or context_mark.line != mark.line):
         problem += f" ({context} at line {context_mark.line + 1})"
