@@ -142,6 +142,9 @@ def test_the_claims_file_is_validated(tmp_path: Path) -> None:
     path.write_text("claims: [\n")
     with pytest.raises(ClaimError, match=r"claims.yml:2: not valid YAML"):
         load_claims(path)
+    path.write_text("claims:\n  a:\n    lab: =\n")
+    with pytest.raises(ClaimError, match=r"claims.yml:3: not valid YAML \(this value reads as the YAML tag"):
+        load_claims(path)
     assert load_claims(tmp_path / "absent.yml") == {}
 
 

@@ -5,15 +5,21 @@ from __future__ import annotations
 import yaml
 
 
-def yaml_error(shown: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """What is wrong, in words (a value read as a tag, such as `=` alone, says so)."""
     problem = getattr(exc, "problem", None) or str(exc)
     if isinstance(exc, yaml.constructor.ConstructorError) and "for the tag" in problem:
         tag = problem.rsplit(" ", 1)[-1]  # `=` alone, or an unknown `!tag`
         problem = (
-            f"this value reads as the YAML tag {tag}, which the plan cannot hold; quote it if it is text"
+            f"this value reads as the YAML tag {tag}, which the file cannot hold; quote it if it is text"
         )
+    return problem
+
+
+def yaml_error(shown: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{shown}:{mark.line + 1}:{mark.column + 1}" if mark else shown
+    problem = yaml_problem(exc)
     context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
     if context and context_mark and (not mark or context_mark.line != mark.line):
         problem += f" ({context} at line {context_mark.line + 1})"

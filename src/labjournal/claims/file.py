@@ -19,6 +19,7 @@ from pydantic import Field, JsonValue, ValidationError, model_validator
 
 from labjournal.errors import ClaimError
 from labjournal.records import StrictModel
+from labjournal.yamlfile import yaml_problem
 
 CLAIMS_FILE = "claims.yml"  # in report/
 
@@ -229,7 +230,7 @@ def load_claims_file(path: str | Path) -> ClaimsFile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = _shown(path) + (f":{mark.line + 1}" if mark else "")
-        raise ClaimError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+        raise ClaimError(f"{where}: not valid YAML ({yaml_problem(exc)})") from exc
     try:
         parsed = ClaimsFile.model_validate(raw)
     except ValidationError as exc:
