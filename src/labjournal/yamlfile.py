@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
+
+
+def compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The document's node tree (for the line of each key) and its value, read once (what
+    `yaml.safe_load` does, keeping the nodes). Raises `yaml.YAMLError`, for the syntax and for a
+    value that reads as a tag (`lr: =` is YAML 1.1's value tag)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def yaml_problem(exc: yaml.YAMLError) -> str:

@@ -19,7 +19,7 @@ from pydantic import Field, JsonValue, ValidationError, model_validator
 
 from labjournal.errors import ClaimError
 from labjournal.records import StrictModel
-from labjournal.yamlfile import yaml_problem
+from labjournal.yamlfile import index_lines, yaml_problem
 
 CLAIMS_FILE = "claims.yml"  # in report/
 
@@ -41,8 +41,6 @@ def located(exc: ClaimError, report_dir: Path) -> ClaimError:
 
 def _lines(path: Path) -> dict[tuple, int]:
     """The line of every key of a claims file (none where it does not parse)."""
-    from labjournal.yamlfile import index_lines
-
     try:
         node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):

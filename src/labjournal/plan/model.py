@@ -27,7 +27,7 @@ from labjournal.plan.notebooks import declared_parameters
 from labjournal.plan.schedule import Schedule
 from labjournal.plan.schema import Experiment, Lab, Notebook, Override, PlanFile, Profile, allowed_keys
 from labjournal.project import REPORT_DIR
-from labjournal.yamlfile import index_lines, line_of, yaml_error
+from labjournal.yamlfile import compose_and_load, index_lines, line_of, yaml_error
 
 SEED_PARAMETER = "seed"
 
@@ -193,8 +193,8 @@ def load_plan(path: str | Path) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PlanError(shown, [f"cannot read the plan: {exc.strerror}"]) from exc
-    try:  # composing reads the syntax; loading also the tags (`lr: =` is YAML 1.1's value tag)
-        node, raw = yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
+    try:
+        node, raw = compose_and_load(text)
     except yaml.YAMLError as exc:
         raise PlanError(shown, [yaml_error(shown, exc)]) from exc
     if node is None:
